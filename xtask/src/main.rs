@@ -1,1 +1,46 @@
-fn main() -> nice_plug_xtask::Result<()> { nice_plug_xtask::main() }
+//! `cargo xtask`: the project's own tasks plus nice-plug's plugin bundler.
+//!
+//! - `setup`: ONNX Runtime shared library and the Python environment (run implicitly by the others)
+//! - `test`:  every Rust and Python test
+//! - `demo`:  the main job on the shipped default, output in `demo-output/`
+//! - `bundle ...`: handed to nice-plug-xtask (`cargo xtask bundle netbend --release`)
+
+mod setup;
+mod tasks;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run().map(|_| ()),
+        Some("test") => tasks::test(&args[1..]),
+        Some("demo") => tasks::demo(&args[1..]),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print_usage();
+            Ok(())
+        }
+        // Everything else (bundle, bundle-universal, known-packages) is nice-plug's bundler.
+        Some(_) => nice_plug_xtask::main_with_args("cargo xtask", args.clone())
+            .map_err(|e| format!("{e:#}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_usage() {
+    println!(
+        "Usage:
+  cargo xtask setup                 fetch ONNX Runtime {ort} and create the Python environment .venv/
+  cargo xtask test                  run every Rust and Python test (runs setup first)
+  cargo xtask demo                  render the demo on the shipped default into demo-output/ (runs setup first)
+  cargo xtask bundle <package> [--release]
+                                    build a CLAP + VST3 bundle (nice-plug-xtask)",
+        ort = setup::ORT_VERSION
+    );
+}
