@@ -1,0 +1,1 @@
+"""Netbend model code: VAE, bend blocks, ONNX export."""
