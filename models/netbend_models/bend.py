@@ -5,8 +5,9 @@ mix [K] in [0, 1] and per-channel params [K, P]. It gathers the K selected chann
 its transform, blends `sel + mix * (f(sel) - sel)` and writes them back. With K = 0 nothing is
 gathered, so the stage is an exact identity (the neutral path costs almost nothing).
 
-Status: numerical stages only (ablate, invert, multiply, offset, threshold). Spatial,
-morphological, noise and shuffle stages and the ONNX export are not written yet.
+Status: numerical stages (ablate, invert, multiply, offset, threshold) and reflections
+(flip_h, flip_v). Affine, morphological, noise and shuffle stages and the ONNX export are not
+written yet.
 """
 
 import torch
@@ -44,5 +45,21 @@ class NumericStage(nn.Module):
     def forward(self, x, idx, mix, params):
         sel = x.index_select(1, idx)
         bent = _numeric(self.name, sel, params)
+        blended = sel + mix.reshape(1, -1, 1, 1) * (bent - sel)
+        return x.index_copy(1, idx, blended)
+
+
+class FlipStage(nn.Module):
+    """Reflection of the selected maps [H, W]: flip_h reverses columns (W), flip_v rows (H)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        if name not in ("flip_h", "flip_v"):
+            raise ValueError(f"unknown reflection {name!r}; allowed: ['flip_h', 'flip_v']")
+        self.dim = 3 if name == "flip_h" else 2
+
+    def forward(self, x, idx, mix):
+        sel = x.index_select(1, idx)
+        bent = sel.flip(self.dim)
         blended = sel + mix.reshape(1, -1, 1, 1) * (bent - sel)
         return x.index_copy(1, idx, blended)
