@@ -2,15 +2,16 @@
 
 Each stage takes a dynamic channel index list `idx` [K] (int64, K may be 0), a per-channel
 mix [K] in [0, 1] and per-channel params [K, P]. It gathers the K selected channels, applies
-its transform, blends `sel + mix * (f(sel) - sel)` and writes them back. With K = 0 nothing is
+its transform, blends `(1 - mix) * sel + mix * f(sel)` and writes them back. With K = 0 nothing is
 gathered, so the stage is an exact identity (the neutral path costs almost nothing).
 
 Status: numerical stages (ablate, invert, multiply, offset, threshold) and reflections
-(flip_h, flip_v). Affine, morphological, noise and shuffle stages and the ONNX export are not
+(flip_h, flip_v), erode/dilate (disk radius 1..3). Affine, morphological, noise and shuffle stages and the ONNX export are not
 written yet.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # Number of params each numerical transform reads from its [K, P] params tensor.
@@ -33,6 +34,13 @@ def _numeric(name: str, sel: torch.Tensor, params: torch.Tensor) -> torch.Tensor
     raise ValueError(f"unknown numerical transform {name!r}; allowed: {sorted(NUMERIC_PARAM_COUNT)}")
 
 
+def _blend(sel: torch.Tensor, bent: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    """(1 - mix) * sel + mix * bent: exactly sel at mix 0 and exactly bent at mix 1 (finite values),
+    unlike sel + mix * (bent - sel), which rounds at mix 1."""
+    m = mix.reshape(1, -1, 1, 1)
+    return sel * (1.0 - m) + bent * m
+
+
 class NumericStage(nn.Module):
     """One numerical transform applied to the channels listed in idx, blended by mix."""
 
@@ -45,7 +53,7 @@ class NumericStage(nn.Module):
     def forward(self, x, idx, mix, params):
         sel = x.index_select(1, idx)
         bent = _numeric(self.name, sel, params)
-        blended = sel + mix.reshape(1, -1, 1, 1) * (bent - sel)
+        blended = _blend(sel, bent, mix)
         return x.index_copy(1, idx, blended)
 
 
@@ -61,5 +69,43 @@ class FlipStage(nn.Module):
     def forward(self, x, idx, mix):
         sel = x.index_select(1, idx)
         bent = sel.flip(self.dim)
-        blended = sel + mix.reshape(1, -1, 1, 1) * (bent - sel)
+        blended = _blend(sel, bent, mix)
+        return x.index_copy(1, idx, blended)
+
+
+# A disk x^2 + y^2 <= r^2 on the integer grid is the union of these rectangles (kh, kw):
+# r=1: the plus (3x1, 1x3); r=2: 3x3 plus the 5-long arms; r=3: 5x5 plus the 7-long arms.
+DISK_RECTANGLES = {1: [(3, 1), (1, 3)], 2: [(3, 3), (5, 1), (1, 5)], 3: [(5, 5), (7, 1), (1, 7)]}
+
+
+def disk_dilate(sel: torch.Tensor, radius: int) -> torch.Tensor:
+    """Grey dilation of every map in sel [B, K, H, W] by a disk; outside the map counts as -inf."""
+    out = None
+    for kh, kw in DISK_RECTANGLES[radius]:
+        pooled = F.max_pool2d(sel, (kh, kw), stride=1, padding=(kh // 2, kw // 2))
+        out = pooled if out is None else torch.maximum(out, pooled)
+    return out
+
+
+class MorphologyStage(nn.Module):
+    """Erosion or dilation with a per-channel disk radius params[:, 0] in {1, 2, 3}.
+
+    All three radii are computed on the selected channels and chosen per channel with Where,
+    because a pooling kernel size cannot be a graph input. Erosion is -dilate(-x).
+    """
+
+    def __init__(self, name: str):
+        super().__init__()
+        if name not in ("erode", "dilate"):
+            raise ValueError(f"unknown morphology {name!r}; allowed: ['dilate', 'erode']")
+        self.sign = -1.0 if name == "erode" else 1.0
+
+    def forward(self, x, idx, mix, params):
+        sel = x.index_select(1, idx)
+        radius = params[:, :1].reshape(1, -1, 1, 1)
+        signed = sel * self.sign
+        bent = disk_dilate(signed, 1)
+        bent = torch.where(radius == 2, disk_dilate(signed, 2), bent)
+        bent = torch.where(radius == 3, disk_dilate(signed, 3), bent) * self.sign
+        blended = _blend(sel, bent, mix)
         return x.index_copy(1, idx, blended)
