@@ -5,9 +5,9 @@ mix [K] in [0, 1] and per-channel params [K, P]. It gathers the K selected chann
 its transform, blends `(1 - mix) * sel + mix * f(sel)` and writes them back. With K = 0 nothing is
 gathered, so the stage is an exact identity (the neutral path costs almost nothing).
 
-Status: numerical stages (ablate, invert, multiply, offset, threshold) and reflections
-(flip_h, flip_v), erode/dilate (disk radius 1..3). Affine, morphological, noise and shuffle stages and the ONNX export are not
-written yet.
+Status: numerical stages (ablate, invert, multiply, offset, threshold), reflections
+(flip_h, flip_v) and erode/dilate (disk radius 1..3). Affine (translate, scale, rotate),
+noise and shuffle stages, the full block and the ONNX export are not written yet.
 """
 
 import torch
@@ -102,10 +102,13 @@ class MorphologyStage(nn.Module):
 
     def forward(self, x, idx, mix, params):
         sel = x.index_select(1, idx)
-        radius = params[:, :1].reshape(1, -1, 1, 1)
-        signed = sel * self.sign
+        radius = torch.cat([params[:, :1], torch.ones(1, 1, dtype=params.dtype)]).reshape(1, -1, 1, 1)
+        # ORT's MaxPool rejects a zero-channel input, so with K = 0 the stage would fail; one
+        # padding channel (sliced off below) keeps the pooled tensor non-empty.
+        signed = torch.cat([sel, torch.zeros_like(x[:, :1])], dim=1) * self.sign
         bent = disk_dilate(signed, 1)
         bent = torch.where(radius == 2, disk_dilate(signed, 2), bent)
         bent = torch.where(radius == 3, disk_dilate(signed, 3), bent) * self.sign
+        bent = bent[:, :-1]
         blended = _blend(sel, bent, mix)
         return x.index_copy(1, idx, blended)
