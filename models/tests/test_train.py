@@ -1,0 +1,17 @@
+import torch
+
+from netbend_models import train
+
+
+def test_epoch_writes_checkpoint_and_resume_continues(tmp_path):
+    args = ["--runs", str(tmp_path), "--name", "t", "--synthetic", "8", "--batch", "4", "--width", "0.0625"]
+    train.main(args + ["--epochs", "1"])
+    first = torch.load(tmp_path / "t" / "last.pt", weights_only=False)
+    assert first["epoch"] == 1 and first["step"] == 2
+    assert len(first["optimizer"]["state"]) > 0
+    train.main(args + ["--epochs", "2", "--resume"])
+    second = torch.load(tmp_path / "t" / "last.pt", weights_only=False)
+    assert second["epoch"] == 2 and second["step"] == 4
+    # Adam's step count continued from the restored state rather than restarting at 0
+    steps = [float(s["step"]) for s in second["optimizer"]["state"].values()]
+    assert all(s == 4 for s in steps)
