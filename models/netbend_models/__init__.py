@@ -1,1 +1,1 @@
-"""Netbend model code: VAE, bend blocks, ONNX export."""
+"""Netbend model code: audio conventions, drum sequencer, dataset, VAE, bend blocks, ONNX export."""
