@@ -1,1 +1,21 @@
-//! Netbend model runtime and bending. The model runtime lands with the engine issue; this crate is empty until then.
+//! Netbend's engine: model directories (docs/model-manifest.md), bend specs and config files
+//! (docs/config.md), their compilation into the decoder's bend inputs (docs/bend-graph.md), and the
+//! ONNX Runtime sessions that run them.
+
+pub mod compile;
+pub mod error;
+pub mod manifest;
+pub mod model;
+mod random;
+pub mod spec;
+pub mod stages;
+
+#[cfg(test)]
+mod test_support;
+
+pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
+pub use error::{Error, Result};
+pub use manifest::{LayerInfo, Manifest, ModelKind};
+pub use model::Model;
+pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
+pub use stages::Stage;
