@@ -256,7 +256,9 @@ fn check_order(resolved: &[Resolved]) -> Result<()> {
                 continue;
             }
             let why = if sa == sb {
-                format!("the bend block has one `{sa}` stage per layer, so it cannot apply `{sa}` twice to a channel")
+                format!(
+                    "the bend block has one `{sa}` stage per layer, so it cannot apply `{sa}` twice to a channel"
+                )
             } else {
                 format!(
                     "the bend block runs `{sb}` (stage {}) before `{sa}` (stage {})",
@@ -283,7 +285,11 @@ fn describe_channels(channels: &[usize]) -> String {
     const SHOWN: usize = 12;
     let list: Vec<String> = channels.iter().take(SHOWN).map(|c| c.to_string()).collect();
     let more = channels.len().saturating_sub(SHOWN);
-    let noun = if channels.len() == 1 { "channel" } else { "channels" };
+    let noun = if channels.len() == 1 {
+        "channel"
+    } else {
+        "channels"
+    };
     if more > 0 {
         format!("{noun} {} (and {more} more)", list.join(", "))
     } else {

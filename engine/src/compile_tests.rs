@@ -36,9 +36,13 @@ fn entries_on_disjoint_channels_merge_into_one_stage() {
 #[test]
 fn params_are_k_by_p_row_major() {
     let m = test_support::manifest();
-    let spec = BendSpec::neutral().push(entry(2, Stage::Translate, &[0.25, -0.5], channels(&[3, 4])));
+    let spec =
+        BendSpec::neutral().push(entry(2, Stage::Translate, &[0.25, -0.5], channels(&[3, 4])));
     let c = compile(&spec, &m).unwrap();
-    assert_eq!(c.stage(2, Stage::Translate).unwrap().params, [0.25, -0.5, 0.25, -0.5]);
+    assert_eq!(
+        c.stage(2, Stage::Translate).unwrap().params,
+        [0.25, -0.5, 0.25, -0.5]
+    );
 }
 
 #[test]
@@ -60,10 +64,19 @@ fn chain_against_block_order_on_shared_channels_names_both_entries_and_channels(
     erode.origin = Some("bend.yaml:7".into());
     let spec = BendSpec::neutral().push(dilate).push(erode);
     let e = compile(&spec, &m).unwrap_err().to_string();
-    assert!(e.contains("entry 1 (`dilate` on layer 1, bend.yaml:2)"), "{e}");
-    assert!(e.contains("entry 2 (`erode` on layer 1, bend.yaml:7)"), "{e}");
+    assert!(
+        e.contains("entry 1 (`dilate` on layer 1, bend.yaml:2)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("entry 2 (`erode` on layer 1, bend.yaml:7)"),
+        "{e}"
+    );
     assert!(e.contains("share channels 2, 3 on layer 1"), "{e}");
-    assert!(e.contains("runs `erode` (stage 7) before `dilate` (stage 8)"), "{e}");
+    assert!(
+        e.contains("runs `erode` (stage 7) before `dilate` (stage 8)"),
+        "{e}"
+    );
     assert!(e.contains("shuffle -> translate"), "{e}");
 }
 
@@ -122,21 +135,48 @@ fn shuffle_footprint_includes_its_sources() {
 fn random_selection_size_and_reproducibility() {
     let m = test_support::manifest();
     let spec = |seed, fraction| {
-        BendSpec::neutral()
-            .with_seed(seed)
-            .push(entry(1, Stage::Erode, &[2.0], Selection::Random { fraction }))
+        BendSpec::neutral().with_seed(seed).push(entry(
+            1,
+            Stage::Erode,
+            &[2.0],
+            Selection::Random { fraction },
+        ))
     };
     let a = compile(&spec(7, 0.25), &m).unwrap();
     let idx = &a.stage(1, Stage::Erode).unwrap().idx;
     assert_eq!(idx.len(), 4); // 25 % of 16
     assert_eq!(a, compile(&spec(7, 0.25), &m).unwrap());
     let others: Vec<_> = (8..16)
-        .map(|s| compile(&spec(s, 0.25), &m).unwrap().stage(1, Stage::Erode).unwrap().idx.clone())
+        .map(|s| {
+            compile(&spec(s, 0.25), &m)
+                .unwrap()
+                .stage(1, Stage::Erode)
+                .unwrap()
+                .idx
+                .clone()
+        })
         .collect();
-    assert!(others.iter().any(|o| o != idx), "new seeds must give new selections");
+    assert!(
+        others.iter().any(|o| o != idx),
+        "new seeds must give new selections"
+    );
     // A tiny fraction still selects one channel; 1.0 selects all.
-    assert_eq!(compile(&spec(1, 0.01), &m).unwrap().stage(1, Stage::Erode).unwrap().len(), 1);
-    assert_eq!(compile(&spec(1, 1.0), &m).unwrap().stage(1, Stage::Erode).unwrap().len(), 16);
+    assert_eq!(
+        compile(&spec(1, 0.01), &m)
+            .unwrap()
+            .stage(1, Stage::Erode)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        compile(&spec(1, 1.0), &m)
+            .unwrap()
+            .stage(1, Stage::Erode)
+            .unwrap()
+            .len(),
+        16
+    );
     for bad in [0.0, -0.5, 1.5] {
         let e = compile(&spec(1, bad), &m).unwrap_err().to_string();
         assert!(e.contains("outside (0, 1]"), "{e}");
@@ -147,25 +187,40 @@ fn random_selection_size_and_reproducibility() {
 fn entry_seed_overrides_spec_seed() {
     let m = test_support::manifest();
     let spec = |spec_seed| {
-        BendSpec::neutral().with_seed(spec_seed).push(
-            entry(1, Stage::Erode, &[2.0], Selection::Random { fraction: 0.5 }).with_seed(42),
-        )
+        BendSpec::neutral()
+            .with_seed(spec_seed)
+            .push(entry(1, Stage::Erode, &[2.0], Selection::Random { fraction: 0.5 }).with_seed(42))
     };
-    assert_eq!(compile(&spec(1), &m).unwrap(), compile(&spec(2), &m).unwrap());
+    assert_eq!(
+        compile(&spec(1), &m).unwrap(),
+        compile(&spec(2), &m).unwrap()
+    );
 }
 
 #[test]
 fn cluster_selection_from_manifest_and_explicit_clusters() {
     let m = test_support::manifest();
     let cl = |layer, index, map: ClusterSource| {
-        BendSpec::neutral().push(entry(layer, Stage::Ablate, &[], Selection::Cluster { index, map }))
+        BendSpec::neutral().push(entry(
+            layer,
+            Stage::Ablate,
+            &[],
+            Selection::Cluster { index, map },
+        ))
     };
     let c = compile(&cl(1, 1, ClusterSource::default()), &m).unwrap();
     assert_eq!(c.stage(1, Stage::Ablate).unwrap().idx, [3, 4]);
-    let e = compile(&cl(1, 3, ClusterSource::default()), &m).unwrap_err().to_string();
-    assert!(e.contains("cluster index 3 is beyond layer 1's clusters"), "{e}");
+    let e = compile(&cl(1, 3, ClusterSource::default()), &m)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cluster index 3 is beyond layer 1's clusters"),
+        "{e}"
+    );
     assert!(e.contains("0..=2"), "{e}");
-    let e = compile(&cl(3, 0, ClusterSource::default()), &m).unwrap_err().to_string();
+    let e = compile(&cl(3, 0, ClusterSource::default()), &m)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("layer 3 has no clusters"), "{e}");
     let explicit = ClusterSource::Explicit(std::sync::Arc::new(vec![vec![], vec![vec![6, 2]]]));
     let c = compile(&cl(2, 0, explicit), &m).unwrap();
@@ -175,17 +230,32 @@ fn cluster_selection_from_manifest_and_explicit_clusters() {
 #[test]
 fn bad_layer_channels_and_mix_are_rejected_with_the_allowed_range() {
     let m = test_support::manifest();
-    let e = compile(&BendSpec::neutral().push(entry(5, Stage::Invert, &[], Selection::All)), &m)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("layer 5 does not exist") && e.contains("1..=4"), "{e}");
-    let e = compile(&BendSpec::neutral().push(entry(4, Stage::Invert, &[], channels(&[4]))), &m)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("channel 4 is outside") && e.contains("0..=3"), "{e}");
-    let e = compile(&BendSpec::neutral().push(entry(4, Stage::Invert, &[], channels(&[1, 1]))), &m)
-        .unwrap_err()
-        .to_string();
+    let e = compile(
+        &BendSpec::neutral().push(entry(5, Stage::Invert, &[], Selection::All)),
+        &m,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("layer 5 does not exist") && e.contains("1..=4"),
+        "{e}"
+    );
+    let e = compile(
+        &BendSpec::neutral().push(entry(4, Stage::Invert, &[], channels(&[4]))),
+        &m,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("channel 4 is outside") && e.contains("0..=3"),
+        "{e}"
+    );
+    let e = compile(
+        &BendSpec::neutral().push(entry(4, Stage::Invert, &[], channels(&[1, 1]))),
+        &m,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("listed twice"), "{e}");
     let e = compile(
         &BendSpec::neutral().push(entry(4, Stage::Invert, &[], Selection::All).with_mix(1.5)),
@@ -209,5 +279,12 @@ fn noise_field_is_k_by_h_by_w_and_seeded() {
     assert_eq!(s.field.len(), 2 * 4 * 17);
     assert_eq!(s.params, [0.5, 0.5]);
     assert_eq!(a, compile(&spec(1), &m).unwrap());
-    assert_ne!(s.field, compile(&spec(2), &m).unwrap().stage(2, Stage::Noise).unwrap().field);
+    assert_ne!(
+        s.field,
+        compile(&spec(2), &m)
+            .unwrap()
+            .stage(2, Stage::Noise)
+            .unwrap()
+            .field
+    );
 }

@@ -3,6 +3,7 @@
 //! ONNX Runtime sessions that run them.
 
 pub mod compile;
+pub mod config;
 pub mod error;
 pub mod manifest;
 pub mod model;
@@ -14,6 +15,7 @@ pub mod stages;
 mod test_support;
 
 pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
+pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
 pub use model::Model;

@@ -114,9 +114,8 @@ impl Manifest {
     /// Parses and validates `text`, read from `file` (used in messages only).
     pub fn parse(text: &str, file: &Path) -> Result<Manifest> {
         let file = file.display();
-        let bad = |field: &str, what: String| {
-            Error::Model(format!("{file}: field `{field}`: {what}"))
-        };
+        let bad =
+            |field: &str, what: String| Error::Model(format!("{file}: field `{field}`: {what}"));
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Error::Model(format!("{file} is not valid JSON: {e}")))?;
         match value.get("format") {
@@ -143,17 +142,26 @@ impl Manifest {
                 Some(v) => {
                     return Err(bad(
                         field,
-                        format!("version {v} is not known to this Netbend (it reads version {known})"),
+                        format!(
+                            "version {v} is not known to this Netbend (it reads version {known})"
+                        ),
                     ));
                 }
-                None => return Err(bad(field, format!("missing or not an integer (expected {known})"))),
+                None => {
+                    return Err(bad(
+                        field,
+                        format!("missing or not an integer (expected {known})"),
+                    ));
+                }
             }
         }
         let manifest: Manifest = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             bad(&path, e.into_inner().to_string())
         })?;
-        manifest.validate().map_err(|(field, what)| bad(&field, what))?;
+        manifest
+            .validate()
+            .map_err(|(field, what)| bad(&field, what))?;
         Ok(manifest)
     }
 
@@ -165,13 +173,22 @@ impl Manifest {
         }
         if self.kind == ModelKind::SpectrogramVae {
             if self.signal.is_none() {
-                return Err(("signal".into(), "missing (required for audio models)".into()));
+                return Err((
+                    "signal".into(),
+                    "missing (required for audio models)".into(),
+                ));
             }
             if self.normalisation.is_none() {
-                return Err(("normalisation".into(), "missing (required for audio models)".into()));
+                return Err((
+                    "normalisation".into(),
+                    "missing (required for audio models)".into(),
+                ));
             }
             if self.graphs.encoder.is_none() {
-                return Err(("graphs.encoder".into(), "missing (required for spectrogram-vae)".into()));
+                return Err((
+                    "graphs.encoder".into(),
+                    "missing (required for spectrogram-vae)".into(),
+                ));
             }
         }
         if let Some(n) = &self.normalisation
@@ -205,7 +222,9 @@ impl Manifest {
                 .join(", ");
             return Err((
                 format!("stages[{i}]"),
-                format!("the stage list differs from bend interface 1, which is (name(params)): {want}"),
+                format!(
+                    "the stage list differs from bend interface 1, which is (name(params)): {want}"
+                ),
             ));
         }
         if self.layers.is_empty() {
@@ -215,7 +234,11 @@ impl Manifest {
             if layer.index != i + 1 {
                 return Err((
                     format!("layers[{i}].index"),
-                    format!("is {}, expected {} (layers are numbered 1, 2, ... in order)", layer.index, i + 1),
+                    format!(
+                        "is {}, expected {} (layers are numbered 1, 2, ... in order)",
+                        layer.index,
+                        i + 1
+                    ),
                 ));
             }
             for (name, v) in [
@@ -224,7 +247,10 @@ impl Manifest {
                 ("width", layer.width),
             ] {
                 if v == 0 {
-                    return Err((format!("layers[{i}].{name}"), "must be positive, is 0".into()));
+                    return Err((
+                        format!("layers[{i}].{name}"),
+                        "must be positive, is 0".into(),
+                    ));
                 }
             }
             let act = format!("act.L{}", layer.index);
@@ -245,14 +271,20 @@ impl Manifest {
                     .ok_or_else(|| {
                         (
                             field.clone(),
-                            format!("names layer \"{key}\", which does not exist (layers 1..={})", self.layers.len()),
+                            format!(
+                                "names layer \"{key}\", which does not exist (layers 1..={})",
+                                self.layers.len()
+                            ),
                         )
                     })?;
                 for (c, cluster) in clusters.iter().enumerate() {
                     if let Some(&bad) = cluster.iter().find(|&&ch| ch >= layer.channels) {
                         return Err((
                             format!("{field}[{c}]"),
-                            format!("channel {bad} is outside [0, {}) of layer {}", layer.channels, layer.index),
+                            format!(
+                                "channel {bad} is outside [0, {}) of layer {}",
+                                layer.channels, layer.index
+                            ),
                         ));
                     }
                 }

@@ -27,7 +27,9 @@ impl Model {
             ))
         };
         if !dir.is_dir() {
-            return Err(not_a_model("it does not exist or is not a directory".into()));
+            return Err(not_a_model(
+                "it does not exist or is not a directory".into(),
+            ));
         }
         let manifest_path = dir.join(MANIFEST_FILE);
         if !manifest_path.is_file() {

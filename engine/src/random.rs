@@ -106,7 +106,10 @@ mod tests {
             choose(&mut entry_rng(9, 0, Some(5), Purpose::Selection), 64, 8),
             choose(&mut entry_rng(1, 3, Some(5), Purpose::Selection), 64, 8)
         );
-        assert_eq!(choose(&mut entry_rng(1, 0, None, Purpose::Selection), 5, 5), [0, 1, 2, 3, 4]);
+        assert_eq!(
+            choose(&mut entry_rng(1, 0, None, Purpose::Selection), 5, 5),
+            [0, 1, 2, 3, 4]
+        );
     }
 
     #[test]
@@ -118,7 +121,10 @@ mod tests {
             assert_eq!(sorted, (0..7).collect::<Vec<_>>());
             assert!(p.iter().enumerate().all(|(i, &j)| i != j), "{p:?}");
         }
-        assert_eq!(cyclic_permutation(&mut entry_rng(0, 0, None, Purpose::Shuffle), 1), [0]);
+        assert_eq!(
+            cyclic_permutation(&mut entry_rng(0, 0, None, Purpose::Shuffle), 1),
+            [0]
+        );
     }
 
     #[test]

@@ -33,7 +33,10 @@ impl Transform {
             ));
         }
         if let Some(i) = params.iter().position(|p| !p.is_finite()) {
-            return Err(format!("`{stage}` parameter {} is not a finite number", i + 1));
+            return Err(format!(
+                "`{stage}` parameter {} is not a finite number",
+                i + 1
+            ));
         }
         let mut values: Vec<f64> = if uniform_scale {
             vec![params[0], params[0]]

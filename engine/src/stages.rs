@@ -164,6 +164,9 @@ mod tests {
                 "L1.noise.field"
             ]
         );
-        assert_eq!(Stage::Ablate.input_names(4), ["L4.ablate.idx", "L4.ablate.mix"]);
+        assert_eq!(
+            Stage::Ablate.input_names(4),
+            ["L4.ablate.idx", "L4.ablate.mix"]
+        );
     }
 }

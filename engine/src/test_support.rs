@@ -9,7 +9,13 @@ use std::path::Path;
 pub fn manifest_json(layers: &[(usize, usize, usize)], clusters: &str) -> String {
     let stages: Vec<String> = Stage::ALL
         .iter()
-        .map(|s| format!(r#"{{"name": "{}", "params": {}}}"#, s.name(), s.graph_params()))
+        .map(|s| {
+            format!(
+                r#"{{"name": "{}", "params": {}}}"#,
+                s.name(),
+                s.graph_params()
+            )
+        })
         .collect();
     let layer_objs: Vec<String> = layers
         .iter()
