@@ -7,7 +7,9 @@ pub mod config;
 pub mod error;
 pub mod manifest;
 pub mod model;
+pub mod onnxruntime;
 mod random;
+pub mod runtime;
 pub mod spec;
 pub mod stages;
 
@@ -19,5 +21,7 @@ pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
 pub use model::Model;
+pub use onnxruntime::locate_onnxruntime;
+pub use runtime::{Device, Runtime, RuntimeOptions};
 pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
 pub use stages::Stage;
