@@ -8,6 +8,18 @@ use std::path::{Path, PathBuf};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 
+/// The model commands use when none is given: `NETBEND_MODEL_DIR` if set, else `models/vae/` of
+/// the workspace (where the shipped default model is exported).
+pub fn default_model_dir() -> PathBuf {
+    match std::env::var_os("NETBEND_MODEL_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let engine = Path::new(env!("CARGO_MANIFEST_DIR"));
+            engine.parent().unwrap_or(engine).join("models").join("vae")
+        }
+    }
+}
+
 /// A model directory whose manifest has been read and validated.
 #[derive(Clone, Debug)]
 pub struct Model {

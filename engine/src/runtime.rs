@@ -37,6 +37,24 @@ pub struct RuntimeOptions {
     pub library_dirs: Vec<PathBuf>,
 }
 
+/// One input or output of a graph as ONNX Runtime reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphPort {
+    pub name: String,
+    /// Element type and shape, e.g. `Tensor<f32>(batch, 1, 128, 513)`.
+    pub kind: String,
+}
+
+fn ports(outlets: &[ort::value::Outlet]) -> Vec<GraphPort> {
+    outlets
+        .iter()
+        .map(|o| GraphPort {
+            name: o.name().to_string(),
+            kind: o.dtype().to_string(),
+        })
+        .collect()
+}
+
 /// The sessions of one model and its current bend.
 pub struct Runtime {
     model: Model,
@@ -144,6 +162,18 @@ impl Runtime {
     /// The ONNX Runtime library in use.
     pub fn library(&self) -> &Path {
         &self.library
+    }
+
+    /// The encoder's (inputs, outputs), if the model has an encoder.
+    pub fn encoder_ports(&self) -> Option<(Vec<GraphPort>, Vec<GraphPort>)> {
+        self.encoder
+            .as_ref()
+            .map(|s| (ports(s.inputs()), ports(s.outputs())))
+    }
+
+    /// The decoder's (inputs, outputs).
+    pub fn decoder_ports(&self) -> (Vec<GraphPort>, Vec<GraphPort>) {
+        (ports(self.decoder.inputs()), ports(self.decoder.outputs()))
     }
 
     /// The bend the decoder currently runs with.
@@ -441,7 +471,7 @@ fn check_graph_io(model: &Model, encoder: Option<&Session>, decoder: &Session) -
             };
             if input.dtype().tensor_type() != Some(want) {
                 return Err(Error::Model(format!(
-                    "{}: graph input `{name}` has type {:?}, bend interface 1 says {want:?}",
+                    "{}: graph input `{name}` is {}, bend interface 1 says its elements are {want}",
                     file.display(),
                     input.dtype()
                 )));

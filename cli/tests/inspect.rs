@@ -1,0 +1,63 @@
+//! `netbend inspect` as a user runs it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn tiny_vae() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tiny-vae")
+}
+
+fn netbend(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
+        .args(args)
+        .output()
+        .expect("cannot run netbend");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn inspect_shows_layers_stages_clusters_and_graphs() {
+    let model = tiny_vae();
+    let (ok, out, err) = netbend(&["inspect", model.to_str().unwrap()]);
+    assert!(ok, "netbend inspect failed: {err}");
+    assert!(out.contains("(tiny-vae, spectrogram-vae)"), "{out}");
+    assert!(out.contains("latent dimension: 512"), "{out}");
+    // Layer table: index, channels, height x width.
+    assert!(out.contains("      1         8       8 x 33"), "{out}");
+    assert!(out.contains("      4         1      64 x 257"), "{out}");
+    assert!(out.contains(" 7. erode            r"), "{out}");
+    assert!(out.contains("map `general`"), "{out}");
+    assert!(
+        out.contains("input  spectrogram              Tensor<f32>(B, 1, 128, 513)"),
+        "{out}"
+    );
+    assert!(out.contains("156 bend inputs"), "{out}");
+    assert!(out.contains("output act.L4"), "{out}");
+
+    let (ok, out, _) = netbend(&["inspect", model.to_str().unwrap(), "--all-inputs"]);
+    assert!(ok);
+    assert!(out.contains("input  L3.noise.field"), "{out}");
+    assert!(out.contains("Tensor<i64>"), "{out}");
+}
+
+#[test]
+fn inspect_manifest_only_does_not_need_the_graph_check() {
+    let (ok, out, err) = netbend(&["inspect", tiny_vae().to_str().unwrap(), "--manifest-only"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Layers") && !out.contains("Graphs"), "{out}");
+}
+
+#[test]
+fn inspect_of_a_directory_that_is_not_a_model_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = netbend(&["inspect", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("is not a Netbend model: manifest.json missing"),
+        "{err}"
+    );
+}
