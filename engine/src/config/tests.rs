@@ -355,3 +355,25 @@ fn examples_in_the_repository_parse_against_a_four_layer_model() {
     }
     assert!(n >= 3, "expected example configs in {}", dir.display());
 }
+
+#[test]
+fn a_chain_against_the_block_order_names_both_entries_with_their_lines() {
+    let s = spec(
+        "transforms:\n\
+         - {layer: 1, transform: dilate, params: [2], channels: [0, 1, 2]}\n\
+         - {layer: 1, transform: erode, params: [2], channels: [2, 3]}\n",
+    )
+    .unwrap();
+    let e = crate::compile(&s, &test_support::manifest())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("entry 1 (`dilate` on layer 1, bends/test.yaml:2)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("entry 2 (`erode` on layer 1, bends/test.yaml:3)"),
+        "{e}"
+    );
+    assert!(e.contains("share channel 2 on layer 1"), "{e}");
+}
