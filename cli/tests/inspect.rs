@@ -61,3 +61,20 @@ fn inspect_of_a_directory_that_is_not_a_model_fails_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_onnx_runtime_is_reported_with_where_to_put_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
+        .args(["inspect", tiny_vae().to_str().unwrap()])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "ORT_DYLIB_PATH is set to /nonexistent/libonnxruntime.so, which is not a file"
+        ),
+        "{err}"
+    );
+}

@@ -86,6 +86,23 @@ pub(crate) fn fill_standard_normal(rng: &mut ChaCha8Rng, out: &mut [f32]) {
     }
 }
 
+/// `batch` latents of `dim` standard normal values for `netbend generate`: ChaCha8 seeded like an
+/// entry's generator with `seed`, position 0 and purpose 4, filled row by row by Box-Muller
+/// (docs/config.md, "Seeds"). The same seed always gives the same latents.
+pub fn sample_latents(seed: u64, batch: usize, dim: usize) -> ndarray::Array2<f32> {
+    let mut rng = latent_rng(seed);
+    let mut values = vec![0f32; batch * dim];
+    fill_standard_normal(&mut rng, &mut values);
+    ndarray::Array2::from_shape_vec((batch, dim), values).expect("batch * dim values")
+}
+
+fn latent_rng(seed: u64) -> ChaCha8Rng {
+    let mut bytes = [0u8; 32];
+    bytes[0..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[16..24].copy_from_slice(&4u64.to_le_bytes());
+    ChaCha8Rng::from_seed(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +142,14 @@ mod tests {
             cyclic_permutation(&mut entry_rng(0, 0, None, Purpose::Shuffle), 1),
             [0]
         );
+    }
+
+    #[test]
+    fn latents_are_seeded() {
+        let a = sample_latents(7, 2, 512);
+        assert_eq!(a, sample_latents(7, 2, 512));
+        assert_ne!(a, sample_latents(8, 2, 512));
+        assert_eq!(a.row(0), sample_latents(7, 1, 512).row(0));
     }
 
     #[test]

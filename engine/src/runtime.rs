@@ -494,3 +494,10 @@ fn check_graph_io(model: &Model, encoder: Option<&Session>, decoder: &Session) -
         m.expected_decoder_outputs(),
     )
 }
+
+/// The plugin runs inference on a worker thread: the runtime must move there.
+#[allow(dead_code)]
+fn runtime_is_send() {
+    fn send<T: Send>() {}
+    send::<Runtime>();
+}
