@@ -44,10 +44,8 @@ impl Transform {
             params.to_vec()
         };
         match stage {
-            Stage::Scale => {
-                if values.contains(&0.0) {
-                    return Err("`scale` factors kx, ky must be non-zero".into());
-                }
+            Stage::Scale if values.contains(&0.0) => {
+                return Err("`scale` factors kx, ky must be non-zero".into());
             }
             Stage::Erode | Stage::Dilate => {
                 let r = values[0].round();
@@ -59,10 +57,8 @@ impl Transform {
                 }
                 values[0] = r;
             }
-            Stage::Noise => {
-                if values[0] < 0.0 {
-                    return Err(format!("`noise` sigma must be >= 0, got {}", values[0]));
-                }
+            Stage::Noise if values[0] < 0.0 => {
+                return Err(format!("`noise` sigma must be >= 0, got {}", values[0]));
             }
             _ => {}
         }
