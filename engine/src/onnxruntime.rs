@@ -2,8 +2,9 @@
 //! process.
 //!
 //! Search order: `ORT_DYLIB_PATH` (a file; when set it must exist), then the given extra
-//! directories (the plugin passes its bundle directory), then the directory of the current
-//! executable and its parent (`target/<profile>/deps/..` for tests), then the project cache
+//! directories, then the directory of the binary that contains this code (the plugin's `.so`
+//! when the engine runs inside a plugin), then the directory of the current executable and its
+//! parent (`target/<profile>/deps/..` for tests), then the project cache
 //! `<workspace>/target/onnxruntime/` (for development, written by `cargo xtask setup`).
 
 use crate::error::{Error, Result};
@@ -13,8 +14,10 @@ use std::sync::Mutex;
 
 /// The project cache written by `cargo xtask setup`, known at compile time.
 fn workspace_cache() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR"));
+    engine
+        .parent()
+        .unwrap_or(engine)
         .join("target")
         .join("onnxruntime")
 }
@@ -29,9 +32,43 @@ fn library_names() -> Vec<String> {
     ]
 }
 
+/// The file of the shared object or executable that contains this function: the plugin binary
+/// when the engine is linked into a plugin (found with `dladdr`).
+#[cfg(unix)]
+pub fn containing_binary() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    let address = containing_binary as *const () as *const libc::c_void;
+    // SAFETY: dladdr only reads the address and fills `info`; `dli_fname`, when non-null, points
+    // to a NUL-terminated string owned by the dynamic loader that lives as long as the object.
+    unsafe {
+        if libc::dladdr(address, info.as_mut_ptr()) == 0 {
+            return None;
+        }
+        let info = info.assume_init();
+        if info.dli_fname.is_null() {
+            return None;
+        }
+        let name = CStr::from_ptr(info.dli_fname);
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(name.to_bytes()));
+        path.is_absolute().then_some(path)
+    }
+}
+
+#[cfg(not(unix))]
+pub fn containing_binary() -> Option<PathBuf> {
+    None
+}
+
 /// Where to look for ONNX Runtime, in order.
 pub fn search_locations(extra_dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = extra_dirs.to_vec();
+    if let Some(binary) = containing_binary()
+        && let Some(dir) = binary.parent()
+    {
+        dirs.push(dir.to_path_buf());
+    }
     if let Ok(exe) = std::env::current_exe()
         && let Some(dir) = exe.parent()
     {
@@ -41,8 +78,14 @@ pub fn search_locations(extra_dirs: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     dirs.push(workspace_cache());
-    let mut files = Vec::new();
+    let mut unique: Vec<PathBuf> = Vec::new();
     for dir in dirs {
+        if !unique.contains(&dir) {
+            unique.push(dir);
+        }
+    }
+    let mut files = Vec::new();
+    for dir in unique {
         for name in library_names() {
             files.push(dir.join(name));
         }
@@ -111,4 +154,31 @@ pub fn environment(extra_dirs: &[PathBuf]) -> Result<(Environment, PathBuf)> {
         environment: environment.clone(),
     });
     Ok((environment, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_order_is_extra_dirs_then_binary_then_cache() {
+        let extra = PathBuf::from("/opt/netbend-plugin");
+        let places = search_locations(std::slice::from_ref(&extra));
+        assert!(places[0].starts_with(&extra), "{places:?}");
+        assert!(
+            places.last().unwrap().starts_with(workspace_cache()),
+            "{places:?}"
+        );
+        let exe_dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        assert!(places.iter().any(|p| p.starts_with(&exe_dir)), "{places:?}");
+        // In a test binary the code lives in the executable itself.
+        assert_eq!(
+            containing_binary().map(|p| p.canonicalize().unwrap()),
+            Some(std::env::current_exe().unwrap().canonicalize().unwrap())
+        );
+    }
 }
