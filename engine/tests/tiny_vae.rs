@@ -185,6 +185,57 @@ fn example_configs_run_exactly_as_python_runs_their_compiled_inputs() {
     }
 }
 
+/// Every transform with typical parameters, on all channels of layer 2.
+fn every_stage() -> Vec<(Stage, Vec<f64>)> {
+    Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            let params = match stage {
+                Stage::Translate => vec![0.25, -0.1],
+                Stage::Scale => vec![0.6, 1.3],
+                Stage::Rotate => vec![45.0],
+                Stage::Erode | Stage::Dilate => vec![2.0],
+                Stage::ScalarMultiply => vec![-1.5],
+                Stage::Offset => vec![0.3],
+                Stage::BinaryThresh => vec![0.0],
+                Stage::Noise => vec![0.5],
+                _ => vec![],
+            };
+            (stage, params)
+        })
+        .collect()
+}
+
+#[test]
+fn every_transform_runs_as_python_runs_it_and_changes_the_output() {
+    let mut rt = runtime();
+    let z = latents(1, 10);
+    let neutral = rt.decode(z.view()).unwrap();
+    let mut ours = Vec::new();
+    let mut references = Vec::new();
+    for (stage, params) in every_stage() {
+        let spec = BendSpec::neutral().with_seed(3).push(BendEntry::new(
+            2,
+            Transform::new(stage, &params).unwrap(),
+            Selection::All,
+        ));
+        let bend = compile(&spec, rt.model().manifest()).unwrap();
+        rt.set_bend(&bend).unwrap();
+        ours.push((stage, rt.decode(z.view()).unwrap()));
+        references.push(Reference::new().latent(&z).compiled(&bend));
+    }
+    let theirs = common::run_all(references, 1);
+    for ((stage, ours), theirs) in ours.iter().zip(&theirs) {
+        let d = max_diff(ours, theirs);
+        assert!(d <= TOLERANCE, "`{stage}` differs from Python by {d}");
+        let change = max_diff(ours, &neutral);
+        assert!(
+            change > 1e-5,
+            "`{stage}` on all of layer 2 must change the output (changed by {change})"
+        );
+    }
+}
+
 #[test]
 fn clearing_the_bend_restores_the_neutral_output_bit_for_bit() {
     let mut rt = runtime();

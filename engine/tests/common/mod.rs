@@ -38,37 +38,47 @@ import json, sys
 import numpy as np
 import onnxruntime as ort
 
-job = json.load(open(sys.argv[1]))
 def load(spec):
     return np.fromfile(spec["file"], dtype=spec["dtype"]).reshape(spec["shape"])
 opts = ort.SessionOptions()
 opts.intra_op_num_threads = 1
-dec = ort.InferenceSession(job["decoder"], opts, providers=["CPUExecutionProvider"])
-feeds = {}
-for i in dec.get_inputs():
-    if i.name == "z":
-        continue
-    dims = [0 if not isinstance(d, int) else d for d in i.shape]
-    dims[0] = 0
-    if i.name.endswith(".field"):
-        dims = [0] + [int(x) for x in i.shape[1:]]
-    dtype = np.int64 if i.type == "tensor(int64)" else np.float32
-    feeds[i.name] = np.zeros(dims, dtype=dtype)
-for name, spec in job["feeds"].items():
-    assert name in feeds, name
-    feeds[name] = load(spec)
-for name, spec in job.get("built", {}).items():
-    assert name in feeds, name
-    feeds[name] = np.asarray(spec["value"], dtype=spec["dtype"]).reshape(spec["shape"])
-if "window" in job:
-    enc = ort.InferenceSession(job["encoder"], opts, providers=["CPUExecutionProvider"])
-    w = load(job["window"])
-    z = enc.run(["mu"], {"spectrogram": w[:, None]})[0]
-else:
-    z = load(job["z"])
-feeds["z"] = z
-out = dec.run(["spectrogram"], feeds)[0]
-np.ascontiguousarray(out[:, 0], dtype=np.float32).tofile(job["out"])
+sessions = {}
+def session(path):
+    if path not in sessions:
+        sessions[path] = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    return sessions[path]
+
+def run(job):
+  dec = session(job["decoder"])
+  feeds = {}
+  for i in dec.get_inputs():
+      if i.name == "z":
+          continue
+      dims = [0 if not isinstance(d, int) else d for d in i.shape]
+      dims[0] = 0
+      if i.name.endswith(".field"):
+          dims = [0] + [int(x) for x in i.shape[1:]]
+      dtype = np.int64 if i.type == "tensor(int64)" else np.float32
+      feeds[i.name] = np.zeros(dims, dtype=dtype)
+  for name, spec in job["feeds"].items():
+      assert name in feeds, name
+      feeds[name] = load(spec)
+  for name, spec in job.get("built", {}).items():
+      assert name in feeds, name
+      feeds[name] = np.asarray(spec["value"], dtype=spec["dtype"]).reshape(spec["shape"])
+  if "window" in job:
+      enc = session(job["encoder"])
+      w = load(job["window"])
+      z = enc.run(["mu"], {"spectrogram": w[:, None]})[0]
+  else:
+      z = load(job["z"])
+  feeds["z"] = z
+  out = dec.run(["spectrogram"], feeds)[0]
+  np.ascontiguousarray(out[:, 0], dtype=np.float32).tofile(job["out"])
+
+jobs = json.load(open(sys.argv[1]))
+for job in (jobs if isinstance(jobs, list) else [jobs]):
+    run(job)
 "#;
 
 pub struct Reference {
@@ -182,28 +192,40 @@ impl Reference {
 
     /// Runs the script; returns the spectrogram `[B, frames, bins]`.
     pub fn run(self, batch: usize) -> Array3<f32> {
-        let job_file = self.dir.path().join("job.json");
-        std::fs::write(&job_file, self.job.to_string()).unwrap();
-        let script = self.dir.path().join("reference.py");
-        std::fs::write(&script, REFERENCE_PY).unwrap();
-        let out = Command::new(python())
-            .arg(&script)
-            .arg(&job_file)
-            .output()
-            .expect("cannot start the project's Python");
-        assert!(
-            out.status.success(),
-            "the Python onnxruntime reference failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bytes = std::fs::read(self.dir.path().join("out.f32")).unwrap();
-        let values: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let per = values.len() / batch;
-        Array3::from_shape_vec((batch, 128, per / 128), values).unwrap()
+        run_all(vec![self], batch).pop().unwrap()
     }
+}
+
+/// Runs several references in one Python process (one start-up, sessions shared).
+pub fn run_all(references: Vec<Reference>, batch: usize) -> Vec<Array3<f32>> {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs: Vec<&serde_json::Value> = references.iter().map(|r| &r.job).collect();
+    let job_file = dir.path().join("jobs.json");
+    std::fs::write(&job_file, serde_json::to_string(&jobs).unwrap()).unwrap();
+    let script = dir.path().join("reference.py");
+    std::fs::write(&script, REFERENCE_PY).unwrap();
+    let out = Command::new(python())
+        .arg(&script)
+        .arg(&job_file)
+        .output()
+        .expect("cannot start the project's Python");
+    assert!(
+        out.status.success(),
+        "the Python onnxruntime reference failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    references
+        .iter()
+        .map(|r| {
+            let bytes = std::fs::read(r.dir.path().join("out.f32")).unwrap();
+            let values: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let per = values.len() / batch;
+            Array3::from_shape_vec((batch, 128, per / 128), values).unwrap()
+        })
+        .collect()
 }
 
 /// Largest absolute difference.
