@@ -262,6 +262,7 @@ pub(crate) fn deserialize_yaml<T: serde::de::DeserializeOwned>(
 
 /// A YAML or serde error with its position (and the field path, when known).
 fn yaml_error(path: &Path, e: &serde_saphyr::Error, field: &str) -> Error {
+    let field = field.trim_end_matches(".?");
     let field = if field.is_empty() || field == "?" {
         String::new()
     } else {
@@ -281,6 +282,7 @@ fn yaml_error(path: &Path, e: &serde_saphyr::Error, field: &str) -> Error {
                 .rsplit_once(" at line ")
                 .map(|(m, _)| m.to_string())
                 .unwrap_or(plain);
+            let message = friendly(&message);
             Error::Config(format!(
                 "{}:{}:{}: {field}{message}",
                 path.display(),
@@ -290,6 +292,30 @@ fn yaml_error(path: &Path, e: &serde_saphyr::Error, field: &str) -> Error {
         }
         None => Error::Config(format!("{}: {field}{plain}", path.display())),
     }
+}
+
+/// The parser's words for type errors, in the words of a config file's author.
+fn friendly(message: &str) -> String {
+    const PHRASES: [(&str, &str); 7] = [
+        (
+            "expected sequence start",
+            "expected a list (`[a, b]`, or one `- item` per line)",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping (`key: value` lines)",
+        ),
+        ("invalid floating point", "expected a number"),
+        ("invalid u64", "expected a non-negative integer"),
+        ("invalid i64", "expected an integer"),
+        ("expected string scalar", "expected a name (a string)"),
+        (", set DuplicateKeyPolicy in Options if acceptable", ""),
+    ];
+    let mut out = message.to_string();
+    for (from, to) in PHRASES {
+        out = out.replace(from, to);
+    }
+    out
 }
 
 fn check_entry(path: &Path, i: usize, raw: &Spanned<RawEntry>) -> Result<ConfigEntry> {

@@ -248,7 +248,28 @@ fn wrong_types_and_yaml_syntax_errors_have_positions() {
         2,
         "transforms[0].layer",
     );
-    assert!(e.contains("i64"), "{e}");
+    assert!(e.contains("expected an integer"), "{e}");
+    let e = error_at(
+        spec("transforms:\n- {layer: 1, transform: rotate, params: 45}\n"),
+        2,
+        "transforms[0].params",
+    );
+    assert!(e.contains("expected a list"), "{e}");
+    let e = error_at(
+        spec("transforms:\n- {layer: 1, transform: rotate, params: [a]}\n"),
+        2,
+        "transforms[0].params[0]",
+    );
+    assert!(e.contains("expected a number"), "{e}");
+    let e = error_at(
+        spec("transforms:\n- layer: 1\n  transform: invert\n  mix: 0.5\n  mix: 0.7\n"),
+        5,
+        "transforms[0]",
+    );
+    assert!(
+        e.contains("duplicate mapping key: mix") && !e.contains("Options"),
+        "{e}"
+    );
     error_at(
         spec("transforms:\n- layer: 1\n  transform: [invert\n"),
         3,
