@@ -250,6 +250,17 @@ impl Runtime {
         })
     }
 
+    fn check_latents(&self, z: ArrayView2<f32>) -> Result<()> {
+        let latent_dim = self.model.manifest().latent_dim;
+        let (b, d) = z.dim();
+        if d != latent_dim {
+            return Err(Error::Runtime(format!(
+                "latents have shape [{b}, {d}], the model takes [B, {latent_dim}]"
+            )));
+        }
+        Ok(())
+    }
+
     /// Encodes normalised windows `[B, frames, bins]` to latent means `[B, latent_dim]`.
     pub fn encode(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>> {
         let (frames, bins) = self.window_dims()?;
@@ -280,22 +291,9 @@ impl Runtime {
     /// Decodes latents `[B, latent_dim]` with the current bend to spectrogram windows
     /// `[B, frames, bins]` (normalised values). Used by `generate` and by `autoencode`.
     pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
-        let latent_dim = self.model.manifest().latent_dim;
-        let (b, d) = z.dim();
-        if d != latent_dim {
-            return Err(Error::Runtime(format!(
-                "latents have shape [{b}, {d}], the model takes [B, {latent_dim}]"
-            )));
-        }
+        self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
-            .map_err(runtime_error("cannot make the decoder input `z`"))?;
-        let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
-            Vec::with_capacity(self.bend_values.len() + 1);
-        inputs.push((Cow::Borrowed("z"), z_tensor.into()));
-        for (name, value) in &self.bend_values {
-            inputs.push((Cow::Borrowed(name.as_str()), value.into()));
-        }
+        let inputs = decoder_inputs(&z, &self.bend_values)?;
         let outputs = self
             .decoder
             .run_with_options(inputs, &self.spectrogram_only)
@@ -327,16 +325,9 @@ impl Runtime {
         &mut self,
         z: ArrayView2<f32>,
     ) -> Result<(Array3<f32>, Vec<Array4<f32>>)> {
-        let (b, d) = z.dim();
+        self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
-            .map_err(runtime_error("cannot make the decoder input `z`"))?;
-        let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
-            Vec::with_capacity(self.bend_values.len() + 1);
-        inputs.push((Cow::Borrowed("z"), z_tensor.into()));
-        for (name, value) in &self.bend_values {
-            inputs.push((Cow::Borrowed(name.as_str()), value.into()));
-        }
+        let inputs = decoder_inputs(&z, &self.bend_values)?;
         let outputs = self
             .decoder
             .run(inputs)
@@ -369,6 +360,22 @@ impl Runtime {
         let mu = self.encode(windows)?;
         Ok(self.decode_with_activations(mu.view())?.1)
     }
+}
+
+/// The decoder's inputs: `z` (a view of the caller's array) and views of the bend tensors.
+fn decoder_inputs<'v>(
+    z: &'v ndarray::CowArray<'_, f32, ndarray::Ix2>,
+    bend_values: &'v [(String, DynValue)],
+) -> Result<Vec<(Cow<'v, str>, SessionInputValue<'v>)>> {
+    let (b, d) = z.dim();
+    let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
+        .map_err(runtime_error("cannot make the decoder input `z`"))?;
+    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend_values.len() + 1);
+    inputs.push((Cow::Borrowed("z"), z_tensor.into()));
+    for (name, value) in bend_values {
+        inputs.push((Cow::Borrowed(name.as_str()), value.into()));
+    }
+    Ok(inputs)
 }
 
 /// The tensors of one stage's inputs, in `Stage::input_names` order.
