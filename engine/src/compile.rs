@@ -174,7 +174,8 @@ impl Resolved<'_> {
     }
 }
 
-/// Compiles `spec` into the decoder inputs of `manifest`'s model. Rejects (naming the entries):
+/// Compiles `spec` into the decoder inputs of `manifest`'s model. Entries with mix 0 are checked
+/// but leave their stage neutral (`K = 0`). Rejects (naming the entries):
 /// a layer that does not exist, a mix outside [0, 1], a selection that does not resolve, and two
 /// entries on a shared channel whose order the block cannot run.
 pub fn compile(spec: &BendSpec, manifest: &Manifest) -> Result<CompiledBend> {
@@ -215,6 +216,11 @@ pub fn compile(spec: &BendSpec, manifest: &Manifest) -> Result<CompiledBend> {
 
     let mut out = CompiledBend::neutral(manifest);
     for r in &resolved {
+        // Mix 0 is an exact identity; leaving the entry out keeps its stage at K = 0, which the
+        // graph skips instead of computing (docs/bend-graph.md, "Neutral values").
+        if r.entry.mix == 0.0 {
+            continue;
+        }
         let stage = r.entry.transform.stage();
         let layer = &mut out.layers[r.entry.layer - 1];
         let (h, w) = (layer.height, layer.width);

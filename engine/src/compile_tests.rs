@@ -288,3 +288,17 @@ fn noise_field_is_k_by_h_by_w_and_seeded() {
             .field
     );
 }
+
+#[test]
+fn entries_with_mix_zero_leave_their_stage_neutral_but_are_still_checked() {
+    let m = test_support::manifest();
+    let spec = BendSpec::neutral()
+        .push(entry(1, Stage::Erode, &[2.0], Selection::All).with_mix(0.0))
+        .push(entry(1, Stage::Invert, &[], channels(&[2])).with_mix(0.5));
+    let c = compile(&spec, &m).unwrap();
+    assert!(c.stage(1, Stage::Erode).unwrap().is_empty());
+    assert_eq!(c.stage(1, Stage::Invert).unwrap().idx, [2]);
+    let bad =
+        BendSpec::neutral().push(entry(9, Stage::Erode, &[2.0], Selection::All).with_mix(0.0));
+    assert!(compile(&bad, &m).is_err());
+}

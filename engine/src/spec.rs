@@ -48,7 +48,8 @@ impl Transform {
                 return Err("`scale` factors kx, ky must be non-zero".into());
             }
             Stage::Erode | Stage::Dilate => {
-                let r = values[0].round();
+                // Ties to even, like the graph's ONNX `Round` (docs/bend-graph.md): 2.5 -> 2.
+                let r = values[0].round_ties_even();
                 if !(1.0..=3.0).contains(&r) {
                     return Err(format!(
                         "`{stage}` radius r must round to 1, 2 or 3, got {}",
@@ -208,6 +209,16 @@ mod tests {
             Transform::new(Stage::Erode, &[2.4]).unwrap().params(),
             &[2.0]
         );
+        assert_eq!(
+            Transform::new(Stage::Erode, &[2.5]).unwrap().params(),
+            &[2.0]
+        );
+        assert_eq!(
+            Transform::new(Stage::Dilate, &[1.5]).unwrap().params(),
+            &[2.0]
+        );
+        assert!(Transform::new(Stage::Dilate, &[0.5]).is_err());
+        assert!(Transform::new(Stage::Dilate, &[3.5]).is_err());
         let e = Transform::new(Stage::Translate, &[0.25]).unwrap_err();
         assert!(e.contains("2 (px, py)"), "{e}");
         let e = Transform::new(Stage::Ablate, &[1.0]).unwrap_err();

@@ -254,6 +254,16 @@ fn clearing_the_bend_restores_the_neutral_output_bit_for_bit() {
     let mut zero_mix = spec.clone();
     zero_mix.entries.iter_mut().for_each(|e| e.mix = 0.0);
     rt.set_spec(&zero_mix).unwrap();
+    assert!(rt.bend().is_neutral());
+    assert_eq!(rt.decode(z.view()).unwrap(), neutral);
+    // Mix 0 given to the graph (K > 0) is exact too.
+    let mut bend = compile(&spec, rt.model().manifest()).unwrap();
+    for layer in &mut bend.layers {
+        for stage in &mut layer.stages {
+            stage.mix.iter_mut().for_each(|m| *m = 0.0);
+        }
+    }
+    rt.set_bend(&bend).unwrap();
     assert_eq!(rt.decode(z.view()).unwrap(), neutral);
 }
 
