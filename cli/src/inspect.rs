@@ -123,9 +123,14 @@ pub fn describe_model(model: &Model) -> String {
             let sizes: Vec<String> = clusters.iter().map(|c| c.len().to_string()).collect();
             let _ = writeln!(
                 o,
-                "    layer {}: {} clusters (index 0..={}), channels per cluster: {}",
+                "    layer {}: {} {} (index 0..={}), channels per cluster: {}",
                 l.index,
                 clusters.len(),
+                if clusters.len() == 1 {
+                    "cluster"
+                } else {
+                    "clusters"
+                },
                 clusters.len() - 1,
                 sizes.join(", ")
             );

@@ -78,3 +78,27 @@ fn a_missing_onnx_runtime_is_reported_with_where_to_put_it() {
         "{err}"
     );
 }
+
+#[test]
+fn inspect_lists_each_layers_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(tiny_vae().join("manifest.json")).unwrap();
+    let text = text.replacen(
+        "\"general\": {}",
+        "\"general\": {\"1\": [[0, 1, 2], [3], [4, 5, 6, 7]]}, \"spectral\": {\"2\": [[0, 1]]}",
+        1,
+    );
+    assert!(text.contains("spectral"), "the test manifest changed shape");
+    std::fs::write(dir.path().join("manifest.json"), text).unwrap();
+    for f in ["encoder.onnx", "decoder.onnx"] {
+        std::fs::copy(tiny_vae().join(f), dir.path().join(f)).unwrap();
+    }
+    let (ok, out, err) = netbend(&["inspect", dir.path().to_str().unwrap(), "--manifest-only"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("layer 1: 3 clusters (index 0..=2), channels per cluster: 3, 1, 4"),
+        "{out}"
+    );
+    assert!(out.contains("map `spectral`"), "{out}");
+    assert!(out.contains("layer 2: 1 cluster (index 0..=0)"), "{out}");
+}
