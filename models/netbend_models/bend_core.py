@@ -1,0 +1,36 @@
+"""What every bend stage shares: gather the selected channels, transform, blend by mix, scatter.
+
+Stages work on a channel-first activation [C, B, H, W] (see bend.py for why)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def blend(sel: torch.Tensor, bent: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    """(1 - mix) * sel + mix * bent per selected channel (axis 0): exactly sel at mix 0 and exactly
+    bent at mix 1 for finite values, unlike sel + mix * (bent - sel), which rounds at mix 1."""
+    m = mix.reshape(-1, 1, 1, 1)
+    return sel * (1.0 - m) + bent * m
+
+
+def per_channel(params: torch.Tensor, column: int = 0) -> torch.Tensor:
+    """params[:, column] shaped [K, 1, 1, 1] to broadcast over the selected maps [K, B, H, W]."""
+    return params[:, column].reshape(-1, 1, 1, 1)
+
+
+class Stage(nn.Module):
+    """Gather the channels in idx (axis 0), transform, blend, write back (ScatterND in ONNX).
+
+    Subclasses implement `transform(xt, sel, *rest)`; `rest` are the stage's params/source/field.
+    With K = 0 the gather is empty and the scatter writes nothing: an exact identity."""
+
+    name = ""
+
+    def forward(self, xt: torch.Tensor, idx: torch.Tensor, mix: torch.Tensor, *rest: torch.Tensor):
+        sel = xt.index_select(0, idx)
+        bent = self.transform(xt, sel, *rest)
+        return torch.index_put(xt, (idx,), blend(sel, bent, mix))
+
+    def transform(self, xt, sel, *rest):
+        raise NotImplementedError
