@@ -109,8 +109,11 @@ def bend_dynamic_axes(names: list[str]) -> dict:
 
 
 def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_names, dynamic_axes,
-                exporter: str = "torchscript"):
-    """Export with either exporter; both write one self-contained .onnx file at opset 20."""
+                exporter: str = "torchscript", output_shapes: dict | None = None):
+    """Export with either exporter; both write one self-contained .onnx file at opset 20.
+
+    output_shapes ({name: [dim, ...]}, a dim an int or a symbol) replaces what the exporter inferred,
+    which can be a made-up symbol for a static size (e.g. `Slicemu_dim_1` for mu's 512)."""
     if exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}; allowed: {list(EXPORTERS)}")
     module.eval()
@@ -127,6 +130,11 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
                                         dynamic_axes=dynamic_axes, optimize=True)
             program.save(str(path), external_data=False)
     model = onnx.load(str(path))
+    if output_shapes:
+        for output in model.graph.output:
+            if output.name in output_shapes:
+                set_shape(output, output_shapes[output.name])
+        onnx.save(model, str(path))
     onnx.checker.check_model(model)
     got_in = [i.name for i in model.graph.input]
     got_out = [o.name for o in model.graph.output]
@@ -134,23 +142,38 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
         raise RuntimeError(f"{path}: exported names differ from the spec: inputs {got_in}, outputs {got_out}")
 
 
+def set_shape(value_info, dims):
+    shape = value_info.type.tensor_type.shape
+    shape.ClearField("dim")
+    for d in dims:
+        if isinstance(d, str):
+            shape.dim.add().dim_param = d
+        else:
+            shape.dim.add().dim_value = int(d)
+
+
 def export_encoder(model: SpectrogramVAE, path: Path, exporter: str = "torchscript"):
+    latent = ["B", model.latent_dim]
     onnx_export(model.encoder, (torch.rand(1, 1, N_FRAMES, N_BINS),), path, ["spectrogram"], ["mu", "logvar"],
-                {"spectrogram": {0: "B"}, "mu": {0: "B"}, "logvar": {0: "B"}}, exporter)
+                {"spectrogram": {0: "B"}, "mu": {0: "B"}, "logvar": {0: "B"}}, exporter,
+                output_shapes={"mu": latent, "logvar": latent})
 
 
 def export_decoder(model: SpectrogramVAE, path: Path, bend: bool = True, exporter: str = "torchscript"):
     """decoder.onnx with bend blocks (bend=True, the model interface) or without (reference/benchmark)."""
     z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    shapes = {"spectrogram": ["B", 1, N_FRAMES, N_BINS]}
     if not bend:
         onnx_export(model.decoder, (z,), path, ["z"], ["spectrogram"],
-                    {"z": {0: "B"}, "spectrogram": {0: "B"}}, exporter)
+                    {"z": {0: "B"}, "spectrogram": {0: "B"}}, exporter, shapes)
         return
     bent = BentDecoder(model)
     args = (z, *[t for block in bent.blocks for t in example_bend_inputs(block)])
     names_in, names_out = bent.input_names(), bent.output_names()
     axes = {"z": {0: "B"}, **{name: {0: "B"} for name in names_out}, **bend_dynamic_axes(names_in[1:])}
-    onnx_export(bent, args, path, names_in, names_out, axes, exporter)
+    for layer in bent.layers:
+        shapes[layer["activation"]] = ["B", layer["channels"], layer["height"], layer["width"]]
+    onnx_export(bent, args, path, names_in, names_out, axes, exporter, shapes)
 
 
 def export_bend_block(block: BendBlock, path: Path, exporter: str = "torchscript"):
