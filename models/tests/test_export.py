@@ -14,6 +14,7 @@ import torch
 
 from netbend_models import export
 from netbend_models.export import BentDecoder, export_decoder, export_model, random_model
+from conftest import TINY_DESCRIPTION
 
 torch.set_num_threads(2)
 WIDTH = 1 / 64
@@ -37,12 +38,12 @@ def session(path):
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    model = random_model(WIDTH, seed=3)
-    out = export_model(model, root / "tiny", name="tiny", description="test", training={"note": "test"})
-    export_decoder(model, root / "plain_decoder.onnx", bend=False)
-    return model, out, root / "plain_decoder.onnx"
+def exported(tiny_vae, tmp_path_factory):
+    """(model, its exported directory, the same model's decoder exported without bend blocks)."""
+    model, out = tiny_vae
+    plain = tmp_path_factory.mktemp("plain") / "plain_decoder.onnx"
+    export_decoder(model, plain, bend=False)
+    return model, out, plain
 
 
 def neutral_feeds(batch_z):
@@ -89,7 +90,7 @@ def test_manifest_matches_spec(exported):
     assert sorted(p.name for p in out.iterdir()) == ["decoder.onnx", "encoder.onnx", "manifest.json"]
     m = json.loads((out / "manifest.json").read_text())
     assert m["format"] == "netbend-model" and m["format_version"] == 1 and m["bend_interface"] == 1
-    assert m["kind"] == "spectrogram-vae" and m["name"] == "tiny" and m["description"] == "test"
+    assert m["kind"] == "spectrogram-vae" and m["name"] == "tiny-vae" and m["description"] == TINY_DESCRIPTION
     assert m["latent_dim"] == 512
     assert m["signal"] == {"sample_rate": 44100, "n_fft": 1024, "hop": 256, "window": "hann-periodic",
                            "bins": 513, "window_frames": 128}
@@ -99,7 +100,8 @@ def test_manifest_matches_spec(exported):
     assert m["layers"] == [{"index": l, "name": f"decoder.stages.{l - 1}", "channels": c, "height": h,
                             "width": w, "activation": f"act.L{l}"} for l, c, h, w in LAYERS]
     assert m["clusters"] == {"general": {}}
-    assert m["training"] == {"note": "test"}
+    assert m["training"] == {"model": {"random_weights_seed": 0, "width": WIDTH,
+                                       "n_params": sum(p.numel() for p in model.parameters())}}
     assert m["graphs"]["encoder"] == {"file": "encoder.onnx", "inputs": ["spectrogram"],
                                       "outputs": ["mu", "logvar"]}
     assert m["graphs"]["decoder"] == {"file": "decoder.onnx", "inputs": expected_decoder_inputs(),
