@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from . import audio
-from .bend import BEND_INTERFACE_VERSION, STAGE_PARAM_COUNT, STAGES, BendBlock
+from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES, BendBlock
+from .neutral_skip import skip_neutral_work
 from .vae import N_BINS, N_FRAMES, SpectrogramVAE
 
 MANIFEST_FORMAT_VERSION = 1
@@ -109,11 +110,13 @@ def bend_dynamic_axes(names: list[str]) -> dict:
 
 
 def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_names, dynamic_axes,
-                exporter: str = "torchscript", output_shapes: dict | None = None):
+                exporter: str = "torchscript", output_shapes: dict | None = None, bend_blocks=None):
     """Export with either exporter; both write one self-contained .onnx file at opset 20.
 
     output_shapes ({name: [dim, ...]}, a dim an int or a symbol) replaces what the exporter inferred,
-    which can be a made-up symbol for a static size (e.g. `Slicemu_dim_1` for mu's 512)."""
+    which can be a made-up symbol for a static size (e.g. `Slicemu_dim_1` for mu's 512).
+    bend_blocks ([(node name prefix, BendBlock)]): TorchScript graphs get the neutral_skip pass
+    (the dynamo exporter names nodes differently; its graphs are measured as they come)."""
     if exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}; allowed: {list(EXPORTERS)}")
     module.eval()
@@ -125,15 +128,24 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
             torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
                               input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes)
         else:
+            # torch.export names dynamic dims itself and maps them by the forward signature,
+            # (first, *rest) for every module exported here.
+            dims = [{axis: torch.export.Dim.DYNAMIC for axis in dynamic_axes.get(name, {})}
+                    for name in input_names]
+            dynamic_shapes = (dims[0],) if len(args) == 1 else (dims[0], tuple(dims[1:]))
             program = torch.onnx.export(module, args, dynamo=True, opset_version=OPSET,
                                         input_names=input_names, output_names=output_names,
-                                        dynamic_axes=dynamic_axes, optimize=True)
+                                        dynamic_shapes=dynamic_shapes, optimize=True)
             program.save(str(path), external_data=False)
     model = onnx.load(str(path))
     if output_shapes:
         for output in model.graph.output:
             if output.name in output_shapes:
                 set_shape(output, output_shapes[output.name])
+    if bend_blocks and exporter == "torchscript":
+        skip_neutral_work(model, [(prefix, [(s, f"L{block.layer}.{stage}.idx") for s, stage in enumerate(STAGE_NAMES)])
+                                  for prefix, block in bend_blocks])
+    if output_shapes or bend_blocks:
         onnx.save(model, str(path))
     onnx.checker.check_model(model)
     got_in = [i.name for i in model.graph.input]
@@ -173,7 +185,8 @@ def export_decoder(model: SpectrogramVAE, path: Path, bend: bool = True, exporte
     axes = {"z": {0: "B"}, **{name: {0: "B"} for name in names_out}, **bend_dynamic_axes(names_in[1:])}
     for layer in bent.layers:
         shapes[layer["activation"]] = ["B", layer["channels"], layer["height"], layer["width"]]
-    onnx_export(bent, args, path, names_in, names_out, axes, exporter, shapes)
+    onnx_export(bent, args, path, names_in, names_out, axes, exporter, shapes,
+                bend_blocks=[(f"/blocks.{i}/", block) for i, block in enumerate(bent.blocks)])
 
 
 def export_bend_block(block: BendBlock, path: Path, exporter: str = "torchscript"):
@@ -181,7 +194,7 @@ def export_bend_block(block: BendBlock, path: Path, exporter: str = "torchscript
     x = torch.randn(1, block.channels, block.height, block.width)
     names = block.input_names()
     onnx_export(block, (x, *example_bend_inputs(block)), path, ["x", *names], ["y"],
-                {"x": {0: "B"}, "y": {0: "B"}, **bend_dynamic_axes(names)}, exporter)
+                {"x": {0: "B"}, "y": {0: "B"}, **bend_dynamic_axes(names)}, exporter, bend_blocks=[("/", block)])
 
 
 def graph_io(path: Path) -> dict:
