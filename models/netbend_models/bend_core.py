@@ -19,6 +19,20 @@ def per_channel(params: torch.Tensor, column: int = 0) -> torch.Tensor:
     return params[:, column].reshape(-1, 1, 1, 1)
 
 
+class ScatterChannels(torch.autograd.Function):
+    """xt with rows idx (axis 0) replaced by values. Exported as one ScatterND: torch's own
+    index_put export adds four shape nodes per stage, which ONNX Runtime pays for on every run."""
+
+    @staticmethod
+    def forward(ctx, xt, idx, values):
+        return torch.index_put(xt, (idx,), values)
+
+    @staticmethod
+    def symbolic(g, xt, idx, values):
+        axes = g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64))
+        return g.op("ScatterND", xt, g.op("Unsqueeze", idx, axes), values).setType(xt.type())
+
+
 class Stage(nn.Module):
     """Gather the channels in idx (axis 0), transform, blend, write back (ScatterND in ONNX).
 
@@ -30,7 +44,7 @@ class Stage(nn.Module):
     def forward(self, xt: torch.Tensor, idx: torch.Tensor, mix: torch.Tensor, *rest: torch.Tensor):
         sel = xt.index_select(0, idx)
         bent = self.transform(xt, sel, *rest)
-        return torch.index_put(xt, (idx,), blend(sel, bent, mix))
+        return ScatterChannels.apply(xt, idx, blend(sel, bent, mix))
 
     def transform(self, xt, sel, *rest):
         raise NotImplementedError

@@ -4,15 +4,16 @@ A traced bend block is ~580 small ONNX nodes. With every K = 0 they compute on e
 the result is exact, but ONNX Runtime still pays a fixed cost per node, which made a neutral bend
 graph ~35 % slower than the unbent model (models/README.md, "Bend graph"). This pass moves
 
-- each stage's nodes into the `then` branch of an `If (K > 0)` whose `else` branch is Identity, and
+- each stage's transform and blend into the `then` branch of an `If (K > 0)` whose `else` branch
+  passes the (empty) selection on, and
 - each block's nodes (its transposes and its stage Ifs) into an `If (any K > 0)` likewise,
 
 so that a neutral block costs a few Shape/Greater nodes and one If, and an active block only runs
 its active stages. The `else` branch passes the input tensor itself, so neutral stays bit-exact.
 
 It relies on the TorchScript exporter's node names, which carry the module path
-(`/blocks.0/stages.3/GridSample`); `wrap_in_if` checks that every group it moves has exactly one
-tensor used outside it and fails loudly otherwise.
+(`/blocks.0/stages.3/GridSample`); every group it moves is checked to have exactly one tensor used
+outside it, and the pass fails loudly otherwise.
 """
 from __future__ import annotations
 
@@ -39,14 +40,11 @@ def _condition(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str]) -> tu
     return nodes, cond
 
 
-def wrap_in_if(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str], data_input) -> None:
-    """Move the nodes named `prefix...` into `If (any idx non-empty) then <them> else Identity(data)`.
+def wrap_in_if(graph: onnx.GraphProto, prefix: str, group: list, idx_inputs: list[str], passthrough: str) -> None:
+    """Move `group` (nodes of graph) into `If (any idx non-empty) then <group> else Identity(passthrough)`.
 
-    data_input(group_nodes) -> name of the tensor the group would pass through unchanged."""
+    The group must have exactly one output used outside it; the If takes over that name."""
     nodes = list(graph.node)
-    group = [n for n in nodes if n.name.startswith(prefix)]
-    if not group:
-        raise ValueError(f"no ONNX nodes named {prefix}*: the exporter's node names changed")
     in_group = {id(n) for n in group}
     produced = {o for n in group for o in n.output}
     used_outside = {i for n in nodes if id(n) not in in_group for i in n.input} | {o.name for o in graph.output}
@@ -54,16 +52,15 @@ def wrap_in_if(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str], data_
     if len(escaping) != 1:
         raise ValueError(f"nodes {prefix}* must have exactly one output used outside them, found {sorted(escaping)}")
     out = escaping.pop()
-    data = data_input(group)
 
     then_out, else_out = f"{out}.then", f"{out}.else"
     for n in group:
         n.output[:] = [then_out if o == out else o for o in n.output]
     then_branch = helper.make_graph(group, f"{prefix}then", [],
                                     [helper.make_tensor_value_info(then_out, TensorProto.FLOAT, None)])
-    else_branch = helper.make_graph([helper.make_node("Identity", [data], [else_out], name=f"{prefix}else/Identity")],
-                                    f"{prefix}else", [],
-                                    [helper.make_tensor_value_info(else_out, TensorProto.FLOAT, None)])
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", [passthrough], [else_out], name=f"{prefix}else/Identity")],
+        f"{prefix}else", [], [helper.make_tensor_value_info(else_out, TensorProto.FLOAT, None)])
     cond_nodes, cond = _condition(graph, prefix, idx_inputs)
     if_node = helper.make_node("If", [cond], [out], name=f"{prefix}If", then_branch=then_branch,
                                else_branch=else_branch)
@@ -78,20 +75,41 @@ def wrap_in_if(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str], data_
     graph.value_info.extend(kept)
 
 
-def _scatter_data(group):
-    """A stage writes back with ScatterND(data=stage input, ...): its data input is the pass-through."""
+def named(graph: onnx.GraphProto, prefix: str) -> list:
+    group = [n for n in graph.node if n.name.startswith(prefix)]
+    if not group:
+        raise ValueError(f"no ONNX nodes named {prefix}*: the exporter's node names changed")
+    return group
+
+
+def wrap_stage(graph: onnx.GraphProto, prefix: str, idx_input: str) -> None:
+    """A stage is Gather(x, idx) -> transform and blend -> ScatterND(x, Unsqueeze(idx), blended).
+
+    Only the middle goes into the If; its else passes the (empty) gathered maps on. The ScatterND
+    stays outside, where ONNX Runtime can write into x in place (inside a branch x would be an
+    outer-scope value, copied whole on every run)."""
+    group = named(graph, prefix)
     scatters = [n for n in group if n.op_type == "ScatterND"]
     if len(scatters) != 1:
-        raise ValueError(f"expected one ScatterND in a bend stage, found {len(scatters)}")
-    return scatters[0].input[0]
+        raise ValueError(f"expected one ScatterND in bend stage {prefix}, found {len(scatters)}")
+    scatter = scatters[0]
+    data = scatter.input[0]
+    unsqueeze = [n for n in group if scatter.input[1] in n.output]
+    gathers = [n for n in group if n.op_type == "Gather" and list(n.input) == [data, idx_input]]
+    if len(unsqueeze) != 1 or len(gathers) != 1:
+        raise ValueError(f"bend stage {prefix}: expected Gather({data}, {idx_input}) and one index Unsqueeze")
+    axes = [n for n in group if n.op_type == "Constant" and set(n.output) & set(unsqueeze[0].input)]
+    outside = {id(n) for n in [scatter, unsqueeze[0], gathers[0], *axes]}
+    wrap_in_if(graph, prefix, [n for n in group if id(n) not in outside], [idx_input], gathers[0].output[0])
 
 
-def _first_input(group):
-    """A block starts by transposing its input: that input is the pass-through."""
+def wrap_block(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str]) -> None:
+    """A block is Transpose -> stages -> Transpose; its input is the pass-through."""
+    group = named(graph, prefix)
     transposes = [n for n in group if n.op_type == "Transpose"]
     if not transposes:
-        raise ValueError("expected a bend block to start with a Transpose, found none")
-    return transposes[0].input[0]
+        raise ValueError(f"expected bend block {prefix} to start with a Transpose, found none")
+    wrap_in_if(graph, prefix, group, idx_inputs, transposes[0].input[0])
 
 
 def skip_neutral_work(model: onnx.ModelProto, blocks: list[tuple[str, list[tuple[int, str]]]]) -> onnx.ModelProto:
@@ -101,6 +119,6 @@ def skip_neutral_work(model: onnx.ModelProto, blocks: list[tuple[str, list[tuple
         graph.initializer.append(helper.make_tensor(ZERO, TensorProto.INT64, [1], [0]))
     for block_prefix, stages in blocks:
         for number, idx in stages:
-            wrap_in_if(graph, f"{block_prefix}stages.{number}/", [idx], _scatter_data)
-        wrap_in_if(graph, block_prefix, [idx for _, idx in stages], _first_input)
+            wrap_stage(graph, f"{block_prefix}stages.{number}/", idx)
+        wrap_block(graph, block_prefix, [idx for _, idx in stages])
     return model
