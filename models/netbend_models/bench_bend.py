@@ -2,7 +2,8 @@
 
 - unbent:  the same model's decoder exported without bend blocks,
 - neutral: the bend-graph decoder with every stage at K = 0,
-- active:  the bend-graph decoder with every one of the 14 stages on C/8 channels of every layer.
+- active:  the bend-graph decoder with every one of the 14 stages on 1 channel, and on C/8
+           channels, of every layer (C/8: 1.75 C channel transforms per layer).
 
     python -m netbend_models.bench_bend --checkpoint CKPT | --width W [--seed S]
         [--reps 40] [--threads 2] [--exporters]
@@ -47,13 +48,15 @@ def neutral_bend_inputs(layers) -> dict[str, np.ndarray]:
     return feeds
 
 
-def active_bend_inputs(layers, fraction: float = 1 / 8, seed: int = 0) -> dict[str, np.ndarray]:
-    """Every stage of every layer on max(1, C * fraction) random channels, mix in [0.5, 1]."""
+def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = None,
+                       seed: int = 0) -> dict[str, np.ndarray]:
+    """Every stage of every layer on `channels` or else max(1, C * fraction) random channels,
+    mix in [0.5, 1]."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for layer in layers:
         l, c, h, w = layer["index"], layer["channels"], layer["height"], layer["width"]
-        k = max(1, int(c * fraction))
+        k = min(c, channels) if channels else max(1, int(c * fraction))
         for stage in STAGE_NAMES:
             feeds[f"L{l}.{stage}.idx"] = rng.choice(c, k, replace=False).astype(np.int64)
             feeds[f"L{l}.{stage}.mix"] = rng.uniform(0.5, 1.0, k).astype(np.float32)
@@ -117,6 +120,7 @@ def main(argv=None):
         encoder, unbent, bent = (session(tmp / f, args.threads) for f in ("encoder.onnx", "unbent.onnx", "bent.onnx"))
         window = np.random.default_rng(1).random((1, 1, N_FRAMES, N_BINS)).astype(np.float32)
         neutral, active = neutral_bend_inputs(layers), active_bend_inputs(layers)
+        active_one = active_bend_inputs(layers, channels=1)
 
         def autoencode(decoder, bend_inputs):
             def run():
@@ -127,6 +131,7 @@ def main(argv=None):
         medians = interleaved_medians({
             "unbent export": autoencode(unbent, {}),
             "bend graph, all neutral": autoencode(bent, neutral),
+            "bend graph, all 14 stages active on 1 channel of every layer": autoencode(bent, active_one),
             "bend graph, all 14 stages active on C/8 channels of every layer": autoencode(bent, active),
         }, args.reps)
         print_table("One window, encoder + decoder", medians, "unbent export")
