@@ -102,18 +102,21 @@ class MorphologyStage(Stage):
         if name not in ("erode", "dilate"):
             raise ValueError(f"unknown morphology {name!r}; allowed: ['dilate', 'erode']")
         self.name = name
-        self.sign = -1.0 if name == "erode" else 1.0
+        self.erode = name == "erode"
 
     def transform(self, xt, sel, params):
         radius = torch.round(params[:, :1]).clamp(MORPHOLOGY_RADII[0], MORPHOLOGY_RADII[-1])
-        # ONNX Runtime rejects a MaxPool over an empty tensor, so with K = 0 the stage would fail;
-        # one padding map (sliced off below) keeps the pooled tensor non-empty.
+        # ONNX Runtime rejects a MaxPool over an empty tensor; one extra map (any map: channel 0,
+        # sliced off below) keeps it non-empty should the stage ever run with K = 0.
         radius = torch.cat([radius, torch.ones(1, 1, dtype=params.dtype)]).reshape(-1, 1, 1, 1)
-        signed = torch.cat([sel, torch.zeros_like(xt[:1])], dim=0) * self.sign
-        bent = disk_dilate(signed, 1)
+        maps = torch.cat([sel, xt[:1]], dim=0)
+        if self.erode:
+            maps = -maps
+        bent = disk_dilate(maps, 1)
         for r in MORPHOLOGY_RADII[1:]:
-            bent = torch.where(radius == r, disk_dilate(signed, r), bent)
-        return bent[:-1] * self.sign
+            bent = torch.where(radius == r, disk_dilate(maps, r), bent)
+        bent = bent[:-1]
+        return -bent if self.erode else bent
 
 
 class PointwiseStage(Stage):
