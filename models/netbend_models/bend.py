@@ -76,26 +76,36 @@ class FlipStage(Stage):
         return sel.flip(self.dim)
 
 
-# A disk di^2 + dj^2 <= r^2 on the integer grid is the union of these rectangles (kh, kw):
-# r=1: the plus (3x1, 1x3); r=2: 3x3 plus the 5-long arms; r=3: 5x5 plus the 7-long arms.
-DISK_RECTANGLES = {1: [(3, 1), (1, 3)], 2: [(3, 3), (5, 1), (1, 5)], 3: [(5, 5), (7, 1), (1, 7)]}
 MORPHOLOGY_RADII = (1, 2, 3)
 
 
-def disk_dilate(maps: torch.Tensor, radius: int) -> torch.Tensor:
-    """Grey dilation of every map in [N, C, H, W] by a disk; outside the map counts as -inf."""
-    out = None
-    for kh, kw in DISK_RECTANGLES[radius]:
-        pooled = F.max_pool2d(maps, (kh, kw), stride=1, padding=(kh // 2, kw // 2))
-        out = pooled if out is None else torch.maximum(out, pooled)
-    return out
+def _pool(maps: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """Max over a kh x kw window, ignoring positions outside the map (MaxPool pads with -inf)."""
+    return F.max_pool2d(maps, (kh, kw), stride=1, padding=(kh // 2, kw // 2))
+
+
+def disk_dilations(maps: torch.Tensor) -> list[torch.Tensor]:
+    """Grey dilations of every map in [N, C, H, W] by the disks di^2 + dj^2 <= r^2, r = 1, 2, 3.
+
+    On the integer grid: disk 1 is the plus (3x1 and 1x3); disk 2 = plus (+) plus (the diamond
+    |di| + |dj| <= 2); disk 3 = plus (+) disk 2 (the diamond of 3) plus the 5x5 square. Dilations
+    compose as Minkowski sums, and on a rectangular map every offset of a diamond is reached through
+    pixels inside the map, so this chain equals the direct disk dilation exactly (max is exact)."""
+    def plus(m):
+        return torch.maximum(_pool(m, 3, 1), _pool(m, 1, 3))
+
+    r1 = plus(maps)
+    r2 = plus(r1)
+    r3 = torch.maximum(plus(r2), _pool(maps, 5, 5))
+    return [r1, r2, r3]
 
 
 class MorphologyStage(Stage):
     """Erosion or dilation with a per-channel disk radius round(params[:, 0]), clamped to 1..3.
 
-    All three radii are computed on the selected maps and chosen per map with Where, because a
-    pooling kernel size cannot be a graph input. Erosion is -dilate(-x)."""
+    All three radii are computed on the selected maps (one chain, see disk_dilations) and chosen
+    per map with Where, because a pooling kernel size cannot be a graph input. Erosion is
+    -dilate(-x)."""
 
     def __init__(self, name: str):
         super().__init__()
@@ -112,9 +122,8 @@ class MorphologyStage(Stage):
         maps = torch.cat([sel, xt[:1]], dim=0)
         if self.erode:
             maps = -maps
-        bent = disk_dilate(maps, 1)
-        for r in MORPHOLOGY_RADII[1:]:
-            bent = torch.where(radius == r, disk_dilate(maps, r), bent)
+        r1, r2, r3 = disk_dilations(maps)
+        bent = torch.where(radius == 3, r3, torch.where(radius == 2, r2, r1))
         bent = bent[:-1]
         return -bent if self.erode else bent
 
