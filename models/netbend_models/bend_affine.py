@@ -56,6 +56,8 @@ class AffineGridOf(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, theta, sel):
+        if sel.shape[0] == 0:  # torch refuses an empty size; the ONNX op does not
+            return sel.new_zeros(0, sel.shape[2], sel.shape[3], 2)
         return F.affine_grid(theta, list(sel.shape), align_corners=False)
 
     @staticmethod
