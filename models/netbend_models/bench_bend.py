@@ -9,7 +9,8 @@
         [--reps 40] [--threads 2] [--exporters]
 
 Repetitions are interleaved (unbent, neutral, active, unbent, ... in rotating order) so that load
-from other jobs hits all configurations alike; the table shows medians and ratios to unbent.
+from other jobs hits all configurations alike; the table shows medians of wall time and of process
+CPU time, with ratios to unbent.
 --exporters also compares the TorchScript and dynamo exporters on the bend-graph decoder alone.
 """
 from __future__ import annotations
@@ -74,26 +75,30 @@ def session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def interleaved_medians(runs: dict, reps: int, warmup: int = 3) -> dict[str, float]:
-    """runs: {label: callable}; median wall time in ms of each, repetitions interleaved."""
+def interleaved_medians(runs: dict, reps: int, warmup: int = 3) -> dict[str, tuple[float, float]]:
+    """runs: {label: callable}; (median wall ms, median process CPU ms) of each, repetitions
+    interleaved. CPU time leaves out the time other jobs hold the cores, so on a loaded machine it
+    is the steadier figure; with spinning intra-op threads it also counts their spinning."""
     labels = list(runs)
     for _ in range(warmup):
         for label in labels:
             runs[label]()
-    times = {label: [] for label in labels}
+    wall, cpu = {label: [] for label in labels}, {label: [] for label in labels}
     for rep in range(reps):
         order = labels[rep % len(labels):] + labels[:rep % len(labels)]
         for label in order:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             runs[label]()
-            times[label].append(1e3 * (time.perf_counter() - start))
-    return {label: statistics.median(t) for label, t in times.items()}
+            cpu[label].append(1e3 * (time.process_time() - start_cpu))
+            wall[label].append(1e3 * (time.perf_counter() - start))
+    return {label: (statistics.median(wall[label]), statistics.median(cpu[label])) for label in labels}
 
 
-def print_table(title: str, medians: dict[str, float], reference: str):
-    print(f"\n{title}\n| configuration | median ms | ratio to {reference} |\n|---|---|---|")
-    for label, ms in medians.items():
-        print(f"| {label} | {ms:.2f} | {ms / medians[reference]:.3f} |")
+def print_table(title: str, medians: dict[str, tuple[float, float]], reference: str):
+    ref_wall, ref_cpu = medians[reference]
+    print(f"\n{title}\n| configuration | wall ms | ratio | CPU ms | ratio |\n|---|---|---|---|---|")
+    for label, (wall, cpu) in medians.items():
+        print(f"| {label} | {wall:.2f} | {wall / ref_wall:.3f} | {cpu:.2f} | {cpu / ref_cpu:.3f} |")
 
 
 def main(argv=None):

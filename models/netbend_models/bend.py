@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import Stage, blend, per_channel  # noqa: F401  (blend re-exported)
+from .bend_core import ScatterChannels, Stage, blend, per_channel  # noqa: F401  (blend re-exported)
 
 BEND_INTERFACE_VERSION = 1
 
@@ -198,12 +198,29 @@ class BendBlock(nn.Module):
         if len(inputs) != sum(self.arity):
             raise ValueError(f"bend block L{self.layer} takes {sum(self.arity)} inputs "
                              f"({self.input_names()}), got {len(inputs)}")
-        xt = x.transpose(0, 1)
-        start = 0
-        for stage, n in zip(self.stages, self.arity):
-            xt = stage(xt, *inputs[start:start + n])
+        stage_inputs, start = [], 0
+        for n in self.arity:
+            stage_inputs.append(list(inputs[start:start + n]))
             start += n
-        return xt.transpose(0, 1)
+        # The stages work on a compact copy of just the channels they touch (every idx and the
+        # shuffle sources), so each stage's write-back copies those maps rather than the whole
+        # activation (ONNX Runtime's ScatterND copies its input); one write-back at the end.
+        shuffle_source = stage_inputs[0][2]
+        touched = [stage_inputs[0][0], shuffle_source] + [args[0] for args in stage_inputs[1:]]
+        channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
+        xt = x.transpose(0, 1)
+        work = xt.index_select(0, channels)
+        offset = 0
+        for n, args in enumerate(stage_inputs):
+            k = args[0].shape[0]
+            args[0] = position[offset:offset + k]  # idx as positions in `work`
+            offset += k
+            if n == 0:
+                args[2] = position[offset:offset + k]  # shuffle source, likewise
+                offset += k
+        for stage, args in zip(self.stages, stage_inputs):
+            work = stage(work, *args)
+        return ScatterChannels.apply(xt, channels, work).transpose(0, 1)
 
     def neutral_inputs(self) -> dict[str, torch.Tensor]:
         """K = 0 for every stage: the block is an exact identity."""

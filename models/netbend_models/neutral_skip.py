@@ -83,7 +83,9 @@ def named(graph: onnx.GraphProto, prefix: str) -> list:
 
 
 def wrap_stage(graph: onnx.GraphProto, prefix: str, idx_input: str) -> None:
-    """A stage is Gather(x, idx) -> transform and blend -> ScatterND(x, Unsqueeze(idx), blended).
+    """A stage is Gather(x, idx) -> transform and blend -> ScatterND(x, Unsqueeze(idx), blended)
+    (x: the block's working copy of the touched channels, idx: positions in it). The If tests the
+    stage's own graph input idx_input.
 
     Only the middle goes into the If; its else passes the (empty) gathered maps on. The ScatterND
     stays outside, where ONNX Runtime can write into x in place (inside a branch x would be an
@@ -95,9 +97,12 @@ def wrap_stage(graph: onnx.GraphProto, prefix: str, idx_input: str) -> None:
     scatter = scatters[0]
     data = scatter.input[0]
     unsqueeze = [n for n in group if scatter.input[1] in n.output]
-    gathers = [n for n in group if n.op_type == "Gather" and list(n.input) == [data, idx_input]]
-    if len(unsqueeze) != 1 or len(gathers) != 1:
-        raise ValueError(f"bend stage {prefix}: expected Gather({data}, {idx_input}) and one index Unsqueeze")
+    if len(unsqueeze) != 1:
+        raise ValueError(f"bend stage {prefix}: expected one Unsqueeze making the ScatterND indices")
+    positions = unsqueeze[0].input[0]
+    gathers = [n for n in group if n.op_type == "Gather" and list(n.input) == [data, positions]]
+    if len(gathers) != 1:
+        raise ValueError(f"bend stage {prefix}: expected one Gather({data}, {positions})")
     axes = [n for n in group if n.op_type == "Constant" and set(n.output) & set(unsqueeze[0].input)]
     outside = {id(n) for n in [scatter, unsqueeze[0], gathers[0], *axes]}
     wrap_in_if(graph, prefix, [n for n in group if id(n) not in outside], [idx_input], gathers[0].output[0])

@@ -285,3 +285,28 @@ def test_disk_dilation_chain_equals_scipy_on_small_and_thin_maps(shape):
         for n in range(3):
             ref = ndimage.grey_dilation(maps[n, 0], footprint=disk(r), mode="constant", cval=-np.inf)
             np.testing.assert_array_equal(dilated[n, 0].numpy(), ref, err_msg=f"r={r} shape={shape}")
+
+
+def test_overlapping_stages_with_different_k_compose_in_order(block):
+    """Several stages with different K on overlapping channels (the block works on a compact copy
+    of the touched channels, so positions are remapped inside the graph) vs NumPy step by step."""
+    x = random_x(block)
+    stages = {
+        "shuffle": {"idx": [0, 5], "mix": [1.0, 1.0], "source": [5, 2]},
+        "flip-v": {"idx": [5], "mix": [0.5]},
+        "scalar-multiply": {"idx": [2, 0, 3], "mix": [1.0, 1.0, 0.25], "params": [[2.0], [-1.0], [3.0]]},
+        "offset": {"idx": [3, 1, 0, 5], "mix": [1.0] * 4, "params": [[0.5], [1.0], [-2.0], [0.25]]},
+        "ablate": {"idx": [1], "mix": [1.0]},
+    }
+    out = block.run(x, stages)
+    ref = x.astype(np.float64).copy()
+    before = ref.copy()
+    ref[:, 0], ref[:, 5] = before[:, 5], before[:, 2]
+    ref[:, 5] = 0.5 * ref[:, 5] + 0.5 * np.flip(ref[:, 5], 1)
+    for c, m, p in zip([2, 0, 3], [1.0, 1.0, 0.25], [2.0, -1.0, 3.0]):
+        ref[:, c] = (1 - m) * ref[:, c] + m * ref[:, c] * p
+    for c, p in zip([3, 1, 0, 5], [0.5, 1.0, -2.0, 0.25]):
+        ref[:, c] += p
+    ref[:, 1] = 0.0
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-5)
+    assert np.array_equal(out[:, 4], x[:, 4])
