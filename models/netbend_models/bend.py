@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import ScatterChannels, Stage, blend, per_channel  # noqa: F401  (blend re-exported)
+from .bend_core import ScatterChannels, SplitLike, Stage, blend, per_channel  # noqa: F401  (blend re-exported)
 
 BEND_INTERFACE_VERSION = 1
 
@@ -210,14 +210,11 @@ class BendBlock(nn.Module):
         channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
         xt = x.transpose(0, 1)
         work = xt.index_select(0, channels)
-        offset = 0
-        for n, args in enumerate(stage_inputs):
-            k = args[0].shape[0]
-            args[0] = position[offset:offset + k]  # idx as positions in `work`
-            offset += k
-            if n == 0:
-                args[2] = position[offset:offset + k]  # shuffle source, likewise
-                offset += k
+        # idx (and the shuffle source) as positions in `work`
+        local = SplitLike.apply(position, *touched)
+        stage_inputs[0][2] = local[1]
+        for args, positions in zip(stage_inputs, local[:1] + local[2:]):
+            args[0] = positions
         for stage, args in zip(self.stages, stage_inputs):
             work = stage(work, *args)
         return ScatterChannels.apply(xt, channels, work).transpose(0, 1)

@@ -33,6 +33,20 @@ class ScatterChannels(torch.autograd.Function):
         return g.op("ScatterND", xt, g.op("Unsqueeze", idx, axes), values).setType(xt.type())
 
 
+class SplitLike(torch.autograd.Function):
+    """Split a 1-D tensor into consecutive pieces as long as each of `like` (axis 0), exported as
+    one Split on Concat(Shape(...)) instead of a Slice with offset arithmetic per piece."""
+
+    @staticmethod
+    def forward(ctx, values, *like):
+        return tuple(torch.split(values, [t.shape[0] for t in like]))
+
+    @staticmethod
+    def symbolic(g, values, *like):
+        sizes = g.op("Concat", *[g.op("Shape", t) for t in like], axis_i=0)
+        return g.op("Split", values, sizes, axis_i=0, outputs=len(like))
+
+
 class Stage(nn.Module):
     """Gather the channels in idx (axis 0), transform, blend, write back (ScatterND in ONNX).
 
