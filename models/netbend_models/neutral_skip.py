@@ -87,9 +87,8 @@ def wrap_stage(graph: onnx.GraphProto, prefix: str, idx_input: str) -> None:
     (x: the block's working copy of the touched channels, idx: positions in it). The If tests the
     stage's own graph input idx_input.
 
-    Only the middle goes into the If; its else passes the (empty) gathered maps on. The ScatterND
-    stays outside, where ONNX Runtime can write into x in place (inside a branch x would be an
-    outer-scope value, copied whole on every run)."""
+    Only the middle goes into the If; its else passes the (empty) gathered maps on. Gather and
+    ScatterND stay outside, so the If outputs just the K blended maps rather than a copy of x."""
     group = named(graph, prefix)
     scatters = [n for n in group if n.op_type == "ScatterND"]
     if len(scatters) != 1:
