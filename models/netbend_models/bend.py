@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import ScatterChannels, SplitLike, Stage, blend, per_channel  # noqa: F401  (blend re-exported)
+from .bend_core import ScatterChannels, SplitLike, Stage, per_channel
 
 BEND_INTERFACE_VERSION = 1
 
