@@ -84,8 +84,8 @@ class EmbeddingCNN(nn.Module):
     def __init__(self, height: int, width: int, n_features: int, depth: int,
                  feature_depth: int = FEATURE_DEPTH, embedding_dim: int = EMBEDDING_DIM):
         super().__init__()
-        if depth < 1 or height < 1 or width < 1 or n_features < 2:
-            raise ValueError(f"need depth >= 1, a map of at least 1x1 and >= 2 features; got depth {depth}, "
+        if depth < 1 or height < 1 or width < 1 or n_features < 1:
+            raise ValueError(f"need depth >= 1, a map of at least 1x1 and >= 1 feature; got depth {depth}, "
                              f"{height}x{width}, {n_features} features")
         if feature_depth % 2:
             raise ValueError(f"feature_depth must be even (channel split), got {feature_depth}")
