@@ -1,7 +1,7 @@
 """Feature clustering for the spectrogram VAE (Entropy 2022 Sec. 4; EvoMusArt 2021 Sec. 4).
 
   python -m netbend_models.clustering --checkpoint CKPT --data DIR --model-dir DIR \
-      [--samples N --test-samples M --epochs E --k 5,5,4,4 --seed S --resume]
+      [--samples N --test-samples M --epochs E|E1,E2,E3,E4 --k 5,5,4,4 --seed S --resume]
 
 1. Activations: dataset windows (train split, N chosen with the seed) go through the VAE in eval
    mode (z = mu); forward hooks on `decoder.stages[l-1]` give layer l's maps [C, H, W] per window.
@@ -241,9 +241,13 @@ def validate_cluster_map(clusters: dict, channels: dict[int, int]) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: readers see the old or the new file.
+    Keeps an existing file's permissions (0644 for a new one)."""
     path = Path(path)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
@@ -337,8 +341,18 @@ def parse_k(text: str, layers) -> dict[int, int]:
     return dict(zip(layers, values))
 
 
+def parse_epochs(text, layers) -> dict[int, int]:
+    """"E" (every layer) or "E1,E2,..." (one per layer) -> layer -> epochs."""
+    values = [int(v) for v in str(text).split(",")]
+    if len(values) == 1:
+        values = values * len(layers)
+    if len(values) != len(layers) or any(v < 1 for v in values):
+        raise ValueError(f"--epochs needs one integer >= 1 or {len(layers)} of them, got {text!r}")
+    return dict(zip(layers, values))
+
+
 def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: int = 64, test_samples: int = 16,
-        epochs: int = 3, k: dict[int, int] | None = None, seed: int = 0, resume: bool = False,
+        epochs: int | str | dict = 3, k: dict[int, int] | None = None, seed: int = 0, resume: bool = False,
         report_windows: int = 32, report: bool = True, progress: bool = True, figures_dir: Path | None = None,
         embedding_windows: int | None = None) -> dict:
     """Steps 1-4 of the module docstring (and the quality report); returns a summary dict."""
@@ -348,6 +362,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     shapes = layer_shapes(vae)
     layers = sorted(shapes)
     k = k or dict(zip(layers, DEFAULT_K))
+    epochs = epochs if isinstance(epochs, dict) else parse_epochs(epochs, layers)
     manifest_path = model_dir / "manifest.json"
     if not manifest_path.exists():
         raise FileNotFoundError(f"{manifest_path}: missing; export the model first (netbend_models.export)")
@@ -369,7 +384,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
         t0 = time.time()
         torch.manual_seed(seed * 100 + l)
         cnns[l] = make_cnn(l, shapes[l])
-        histories[l] = train_layer(l, cnns[l], train_acts[l], test_acts[l], epochs, run_dir / f"embed.L{l}.pt",
+        histories[l] = train_layer(l, cnns[l], train_acts[l], test_acts[l], epochs[l], run_dir / f"embed.L{l}.pt",
                                    resume, seed, progress=progress, meta=meta)
         timing[f"train_L{l}_s"] = round(time.time() - t0, 1)
         timing[f"train_L{l}_s_per_epoch"] = round(float(np.mean([h["seconds"] for h in histories[l]])), 1)
@@ -381,7 +396,8 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     timing["embed_and_cluster_s"] = round(time.time() - t0, 1)
     clusters = {l: r["clusters"] for l, r in result.items()}
     provenance = {"checkpoint": str(checkpoint), "data": str(data), "samples": samples,
-                  "test_samples": test_samples, "embedding_windows": len(emb_w), "epochs": epochs, "batch": BATCH,
+                  "test_samples": test_samples, "embedding_windows": len(emb_w),
+                  "epochs": {str(l): e for l, e in epochs.items()}, "batch": BATCH,
                   "optimizer": {"name": "adam", "lr": LEARNING_RATE, "betas": list(BETAS)},
                   "test_accuracy": {str(l): histories[l][-1]["test_accuracy"] for l in layers},
                   "wall_seconds": round(time.time() - t_start, 1)}
@@ -434,7 +450,7 @@ def main(argv=None) -> None:
                    help="work folder: CNN checkpoints, log, report, figures")
     p.add_argument("--samples", type=int, default=64, help="training windows (paper: 1000)")
     p.add_argument("--test-samples", type=int, default=16, help="held-out windows, validation split (paper: 100)")
-    p.add_argument("--epochs", type=int, default=3, help="paper: 100")
+    p.add_argument("--epochs", default="3", help="E for every layer, or E1,E2,E3,E4 (paper: 100)")
     p.add_argument("--k", default=",".join(map(str, DEFAULT_K)), help="clusters per layer")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report-windows", type=int, default=32, help="test-split windows for the ablation report")
@@ -454,11 +470,12 @@ def main(argv=None) -> None:
         p.error(f"{a.data} is not a finished dataset folder (no READY file)")
     try:
         k = parse_k(a.k, list(VAE_LAYER_DEPTHS))
+        epochs = parse_epochs(a.epochs, list(VAE_LAYER_DEPTHS))
     except ValueError as e:
         p.error(str(e))
     log.info("clustering: %s", vars(a))
     try:
-        summary = run(a.checkpoint, a.data, a.model_dir, a.run, a.samples, a.test_samples, a.epochs, k, a.seed,
+        summary = run(a.checkpoint, a.data, a.model_dir, a.run, a.samples, a.test_samples, epochs, k, a.seed,
                       a.resume, a.report_windows, not a.no_report, figures_dir=a.figures)
     finally:
         for handler in handlers:

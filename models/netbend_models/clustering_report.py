@@ -57,15 +57,24 @@ def _tv_spread(profiles: list[np.ndarray]) -> float:
 
 
 @torch.no_grad()
+def autoencode(vae, windows: torch.Tensor, batch: int = 16) -> tuple[torch.Tensor, np.ndarray]:
+    """(mu [n, latent], unbent output [n, 128, 513]) of the windows, eval mode."""
+    vae.eval()
+    mu = torch.cat([vae.encoder(windows[i:i + batch])[0] for i in range(0, len(windows), batch)])
+    base = torch.cat([vae.decoder(mu[i:i + batch]) for i in range(0, len(mu), batch)])[:, 0].numpy()
+    return mu, base
+
+
+@torch.no_grad()
 def ablation_profiles(vae, windows: torch.Tensor, layer: int, clusters: list[list[int]],
                       norm: audio.Normalisation = audio.Normalisation(), n_bands: int = N_BANDS,
-                      batch: int = 16) -> list[dict]:
-    """One profile (see _profile) per channel set in `clusters`, on the given windows."""
+                      batch: int = 16, encoded=None) -> list[dict]:
+    """One profile (see _profile) per channel set in `clusters`, on the given windows
+    (`encoded`: autoencode()'s result for them, to skip recomputing it)."""
     vae.eval()
     span = norm.db_max - norm.db_min
     bands = band_of_bin(n_bands)
-    mu = torch.cat([vae.encoder(windows[i:i + batch])[0] for i in range(0, len(windows), batch)])
-    base = torch.cat([vae.decoder(mu[i:i + batch]) for i in range(0, len(mu), batch)])[:, 0].numpy()
+    mu, base = encoded if encoded is not None else autoencode(vae, windows, batch)
     out = []
     for channels in clusters:
         idx = torch.as_tensor(channels, dtype=torch.long)
@@ -85,19 +94,21 @@ def quality_report(vae, embeddings: dict[int, np.ndarray], result: dict[int, dic
                    windows: torch.Tensor, seed: int = 0, random_partitions: int = 3) -> dict:
     """Everything the README's cluster-quality section reports, per layer."""
     rng = np.random.default_rng(seed)
+    encoded = autoencode(vae, windows)
     layers = {}
     for l, r in result.items():
         e, labels, clusters = embeddings[l], r["labels"], r["clusters"]
         k = len(clusters)
         last = histories[l][-1] if histories.get(l) else {}
-        profiles = ablation_profiles(vae, windows, l, clusters)
+        profiles = ablation_profiles(vae, windows, l, clusters, encoded=encoded)
         sizes = [len(c) for c in clusters]
         random_spreads = []
         for _ in range(random_partitions):
             perm = rng.permutation(len(e))
             groups = np.split(perm, np.cumsum(sizes)[:-1])
             random_spreads.append(_tv_spread([p["band_abs_db"] for p in
-                                              ablation_profiles(vae, windows, l, [g.tolist() for g in groups])]))
+                                              ablation_profiles(vae, windows, l, [g.tolist() for g in groups],
+                                                                encoded=encoded)]))
         layers[str(l)] = {
             "layer": l, "channels": len(e), "k": k, "sizes": sizes, "clusters": clusters,
             "test_accuracy": last.get("test_accuracy"), "train_accuracy": last.get("train_accuracy"),

@@ -73,6 +73,7 @@ def test_manifest_writer_validates_and_keeps_other_fields(tmp_path):
     vae = SpectrogramVAE(width=1 / 64)
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest_for(vae)))
+    path.chmod(0o644)
     good = {1: [[0, 1, 2], [3, 4, 5, 6, 7]], 2: [[0, 2], [1, 3]], 3: [[0, 1]], 4: [[0]]}
     m = clustering.write_manifest_clusters(path, good, clustering={"seed": 3})
     again = json.loads(path.read_text())
@@ -85,6 +86,7 @@ def test_manifest_writer_validates_and_keeps_other_fields(tmp_path):
         with pytest.raises(ValueError, match=msg):
             clustering.write_manifest_clusters(path, bad)
     assert json.loads(path.read_text()) == m  # a rejected map leaves the file as it was
+    assert path.stat().st_mode & 0o777 == 0o644
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -125,7 +127,7 @@ def test_tiny_end_to_end_cli(tmp_path):
     entry = manifest["clustering"]
     assert entry["algorithm"] == "kmeans-lloyd-forgy" and entry["seed"] == 1
     assert entry["k"] == {"1": 3, "2": 3, "3": 2, "4": 1}  # layer 4 has one channel at width 1/64
-    assert entry["provenance"]["samples"] == 4 and entry["provenance"]["epochs"] == 1
+    assert entry["provenance"]["samples"] == 4 and entry["provenance"]["epochs"] == {"1": 1, "2": 1, "3": 1, "4": 1}
     # each exported embedder equals the PyTorch CNN and takes any batch size
     for l, (c, h, w) in clustering.layer_shapes(vae).items():
         info = entry["embeddings"][str(l)]
@@ -142,9 +144,10 @@ def test_tiny_end_to_end_cli(tmp_path):
     log_text = (run / "clustering.log.txt").read_text()
     assert "layer 4 epoch 1" in log_text
     # resume: the checkpoints hold epoch 1; asking for 2 epochs trains only the second
-    clustering.main(args[:-8] + ["--epochs", "2", "--k", "3,3,2,2", "--seed", "1", "--no-report", "--resume"])
+    clustering.main(args[:-8] + ["--epochs", "2,2,2,1", "--k", "3,3,2,2", "--seed", "1", "--no-report", "--resume"])
     state = torch.load(run / "embed.L1.pt", weights_only=False)
     assert state["epoch"] == 2 and [h["epoch"] for h in state["history"]] == [1, 2]
+    assert torch.load(run / "embed.L4.pt", weights_only=False)["epoch"] == 1
 
 
 def test_resume_refuses_other_settings(tmp_path):
@@ -166,3 +169,17 @@ def test_per_clip_embeddings_are_the_mean_of_single_windows():
     single = [clustering.mean_embeddings(vae, cnns, w[i:i + 1]) for i in range(3)]
     for l in cnns:
         np.testing.assert_allclose(both[l], np.mean([s[l] for s in single], axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_ablation_profiles_zero_for_no_channels_and_bands_cover_spectrum():
+    from netbend_models import clustering_report as rep
+    bands = rep.band_of_bin()
+    assert bands[0] == 0 and bands[-1] == rep.N_BANDS - 1 and set(bands) == set(range(rep.N_BANDS))
+    assert np.all(np.diff(bands) >= 0)
+    torch.manual_seed(0)
+    vae = SpectrogramVAE(width=1 / 64).eval()
+    w = torch.rand(2, 1, 128, 513)
+    none, every = rep.ablation_profiles(vae, w, 1, [[], list(range(8))])
+    assert none["mean_abs_db"] == 0 and np.all(none["band_abs_db"] == 0)
+    assert every["mean_abs_db"] > 0 and every["time_abs_db"].shape == (128,)
+    assert every["band_mean_db"].shape == (rep.N_BANDS,)
