@@ -358,6 +358,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     """Steps 1-4 of the module docstring (and the quality report); returns a summary dict."""
     t_start = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_sha = _file_digest(checkpoint)  # before loading: train.py may rewrite the file later
     vae = SpectrogramVAE.from_checkpoint(checkpoint)
     shapes = layer_shapes(vae)
     layers = sorted(shapes)
@@ -378,7 +379,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     timing = {"activations_s": round(time.time() - t0, 1)}
     log.info("activations of %d train + %d test windows in %.1f s", samples, test_samples, timing["activations_s"])
     cnns, histories = {}, {}
-    meta = {"checkpoint_sha": _file_digest(checkpoint), "train_windows": train_idx.tolist(),
+    meta = {"checkpoint_sha": checkpoint_sha, "train_windows": train_idx.tolist(),
             "test_windows": test_idx.tolist()}
     for l in layers:
         t0 = time.time()
@@ -395,7 +396,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     result = cluster_layers(embeddings, k, seed)
     timing["embed_and_cluster_s"] = round(time.time() - t0, 1)
     clusters = {l: r["clusters"] for l, r in result.items()}
-    provenance = {"checkpoint": str(checkpoint), "data": str(data), "samples": samples,
+    provenance = {"checkpoint": str(checkpoint), "checkpoint_sha256_16": checkpoint_sha, "data": str(data), "samples": samples,
                   "test_samples": test_samples, "embedding_windows": len(emb_w),
                   "epochs": {str(l): e for l, e in epochs.items()}, "batch": BATCH,
                   "optimizer": {"name": "adam", "lr": LEARNING_RATE, "betas": list(BETAS)},
