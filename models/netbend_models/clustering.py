@@ -396,8 +396,8 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     result = cluster_layers(embeddings, k, seed)
     timing["embed_and_cluster_s"] = round(time.time() - t0, 1)
     clusters = {l: r["clusters"] for l, r in result.items()}
-    provenance = {"checkpoint": str(checkpoint), "checkpoint_sha256_16": checkpoint_sha, "data": str(data), "samples": samples,
-                  "test_samples": test_samples, "embedding_windows": len(emb_w),
+    provenance = {"checkpoint": str(checkpoint), "checkpoint_sha256_16": checkpoint_sha, "data": str(data),
+                  "samples": samples, "test_samples": test_samples, "embedding_windows": len(emb_w),
                   "epochs": {str(l): e for l, e in epochs.items()}, "batch": BATCH,
                   "optimizer": {"name": "adam", "lr": LEARNING_RATE, "betas": list(BETAS)},
                   "test_accuracy": {str(l): histories[l][-1]["test_accuracy"] for l in layers},
