@@ -1,0 +1,304 @@
+//! Sample-rate conversion between host rates (22.05 to 192 kHz) and the model rate, with rubato.
+//!
+//! Rubato's synchronous FFT resampler is used whenever the two rates share a large enough common
+//! divisor (all the usual rates do: 44.1k-family and 48k-family against 44.1k give FFT blocks of
+//! at most a few hundred frames). For unusual rate pairs its FFT block, and so its delay, would be
+//! huge, so those fall back to rubato's asynchronous sinc resampler, which has a fixed delay.
+//!
+//! [`StreamingResampler`] wraps either in preallocated FIFOs so that it accepts host blocks of any
+//! size up to a maximum and never allocates after construction; [`resample`] and
+//! [`resample_channels`] convert whole signals for the CLI.
+
+use rubato::audioadapter::Adapter;
+use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+use rubato::{
+    Async, Fft, FixedAsync, FixedSync, Indexing, Resampler, SincInterpolationParameters,
+    WindowFunction,
+};
+
+/// Lowest and highest host rates supported (Hz).
+pub const MIN_RATE: u32 = 22_050;
+pub const MAX_RATE: u32 = 192_000;
+/// Largest FFT block (frames on either side) accepted before switching to the sinc resampler.
+const MAX_FFT_BLOCK: u32 = 2048;
+/// Input frames per rubato call in the streaming resampler.
+const STREAM_CHUNK: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResampleError {
+    #[error("sample rate {0} Hz is outside the supported {MIN_RATE}..={MAX_RATE} Hz")]
+    UnsupportedRate(u32),
+    #[error("resampling needs at least one channel")]
+    NoChannels,
+    #[error("expected {expected} channels, got {actual}")]
+    ChannelCount { expected: usize, actual: usize },
+    #[error("all channels must have the same length")]
+    RaggedChannels,
+    #[error("block of {frames} frames exceeds the maximum of {max} set at construction")]
+    BlockTooLarge { frames: usize, max: usize },
+    #[error("output FIFO full: pop the available output after every push")]
+    OutputFull,
+    #[error("cannot build the resampler: {0}")]
+    Construction(#[from] rubato::ResamplerConstructionError),
+    #[error("resampling failed: {0}")]
+    Process(#[from] rubato::ResampleError),
+}
+
+fn check_rate(rate: u32) -> Result<(), ResampleError> {
+    if (MIN_RATE..=MAX_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(ResampleError::UnsupportedRate(rate))
+    }
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// The rubato resampler for a rate pair (see the module docs for the choice).
+fn make_resampler(
+    rate_in: u32,
+    rate_out: u32,
+    channels: usize,
+    chunk: usize,
+    whole_signal: bool,
+) -> Result<Box<dyn Resampler<f32>>, ResampleError> {
+    let g = gcd(rate_in, rate_out);
+    if rate_in / g <= MAX_FFT_BLOCK && rate_out / g <= MAX_FFT_BLOCK {
+        // Whole signals let rubato pick both chunk sizes; streams need a fixed input side.
+        let fixed = if whole_signal {
+            FixedSync::Both
+        } else {
+            FixedSync::Input
+        };
+        let resampler =
+            Fft::<f32>::new(rate_in as usize, rate_out as usize, chunk, channels, fixed)?;
+        Ok(Box::new(resampler))
+    } else {
+        let parameters = SincInterpolationParameters::new(256, WindowFunction::BlackmanHarris2);
+        let resampler = Async::<f32>::new_sinc(
+            rate_out as f64 / rate_in as f64,
+            1.0,
+            &parameters,
+            chunk,
+            channels,
+            FixedAsync::Input,
+        )?;
+        Ok(Box::new(resampler))
+    }
+}
+
+/// Resamples one whole signal; the output has `ceil(len * rate_out / rate_in)` samples and is
+/// aligned with the input (rubato's delay is trimmed).
+pub fn resample(signal: &[f32], rate_in: u32, rate_out: u32) -> Result<Vec<f32>, ResampleError> {
+    let mut out = resample_channels(&[signal.to_vec()], rate_in, rate_out)?;
+    Ok(out.pop().expect("one channel in, one out"))
+}
+
+/// Resamples whole signals, one `Vec` per channel (all the same length).
+pub fn resample_channels(
+    channels: &[Vec<f32>],
+    rate_in: u32,
+    rate_out: u32,
+) -> Result<Vec<Vec<f32>>, ResampleError> {
+    check_rate(rate_in)?;
+    check_rate(rate_out)?;
+    let count = channels.len();
+    if count == 0 {
+        return Err(ResampleError::NoChannels);
+    }
+    let len = channels[0].len();
+    if channels.iter().any(|c| c.len() != len) {
+        return Err(ResampleError::RaggedChannels);
+    }
+    if rate_in == rate_out || len == 0 {
+        return Ok(channels.to_vec());
+    }
+    let mut resampler = make_resampler(rate_in, rate_out, count, 1024, true)?;
+    let input = SequentialSliceOfVecs::new(channels, count, len)
+        .expect("channels checked to hold len frames");
+    let output = resampler.process_all(&input, len, None)?;
+    let frames = output.frames();
+    let data = output.take_data();
+    Ok((0..count)
+        .map(|c| (0..frames).map(|f| data[f * count + c]).collect())
+        .collect())
+}
+
+/// Real-time resampler: push host blocks of any size up to `max_block`, pop what is ready.
+/// Nothing allocates after [`StreamingResampler::new`].
+///
+/// Delay: [`StreamingResampler::delay`] output frames from rubato's filter plus up to one chunk
+/// of input ([`StreamingResampler::chunk_frames`]) waiting in the input FIFO. Pop after every push
+/// (the output FIFO holds what one maximum-size push can produce, twice over).
+pub struct StreamingResampler {
+    resampler: Box<dyn Resampler<f32>>,
+    rate_in: u32,
+    rate_out: u32,
+    max_block: usize,
+    input: Vec<Vec<f32>>,
+    input_len: usize,
+    staging: Vec<Vec<f32>>,
+    output: Vec<Vec<f32>>,
+    output_start: usize,
+    output_len: usize,
+}
+
+impl StreamingResampler {
+    pub fn new(
+        rate_in: u32,
+        rate_out: u32,
+        channels: usize,
+        max_block: usize,
+    ) -> Result<Self, ResampleError> {
+        check_rate(rate_in)?;
+        check_rate(rate_out)?;
+        if channels == 0 {
+            return Err(ResampleError::NoChannels);
+        }
+        let resampler = make_resampler(rate_in, rate_out, channels, STREAM_CHUNK, false)?;
+        let chunk = resampler.input_frames_max();
+        let out_max = resampler.output_frames_max();
+        let max_block = max_block.max(1);
+        // One push of max_block frames plus a leftover partial chunk runs at most this many chunks.
+        let chunks_per_push = (max_block + chunk).div_ceil(chunk);
+        let output_capacity = 2 * chunks_per_push * out_max;
+        Ok(Self {
+            resampler,
+            rate_in,
+            rate_out,
+            max_block,
+            input: vec![vec![0.0; max_block + chunk]; channels],
+            input_len: 0,
+            staging: vec![vec![0.0; out_max]; channels],
+            output: vec![vec![0.0; output_capacity]; channels],
+            output_start: 0,
+            output_len: 0,
+        })
+    }
+
+    pub fn rates(&self) -> (u32, u32) {
+        (self.rate_in, self.rate_out)
+    }
+
+    pub fn channels(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Input frames consumed per rubato call.
+    pub fn chunk_frames(&self) -> usize {
+        self.resampler.input_frames_next()
+    }
+
+    /// Rubato's filter delay in output frames (excludes input waiting for a full chunk).
+    pub fn delay(&self) -> usize {
+        self.resampler.output_delay()
+    }
+
+    /// Output frames ready to pop.
+    pub fn available(&self) -> usize {
+        self.output_len
+    }
+
+    /// Clears all state (FIFOs and the filter history). No allocation.
+    pub fn reset(&mut self) {
+        self.resampler.reset();
+        self.input_len = 0;
+        self.output_start = 0;
+        self.output_len = 0;
+    }
+
+    /// Appends `block[channel][frame]` and resamples every complete chunk.
+    pub fn push(&mut self, block: &[&[f32]]) -> Result<(), ResampleError> {
+        if block.len() != self.channels() {
+            return Err(ResampleError::ChannelCount {
+                expected: self.channels(),
+                actual: block.len(),
+            });
+        }
+        let frames = block[0].len();
+        if block.iter().any(|c| c.len() != frames) {
+            return Err(ResampleError::RaggedChannels);
+        }
+        if frames > self.max_block {
+            return Err(ResampleError::BlockTooLarge {
+                frames,
+                max: self.max_block,
+            });
+        }
+        let chunk = self.chunk_frames();
+        let chunks = (self.input_len + frames) / chunk;
+        let room = self.output[0].len() - self.output_len;
+        if chunks * self.resampler.output_frames_max() > room {
+            return Err(ResampleError::OutputFull);
+        }
+        // Keep the unread output at the front so new output is appended contiguously.
+        if self.output_start > 0 {
+            let range = self.output_start..self.output_start + self.output_len;
+            for channel in &mut self.output {
+                channel.copy_within(range.clone(), 0);
+            }
+            self.output_start = 0;
+        }
+        for (fifo, samples) in self.input.iter_mut().zip(block) {
+            fifo[self.input_len..self.input_len + frames].copy_from_slice(samples);
+        }
+        self.input_len += frames;
+        let mut consumed = 0;
+        while self.input_len - consumed >= chunk {
+            let indexing = Indexing::new().input_offset(consumed);
+            // Buffer sizes are fixed at construction, so the adapters always fit.
+            let channels = self.input.len();
+            let input = SequentialSliceOfVecs::new(&self.input, channels, self.input_len)
+                .expect("input FIFO holds input_len frames");
+            let staging_len = self.staging[0].len();
+            let mut staging =
+                SequentialSliceOfVecs::new_mut(&mut self.staging, channels, staging_len)
+                    .expect("staging holds output_frames_max frames");
+            let (read, written) =
+                self.resampler
+                    .process_into_buffer(&input, &mut staging, Some(&indexing))?;
+            consumed += read;
+            for (out, staged) in self.output.iter_mut().zip(&self.staging) {
+                out[self.output_len..self.output_len + written].copy_from_slice(&staged[..written]);
+            }
+            self.output_len += written;
+        }
+        if consumed > 0 {
+            let range = consumed..self.input_len;
+            for fifo in &mut self.input {
+                fifo.copy_within(range.clone(), 0);
+            }
+            self.input_len -= consumed;
+        }
+        Ok(())
+    }
+
+    /// Moves up to `out[0].len()` ready frames into `out[channel][frame]`; returns how many.
+    pub fn pop(&mut self, out: &mut [&mut [f32]]) -> Result<usize, ResampleError> {
+        if out.len() != self.channels() {
+            return Err(ResampleError::ChannelCount {
+                expected: self.channels(),
+                actual: out.len(),
+            });
+        }
+        let wanted = out[0].len();
+        if out.iter().any(|c| c.len() != wanted) {
+            return Err(ResampleError::RaggedChannels);
+        }
+        let n = wanted.min(self.output_len);
+        for (dst, fifo) in out.iter_mut().zip(&self.output) {
+            dst[..n].copy_from_slice(&fifo[self.output_start..self.output_start + n]);
+        }
+        self.output_start += n;
+        self.output_len -= n;
+        if self.output_len == 0 {
+            self.output_start = 0;
+        }
+        Ok(n)
+    }
+}
