@@ -68,15 +68,29 @@ fn make_resampler(
     whole_signal: bool,
 ) -> Result<Box<dyn Resampler<f32>>, ResampleError> {
     let g = gcd(rate_in, rate_out);
-    if rate_in / g <= MAX_FFT_BLOCK && rate_out / g <= MAX_FFT_BLOCK {
-        // Whole signals let rubato pick both chunk sizes; streams need a fixed input side.
+    let (min_in, min_out) = ((rate_in / g) as usize, (rate_out / g) as usize);
+    if min_in <= MAX_FFT_BLOCK as usize && min_out <= MAX_FFT_BLOCK as usize {
+        // Rubato's FFT block is `k * min_in` input and `k * min_out` output frames. Its filter
+        // delay is `floor(block_in / 2)` input frames but it trims `floor(block_out / 2)` output
+        // frames; only when both blocks are even do these agree exactly. With an odd block the
+        // output is shifted by about half a sample (measured: 0.54 samples at 44.1k -> 48k), so
+        // pick an even k.
+        let k = chunk.div_ceil(min_in).next_multiple_of(2);
+        // Whole signals let rubato fix both sides; streams need a fixed input side.
         let fixed = if whole_signal {
             FixedSync::Both
         } else {
             FixedSync::Input
         };
-        let resampler =
-            Fft::<f32>::new(rate_in as usize, rate_out as usize, chunk, channels, fixed)?;
+        let resampler = Fft::<f32>::new_custom(
+            rate_in as usize,
+            rate_out as usize,
+            k * min_in,
+            1,
+            channels,
+            WindowFunction::BlackmanHarris2,
+            fixed,
+        )?;
         Ok(Box::new(resampler))
     } else {
         let parameters = SincInterpolationParameters::new(256, WindowFunction::BlackmanHarris2);
