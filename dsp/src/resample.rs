@@ -106,8 +106,8 @@ fn make_resampler(
     }
 }
 
-/// Resamples one whole signal; the output has `ceil(len * rate_out / rate_in)` samples and is
-/// aligned with the input (rubato's delay is trimmed).
+/// Resamples one whole signal; the output has exactly `ceil(len * rate_out / rate_in)` samples
+/// and is aligned with the input (rubato's delay is trimmed).
 pub fn resample(signal: &[f32], rate_in: u32, rate_out: u32) -> Result<Vec<f32>, ResampleError> {
     let mut out = resample_channels(&[signal.to_vec()], rate_in, rate_out)?;
     Ok(out.pop().expect("one channel in, one out"))
@@ -136,10 +136,17 @@ pub fn resample_channels(
     let input = SequentialSliceOfVecs::new(channels, count, len)
         .expect("channels checked to hold len frames");
     let output = resampler.process_all(&input, len, None)?;
-    let frames = output.frames();
+    // rubato sizes its output with a float ratio (48000/44100 * 44100 rounds up to 48001);
+    // the exact length is ceil(len * rate_out / rate_in) in integers.
+    let frames = (len as u64 * rate_out as u64).div_ceil(rate_in as u64) as usize;
+    let available = output.frames().min(frames);
     let data = output.take_data();
     Ok((0..count)
-        .map(|c| (0..frames).map(|f| data[f * count + c]).collect())
+        .map(|c| {
+            let mut channel: Vec<f32> = (0..available).map(|f| data[f * count + c]).collect();
+            channel.resize(frames, 0.0);
+            channel
+        })
         .collect())
 }
 
