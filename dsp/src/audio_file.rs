@@ -56,7 +56,7 @@ pub enum AudioFileError {
     NoAudioTrack { path: PathBuf },
     #[error("{path}: corrupt or unsupported audio data: {reason}")]
     Decode { path: PathBuf, reason: String },
-    #[error("{path}: contains no samples")]
+    #[error("{path}: contains no audio samples (empty or corrupt)")]
     Empty { path: PathBuf },
     #[error("{path}: {channels} channels; only mono and stereo are supported")]
     UnsupportedChannels { path: PathBuf, channels: usize },
@@ -109,6 +109,7 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<AudioData, AudioFileError> {
         .default_track(TrackType::Audio)
         .ok_or_else(no_track)?;
     let track_id = track.id;
+    let announced_frames = track.num_frames;
     let params = track
         .codec_params
         .as_ref()
@@ -127,7 +128,7 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<AudioData, AudioFileError> {
         let packet = match format.next_packet() {
             Ok(Some(packet)) => packet,
             Ok(None) => break,
-            // A truncated file ends with an unexpected EOF: keep what decoded cleanly before it.
+            // A truncated file ends with an unexpected EOF; the length check below reports it.
             Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 break;
             }
@@ -158,6 +159,14 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<AudioData, AudioFileError> {
     }
     if let Some(count) = channel_count {
         check_channels(path, count)?;
+    }
+    // Symphonia's readers skip frames they cannot parse and resynchronise, so a damaged file
+    // would silently come out shorter; the header's frame count catches that.
+    let decoded = channels.first().map_or(0, Vec::len) as u64;
+    if let Some(announced) = announced_frames.filter(|&n| decoded < n) {
+        return Err(decode_err(format!(
+            "decoded only {decoded} of the {announced} frames its header announces (damaged or truncated)"
+        )));
     }
     if channels.first().is_none_or(Vec::is_empty) {
         return Err(AudioFileError::Empty {
@@ -296,7 +305,7 @@ mod tests {
         write_wav(&empty_wav, &audio).unwrap();
         let msg = read_audio(&empty_wav).unwrap_err().to_string();
         assert!(
-            msg.contains("empty.wav") && msg.contains("no samples"),
+            msg.contains("empty.wav") && msg.contains("no audio samples"),
             "{msg}"
         );
 
