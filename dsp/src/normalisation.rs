@@ -38,10 +38,10 @@ impl Normalisation {
     /// Validated parameters (the manifest's `amin`, `db_min`, `db_max`).
     pub fn new(amin: f32, db_min: f32, db_max: f32) -> Result<Self, NormalisationError> {
         // Written so that NaN fails both checks.
-        if !(amin > 0.0) {
+        if amin.is_nan() || amin <= 0.0 {
             return Err(NormalisationError::NonPositiveAmin(amin));
         }
-        if !(db_max > db_min) {
+        if db_min.is_nan() || db_max.is_nan() || db_max <= db_min {
             return Err(NormalisationError::EmptyRange { db_min, db_max });
         }
         Ok(Self {
