@@ -12,6 +12,27 @@
 //!
 //! Everything is allocated in [`StreamingFramer::new`]; [`StreamingFramer::process`] only copies,
 //! multiplies and runs preplanned FFTs.
+//!
+//! How the plugin uses it (in `process()`, with buffers and the framer built in `initialize()`):
+//!
+//! ```
+//! use dsp::{StftConfig, StreamingFramer, apply_magnitude};
+//!
+//! let mut framer = StreamingFramer::new(StftConfig::default(), 2);
+//! assert_eq!(framer.latency(), 1024); // report this to the host
+//! let mut magnitude = vec![0.0f32; StftConfig::default().n_bins()];
+//! let (mut left, mut right) = (vec![0.1f32; 300], vec![0.2f32; 300]); // one host block
+//! framer.process(&mut [&mut left[..], &mut right[..]], |frame| {
+//!     for channel in 0..frame.channels() {
+//!         // Here: hand |X| of frame.index() to the worker, fetch a bent magnitude back.
+//!         for (m, x) in magnitude.iter_mut().zip(frame.spectrum(channel)) {
+//!             *m = x.norm();
+//!         }
+//!         // Bent magnitude under this frame's own (input) phase.
+//!         apply_magnitude(frame.spectrum_mut(channel), &magnitude);
+//!     }
+//! });
+//! ```
 
 use realfft::num_complex::Complex32;
 
