@@ -1,4 +1,5 @@
-//! Sample-rate conversion between host rates (22.05 to 192 kHz) and the model rate, with rubato.
+//! Sample-rate conversion between host rates (22.05 to 192 kHz; files 8 to 384 kHz) and the model
+//! rate, with rubato.
 //!
 //! Rubato's synchronous FFT resampler is used whenever the two rates share a large enough common
 //! divisor (all the usual rates do: 44.1k-family and 48k-family against 44.1k give FFT blocks of
@@ -16,9 +17,10 @@ use rubato::{
     WindowFunction,
 };
 
-/// Lowest and highest host rates supported (Hz).
-pub const MIN_RATE: u32 = 22_050;
-pub const MAX_RATE: u32 = 192_000;
+/// Host rates the streaming resampler supports (Hz): what plugin hosts run at.
+pub const STREAM_RATES: std::ops::RangeInclusive<u32> = 22_050..=192_000;
+/// File rates the whole-signal functions accept (Hz): files also come as 8 or 16 kHz speech.
+pub const FILE_RATES: std::ops::RangeInclusive<u32> = 8_000..=384_000;
 /// Largest FFT block (frames on either side) accepted before switching to the sinc resampler.
 const MAX_FFT_BLOCK: u32 = 2048;
 /// Input frames per rubato call in the streaming resampler.
@@ -26,8 +28,8 @@ const STREAM_CHUNK: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResampleError {
-    #[error("sample rate {0} Hz is outside the supported {MIN_RATE}..={MAX_RATE} Hz")]
-    UnsupportedRate(u32),
+    #[error("sample rate {rate} Hz is outside the supported {min}..={max} Hz")]
+    UnsupportedRate { rate: u32, min: u32, max: u32 },
     #[error("resampling needs at least one channel")]
     NoChannels,
     #[error("expected {expected} channels, got {actual}")]
@@ -44,11 +46,15 @@ pub enum ResampleError {
     Process(#[from] rubato::ResampleError),
 }
 
-fn check_rate(rate: u32) -> Result<(), ResampleError> {
-    if (MIN_RATE..=MAX_RATE).contains(&rate) {
+fn check_rate(rate: u32, supported: &std::ops::RangeInclusive<u32>) -> Result<(), ResampleError> {
+    if supported.contains(&rate) {
         Ok(())
     } else {
-        Err(ResampleError::UnsupportedRate(rate))
+        Err(ResampleError::UnsupportedRate {
+            rate,
+            min: *supported.start(),
+            max: *supported.end(),
+        })
     }
 }
 
@@ -119,8 +125,8 @@ pub fn resample_channels(
     rate_in: u32,
     rate_out: u32,
 ) -> Result<Vec<Vec<f32>>, ResampleError> {
-    check_rate(rate_in)?;
-    check_rate(rate_out)?;
+    check_rate(rate_in, &FILE_RATES)?;
+    check_rate(rate_out, &FILE_RATES)?;
     let count = channels.len();
     if count == 0 {
         return Err(ResampleError::NoChannels);
@@ -176,8 +182,8 @@ impl StreamingResampler {
         channels: usize,
         max_block: usize,
     ) -> Result<Self, ResampleError> {
-        check_rate(rate_in)?;
-        check_rate(rate_out)?;
+        check_rate(rate_in, &STREAM_RATES)?;
+        check_rate(rate_out, &STREAM_RATES)?;
         if channels == 0 {
             return Err(ResampleError::NoChannels);
         }

@@ -59,6 +59,19 @@ fn whole_signal_sine_keeps_frequency_amplitude_and_alignment() {
 }
 
 #[test]
+fn speech_rate_files_resample_too() {
+    let f = 440.0;
+    for rate in [8_000u32, 16_000] {
+        let y = resample(&sine(rate as usize, f, rate), rate, 44_100).unwrap();
+        let (amp, phase, residual) = fit_sine(&y, f, 44_100, 2000..y.len() - 2000);
+        let shift = phase / (TAU * f / 44_100.0);
+        println!("{rate} -> 44100: amplitude {amp:.5}, shift {shift:+.4}, residual {residual:.1e}");
+        assert!((amp - 0.5).abs() < 1e-3 && shift.abs() < 1e-2 && residual < 1e-3);
+    }
+    assert!(resample(&[0.0; 100], 4_000, 44_100).is_err());
+}
+
+#[test]
 fn unusual_rate_pairs_fall_back_to_sinc_and_stay_close() {
     // 44 101 Hz shares no useful divisor with 44 100: rubato's FFT block would be 44 100 frames.
     let f = 1000.0;
