@@ -25,6 +25,9 @@ pub const FILE_RATES: std::ops::RangeInclusive<u32> = 8_000..=384_000;
 const MAX_FFT_BLOCK: u32 = 2048;
 /// Input frames per rubato call in the streaming resampler.
 const STREAM_CHUNK: usize = 256;
+/// Largest input chunk a streaming resampler can have (an FFT block of 2 * MAX_FFT_BLOCK, or the
+/// sinc resampler's STREAM_CHUNK), so the output FIFO can hold silence for another one's chunk.
+const MAX_PRIME_CHUNK: usize = 2 * MAX_FFT_BLOCK as usize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResampleError {
@@ -193,7 +196,9 @@ impl StreamingResampler {
         let max_block = max_block.max(1);
         // One push of max_block frames plus a leftover partial chunk runs at most this many chunks.
         let chunks_per_push = (max_block + chunk).div_ceil(chunk);
-        let output_capacity = 2 * chunks_per_push * out_max;
+        // Room for one maximal push twice over, plus silence queued by `prime` (at most one input
+        // chunk of another resampler and one output chunk of this one; see `prime`).
+        let output_capacity = 2 * chunks_per_push * out_max + 2 * (out_max + MAX_PRIME_CHUNK);
         Ok(Self {
             resampler,
             rate_in,
@@ -224,6 +229,40 @@ impl StreamingResampler {
     /// Rubato's filter delay in output frames (excludes input waiting for a full chunk).
     pub fn delay(&self) -> usize {
         self.resampler.output_delay()
+    }
+
+    /// Output frames one rubato call produces at most.
+    pub fn output_chunk_frames(&self) -> usize {
+        self.resampler.output_frames_max()
+    }
+
+    /// Most output frames one push of `max_block` frames can make ready (size the next stage's
+    /// blocks with this).
+    pub fn max_output_per_push(&self) -> usize {
+        let chunk = self.chunk_frames();
+        (self.max_block + chunk).div_ceil(chunk) * self.output_chunk_frames()
+    }
+
+    /// Queues `frames` of silence ahead of all output, once, before streaming starts.
+    ///
+    /// Output appears in whole chunks, so a stage that must pop exactly as many frames as the
+    /// host gave it has to run this far behind. For a host -> model -> host round trip through
+    /// `down` and `up`, priming `up` with `down.chunk_frames() + up.output_chunk_frames()` frames
+    /// makes every exact-size pop succeed, for any block sizes up to the maximum. The round
+    /// trip's latency in host samples is then
+    /// `priming + up.delay() + down.delay() * host_rate / 44100` plus whatever the model-rate
+    /// stage adds (scaled the same way): 960 samples at 48 kHz without a stage, exact to 0.001
+    /// samples for the FFT resampler (tested in `tests/resampling.rs`).
+    pub fn prime(&mut self, frames: usize) -> Result<(), ResampleError> {
+        if self.output_start + self.output_len + frames > self.output[0].len() {
+            return Err(ResampleError::OutputFull);
+        }
+        let start = self.output_start + self.output_len;
+        for channel in &mut self.output {
+            channel[start..start + frames].fill(0.0);
+        }
+        self.output_len += frames;
+        Ok(())
     }
 
     /// Output frames ready to pop.

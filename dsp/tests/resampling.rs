@@ -141,3 +141,56 @@ fn streaming_resampler_rejects_misuse_without_panicking() {
     assert!(r.push(&[&long[..10]]).is_err());
     assert!(r.push(&[&long[..10], &long[..11]]).is_err());
 }
+
+#[test]
+fn primed_round_trip_pops_exact_host_blocks_with_a_fixed_latency() {
+    // The plugin's path: host rate -> 44.1 kHz -> (framer, here identity) -> host rate, popping
+    // exactly the host's block size every time.
+    let f = 997.0;
+    for host in [22_050u32, 48_000, 96_000, 192_000, 44_101] {
+        for block in [1usize, 7, 64, 512, 8192] {
+            let mut down = StreamingResampler::new(host, 44_100, 1, 8192).unwrap();
+            let mut up =
+                StreamingResampler::new(44_100, host, 1, down.max_output_per_push()).unwrap();
+            let priming = down.chunk_frames() + up.output_chunk_frames();
+            up.prime(priming).unwrap();
+            let x = sine(host as usize / 2, f, host);
+            let mut model = vec![0.0f32; down.max_output_per_push()];
+            let mut y = vec![0.0f32; x.len()];
+            for (input, output) in x.chunks(block).zip(y.chunks_mut(block)) {
+                down.push(&[input]).unwrap();
+                let n = down.pop(&mut [&mut model[..]]).unwrap();
+                up.push(&[&model[..n]]).unwrap();
+                assert!(
+                    up.available() >= output.len(),
+                    "{host} Hz block {block}: underrun"
+                );
+                assert_eq!(up.pop(&mut [output]).unwrap(), output.len());
+            }
+            // Latency in host samples: priming + up's delay + down's delay (model frames) scaled.
+            let latency =
+                priming as f64 + up.delay() as f64 + down.delay() as f64 * host as f64 / 44_100.0;
+            let start = latency.ceil() as usize + 200;
+            let (amp, phase, residual) = fit_sine(&y, f, host, start..y.len() - 200);
+            let shift = -phase / (TAU * f / host as f64);
+            // The fitted shift wraps modulo one period; compare modulo the period too.
+            let period = host as f64 / f;
+            let diff = ((shift - latency) % period + period * 1.5) % period - period * 0.5;
+            if block == 512 {
+                println!(
+                    "round trip {host} Hz: latency {latency:.2} samples, measured offset {diff:+.3}, amplitude {amp:.4}, residual {residual:.1e}"
+                );
+            }
+            assert!(
+                (amp - 0.5).abs() < 2e-3,
+                "{host} block {block}: amplitude {amp}"
+            );
+            assert!(residual < 1e-3, "{host} block {block}: residual {residual}");
+            let tolerance = if host == 44_101 { 2.0 } else { 0.05 };
+            assert!(
+                diff.abs() < tolerance,
+                "{host} block {block}: latency off by {diff} samples"
+            );
+        }
+    }
+}
