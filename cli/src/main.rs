@@ -1,7 +1,9 @@
 //! `netbend`: network bending for sound from the command line. This file only parses the command
-//! line and dispatches to one module per subcommand.
+//! line and dispatches to one module per subcommand, and turns errors into a message and exit
+//! status 1.
 
 mod inspect;
+mod resynth;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,17 +19,21 @@ struct Cli {
 enum Command {
     /// Show a model: layers, channels, resolutions, bend stages, clusters, graph inputs/outputs.
     Inspect(inspect::InspectArgs),
+    /// Analyse a file with the model's STFT and resynthesise it (input phase or Griffin-Lim)
+    Resynth(resynth::ResynthArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Inspect(args) => inspect::run(args),
+        Command::Inspect(args) => inspect::run(args).map_err(anyhow::Error::msg),
+        Command::Resynth(args) => resynth::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("netbend: {e}");
+            // `{:#}` prints the whole context chain on one line, without a backtrace.
+            eprintln!("netbend: {e:#}");
             ExitCode::FAILURE
         }
     }
