@@ -35,6 +35,24 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
         failures.push(e);
     }
 
+    println!("\n[test] VST3: cargo xtask bundle netbend --release, then pytest plugin/tests/");
+    let vst3 = nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "netbend", "--release"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .map_err(|e| format!("bundling netbend failed: {e:#}"))
+    .and_then(|()| {
+        run_command(
+            python_in(&env, &env.root).args(["-m", "pytest", "-q", "-ra", "plugin/tests"]),
+            "the plugin's VST3 tests (pedalboard)",
+        )
+    });
+    if let Err(e) = vst3 {
+        failures.push(e);
+    }
+
     if failures.is_empty() {
         println!("\n[test] all Rust and Python tests passed");
         Ok(())
