@@ -2,7 +2,7 @@
 //! only the controls its transform and selection use.
 
 use crate::bridge::EngineStatus;
-use crate::params::{DEFAULT_MODEL, NUM_SLOTS, NetbendParams, Selection, SlotParams, Transform};
+use crate::params::{DEFAULT_MODEL, NetbendParams, Selection, SlotParams, Transform};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Logical size of the editor window.
-pub const EDITOR_WIDTH: u32 = 1180;
-pub const EDITOR_HEIGHT: u32 = 700;
+pub const EDITOR_WIDTH: u32 = 1200;
+pub const EDITOR_HEIGHT: u32 = 640;
 
 const SLOT_COLUMNS: usize = 4;
-const SLIDER_WIDTH: f32 = 150.0;
+const SLIDER_WIDTH: f32 = 100.0;
+const COMBO_WIDTH: f32 = 170.0;
 
 pub fn default_state() -> Arc<EguiEditorState> {
     EguiEditorState::from_size(
@@ -66,17 +67,27 @@ impl NiceEguiApp for NetbendEditor {
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
-                    egui::Grid::new("slots")
-                        .num_columns(SLOT_COLUMNS)
-                        .spacing([8.0, 8.0])
-                        .show(ui, |ui| {
-                            for (i, slot) in params.slots.iter().enumerate() {
-                                slot_card(ui, i + 1, slot, &setter);
-                                if (i + 1) % SLOT_COLUMNS == 0 && i + 1 < NUM_SLOTS {
-                                    ui.end_row();
-                                }
+                    let spacing = 8.0;
+                    let card_width = ((ui.available_width()
+                        - spacing * (SLOT_COLUMNS as f32 - 1.0))
+                        / SLOT_COLUMNS as f32)
+                        .floor()
+                        - 1.0;
+                    for row in params.slots.chunks(SLOT_COLUMNS).enumerate() {
+                        let (r, slots) = row;
+                        ui.horizontal_top(|ui| {
+                            ui.spacing_mut().item_spacing.x = spacing;
+                            for (c, slot) in slots.iter().enumerate() {
+                                let n = r * SLOT_COLUMNS + c + 1;
+                                ui.allocate_ui_with_layout(
+                                    egui::vec2(card_width, 0.0),
+                                    egui::Layout::top_down(egui::Align::LEFT),
+                                    |ui| slot_card(ui, n, slot, &setter, card_width),
+                                );
                             }
                         });
+                        ui.add_space(spacing);
+                    }
                 });
         });
     }
@@ -90,7 +101,7 @@ fn header(ui: &mut egui::Ui, params: &NetbendParams, setter: &ParamSetter) {
         ui.add(ParamSlider::for_param(&params.dry_wet, setter).with_width(120.0));
         ui.label("Output");
         ui.add(ParamSlider::for_param(&params.output_gain, setter).with_width(120.0));
-        bool_toggle(ui, &params.bypass, "Bypass", setter);
+        bool_checkbox(ui, &params.bypass, "Bypass", setter);
         ui.add_space(12.0);
         ui.label("Mode");
         enum_combo(ui, "mode", &params.mode, setter, 170.0);
@@ -146,19 +157,28 @@ fn status_line(ui: &mut egui::Ui, params: &NetbendParams, status: &EngineStatus)
     });
 }
 
-fn slot_card(ui: &mut egui::Ui, n: usize, slot: &SlotParams, setter: &ParamSetter) {
+fn slot_card(ui: &mut egui::Ui, n: usize, slot: &SlotParams, setter: &ParamSetter, width: f32) {
     let enabled = slot.enabled.value();
+    let margin = 8.0;
     egui::Frame::group(ui.style())
-        .inner_margin(6.0)
+        .inner_margin(margin)
         .show(ui, |ui| {
-            ui.set_width(SLIDER_WIDTH + 115.0);
-            ui.set_min_height(270.0);
+            ui.set_width(width - 2.0 * margin - 2.0);
+            ui.set_min_height(250.0);
             ui.horizontal(|ui| {
-                bool_toggle(ui, &slot.enabled, &format!("Slot {n}"), setter);
-                if !enabled {
-                    ui.weak("off");
-                }
+                bool_checkbox(ui, &slot.enabled, &format!("Slot {n}"), setter);
+                let summary = if enabled {
+                    format!(
+                        "{} on layer {}",
+                        slot.transform.value().display_name(),
+                        slot.layer.value()
+                    )
+                } else {
+                    "off".to_string()
+                };
+                ui.weak(summary);
             });
+            ui.add_space(4.0);
             ui.add_enabled_ui(enabled, |ui| {
                 egui::Grid::new(("slot", n))
                     .num_columns(2)
@@ -166,11 +186,11 @@ fn slot_card(ui: &mut egui::Ui, n: usize, slot: &SlotParams, setter: &ParamSette
                     .show(ui, |ui| {
                         row_slider(ui, "Layer", &slot.layer, setter);
                         ui.label("Transform");
-                        enum_combo(ui, ("transform", n), &slot.transform, setter, SLIDER_WIDTH);
+                        enum_combo(ui, ("transform", n), &slot.transform, setter, COMBO_WIDTH);
                         ui.end_row();
                         transform_controls(ui, slot, setter);
                         ui.label("Selection");
-                        enum_combo(ui, ("selection", n), &slot.selection, setter, SLIDER_WIDTH);
+                        enum_combo(ui, ("selection", n), &slot.selection, setter, COMBO_WIDTH);
                         ui.end_row();
                         let selection = slot.selection.value();
                         match selection {
@@ -222,9 +242,9 @@ fn row_slider<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: &Para
     ui.end_row();
 }
 
-fn bool_toggle(ui: &mut egui::Ui, param: &BoolParam, label: &str, setter: &ParamSetter) {
+fn bool_checkbox(ui: &mut egui::Ui, param: &BoolParam, label: &str, setter: &ParamSetter) {
     let mut value = param.value();
-    if ui.toggle_value(&mut value, label).changed() {
+    if ui.checkbox(&mut value, label).changed() {
         setter.begin_set_parameter(param);
         setter.set_parameter(param, value);
         setter.end_set_parameter(param);
