@@ -41,6 +41,7 @@ fn db(gain_db: f32) -> f32 {
 
 #[test]
 fn lists_parameters_with_readable_names() {
+    let _serial = common::serial();
     let mut plugin = LoadedPlugin::load();
     assert_eq!(plugin.descriptor_name(), "Netbend");
     let params = plugin.params();
@@ -179,6 +180,7 @@ fn assert_close(
 
 #[test]
 fn dry_wet_gain_and_bypass_events_match_an_independent_model() {
+    let _serial = common::serial();
     let mut plugin = LoadedPlugin::load();
     let drywet = plugin.param("Dry/Wet");
     let gain = plugin.param("Output Gain");
@@ -271,6 +273,7 @@ fn dry_wet_gain_and_bypass_events_match_an_independent_model() {
 
 #[test]
 fn reports_zero_latency_and_an_impulse_comes_out_at_once() {
+    let _serial = common::serial();
     let mut plugin = LoadedPlugin::load();
     let drywet = plugin.param("Dry/Wet");
     let mut input = vec![vec![0.0f32; 4800]; 2];
@@ -303,6 +306,7 @@ fn reports_zero_latency_and_an_impulse_comes_out_at_once() {
 
 #[test]
 fn safety_stage_stops_nan_inf_and_overs_on_the_wet_path() {
+    let _serial = common::serial();
     let mut plugin = LoadedPlugin::load();
     let mut input = input_signal(4800, 48_000.0).to_vec();
     input[0][100] = f32::NAN;
@@ -333,6 +337,7 @@ fn json_state(json: &serde_json::Value) -> Vec<u8> {
 
 #[test]
 fn state_round_trips_through_the_host() {
+    let _serial = common::serial();
     let mut a = LoadedPlugin::load();
     let on = a.param("Slot 3 On");
     let transform = a.param("Slot 3 Transform");

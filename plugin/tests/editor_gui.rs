@@ -60,6 +60,7 @@ fn configure_some_slots(plugin: &mut LoadedPlugin) {
 
 #[test]
 fn editor_opens_through_the_clap_gui_extension() {
+    let _serial = common::serial();
     if std::env::var_os("DISPLAY").is_none() {
         eprintln!("editor_gui: no DISPLAY, not opening the editor (run under xvfb-run)");
         return;

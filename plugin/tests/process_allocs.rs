@@ -13,6 +13,7 @@ use common::{LoadedPlugin, ParamChange};
 
 #[test]
 fn process_never_allocates() {
+    let _serial = common::serial();
     assert!(
         cfg!(debug_assertions),
         "assert_process_allocs only checks in debug builds: run this test without --release"

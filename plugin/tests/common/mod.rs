@@ -86,6 +86,14 @@ impl HostHandlers for TestHost {
     }
 }
 
+/// Serialises the tests of one test binary. A real host creates and drives its plugins from one
+/// main thread; the test harness would otherwise run several hosts on several threads at once,
+/// which CLAP does not allow (and which crashed nice-plug's wrapper about once in 40 runs).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Path of the plugin binary under test.
 pub fn plugin_path() -> PathBuf {
     if let Some(p) = std::env::var_os("NETBEND_CLAP") {
