@@ -306,7 +306,6 @@ impl SlotParams {
                 },
             )
             .with_smoother(slot_smoother())
-            .with_unit(" x")
             .with_value_to_string(formatters::v2s_f32_rounded(2)),
             offset: FloatParam::new(
                 name("Offset"),
@@ -385,7 +384,6 @@ fn scale_param(name: String) -> FloatParam {
         },
     )
     .with_smoother(SmoothingStyle::Logarithmic(SLOT_SMOOTHING_MS))
-    .with_unit(" x")
     .with_value_to_string(formatters::v2s_f32_rounded(3))
 }
 

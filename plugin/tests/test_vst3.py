@@ -31,16 +31,20 @@ def fresh():
 
 def test_lists_parameters_by_name(plugin):
     names = set(plugin.parameters.keys())
-    # pedalboard turns "Slot 3 Rotate" into the identifier slot_3_rotate.
+    # pedalboard names a parameter after its name and unit: "Slot 3 Rotate" in deg becomes
+    # slot_3_rotate_deg, "Output Gain" in dB output_gain_db.
     for name in [
         "dry_wet",
-        "output_gain",
+        "output_gain_db",
         "bypass",
         "quality_mode",
         "slot_1_on",
         "slot_3_mix",
-        "slot_3_rotate",
+        "slot_3_rotate_deg",
         "slot_3_transform",
+        "slot_3_scale_x",
+        "slot_3_multiply",
+        "slot_3_radius_px",
         "slot_8_cluster",
         "slot_5_fraction",
     ]:
@@ -49,6 +53,18 @@ def test_lists_parameters_by_name(plugin):
     assert len(slot_params) == 8 * 18
     transform = plugin.parameters["slot_2_transform"]
     assert "Rotate" in transform.valid_values and "Ablate" in transform.valid_values
+    assert len(transform.valid_values) == 14
+
+
+def test_sets_slot_parameters_by_name():
+    p = fresh()
+    p.slot_3_on = True
+    p.slot_3_transform = "Rotate"
+    p.slot_3_rotate_deg = 30.0
+    p.slot_3_mix = 40.0
+    assert p.slot_3_transform == "Rotate"
+    assert abs(p.slot_3_rotate_deg - 30.0) < 0.5
+    assert abs(p.slot_3_mix - 40.0) < 0.5
 
 
 def signal(seconds=1.0):
@@ -61,7 +77,7 @@ def signal(seconds=1.0):
 def test_renders_dry_at_minus_6_db():
     p = fresh()
     p.dry_wet = 0.0  # percent parameter: pedalboard sets the displayed value
-    p.output_gain = -6.0
+    p.output_gain_db = -6.0
     x = signal()
     y = p(x, SR)
     assert y.shape == x.shape
@@ -74,7 +90,7 @@ def test_renders_dry_at_minus_6_db():
 def test_renders_wet_through_the_safety_stage():
     p = fresh()
     p.dry_wet = 100.0
-    p.output_gain = 0.0
+    p.output_gain_db = 0.0
     x = signal() + 0.1  # DC offset: removed by the wet path's DC blocker
     y = p(x.astype(np.float32), SR)
     assert np.all(np.isfinite(y))
@@ -86,8 +102,8 @@ def test_renders_wet_through_the_safety_stage():
 
 def test_bypass_passes_input_unchanged():
     p = fresh()
-    p.output_gain = -12.0
-    p.bypass = True
+    p.output_gain_db = -12.0
+    p.bypass = "Bypassed"
     x = signal(0.5)
     y = p(x, SR)
     np.testing.assert_allclose(y[:, SR // 10 :], x[:, SR // 10 :], atol=1e-6)
