@@ -272,6 +272,54 @@ fn dry_wet_gain_and_bypass_events_match_an_independent_model() {
 }
 
 #[test]
+fn mono_layout_processes_one_channel() {
+    let _serial = common::serial();
+    let mut plugin = LoadedPlugin::load();
+    let configs = plugin.port_configs();
+    assert!(
+        configs.iter().any(|c| (c.1, c.2) == (2, 2)),
+        "stereo: {configs:?}"
+    );
+    let mono = *configs
+        .iter()
+        .find(|c| (c.1, c.2) == (1, 1))
+        .unwrap_or_else(|| panic!("no mono configuration in {configs:?}"));
+    plugin.select_port_config(mono.0);
+    let drywet = plugin.param("Dry/Wet");
+    let gain = plugin.param("Output Gain");
+    let minus12 = plugin.text_to_value(gain.id, "-12");
+    let [left, _] = input_signal(9600, 44_100.0);
+    let input = vec![left];
+    let out = render(
+        &mut plugin,
+        44_100.0,
+        17,
+        &input,
+        &[
+            (
+                0,
+                ParamChange {
+                    time: 0,
+                    id: drywet.id,
+                    value: 0.0,
+                },
+            ),
+            (
+                0,
+                ParamChange {
+                    time: 0,
+                    id: gain.id,
+                    value: minus12,
+                },
+            ),
+        ],
+    );
+    assert_eq!(out.len(), 1);
+    let expected: Vec<f32> = input[0].iter().map(|v| v * db(-12.0)).collect();
+    assert_close("mono dry -12 dB", &out[0], &expected, 4410..9600, 1e-5);
+}
+
+#[test]
 fn reports_zero_latency_and_an_impulse_comes_out_at_once() {
     let _serial = common::serial();
     let mut plugin = LoadedPlugin::load();

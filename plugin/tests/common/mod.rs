@@ -239,6 +239,33 @@ impl LoadedPlugin {
         String::from_utf8_lossy(&text[..end]).into_owned()
     }
 
+    /// Audio port configurations as (id, main input channels, main output channels).
+    pub fn port_configs(&mut self) -> Vec<(ClapId, u32, u32)> {
+        use clack_extensions::audio_ports_config::{
+            AudioPortsConfigBuffer, PluginAudioPortsConfig,
+        };
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
+        let mut buffer = AudioPortsConfigBuffer::new();
+        (0..ext.count(&mut handle))
+            .map(|i| {
+                let c = ext.get(&mut handle, i, &mut buffer).expect("config");
+                let channels = |p: Option<clack_extensions::audio_ports_config::MainPortInfo>| {
+                    p.map(|p| p.channel_count).unwrap_or(0)
+                };
+                (c.id, channels(c.main_input), channels(c.main_output))
+            })
+            .collect()
+    }
+
+    /// Selects an audio port configuration (the plugin must be inactive).
+    pub fn select_port_config(&mut self, id: ClapId) {
+        use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
+        ext.select(&mut handle, id).expect("select config");
+    }
+
     pub fn latency(&mut self) -> u32 {
         let mut handle = self.instance.plugin_handle();
         let ext: PluginLatency = handle.get_extension().expect("latency extension");
