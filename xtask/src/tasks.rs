@@ -68,7 +68,12 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
     .map_err(|e| format!("bundling netbend failed: {e:#}"))
     .and_then(|()| {
         run_command(
-            python_in(&env, &env.root).args(["-m", "pytest", "-q", "-ra", "plugin/tests"]),
+            python_in(&env, &env.root)
+                .args(["-m", "pytest", "-q", "-ra", "plugin/tests"])
+                .env(
+                    "NETBEND_VST3",
+                    setup::target_dir(&env.root).join("bundled/Netbend.vst3"),
+                ),
             "the plugin's VST3 tests (pedalboard)",
         )
     });
