@@ -86,9 +86,9 @@ impl HostHandlers for TestHost {
     }
 }
 
-/// Serialises the tests of one test binary. A real host creates and drives its plugins from one
-/// main thread; the test harness would otherwise run several hosts on several threads at once,
-/// which CLAP does not allow (and which crashed nice-plug's wrapper about once in 40 runs).
+/// Serialises the tests of one test binary: a real host creates and drives its plugins from one
+/// main thread, while the test harness would otherwise run several hosts on several threads at
+/// once, which CLAP does not allow.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -131,12 +131,21 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// Instantiates the plugin from the process-wide entry.
+    ///
+    /// The library stays loaded until the test process ends, as in a host that keeps plugin
+    /// libraries loaded: unloading it (dlclose) while threads that ran plugin code are still
+    /// alive lets those threads call thread-local destructors in unmapped code when they exit
+    /// (seen as a SIGSEGV in `__nptl_deallocate_tsd`).
     pub fn load() -> Self {
-        let path = plugin_path();
-        // SAFETY: loading a CLAP plugin runs its code; this is the plugin under test.
-        let entry = unsafe { PluginEntry::load(&path) }
-            .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
-        Self::from_entry(entry)
+        static ENTRY: std::sync::OnceLock<PluginEntry> = std::sync::OnceLock::new();
+        let entry = ENTRY.get_or_init(|| {
+            let path = plugin_path();
+            // SAFETY: loading a CLAP plugin runs its code; this is the plugin under test.
+            unsafe { PluginEntry::load(&path) }
+                .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()))
+        });
+        Self::from_entry(entry.clone())
     }
 
     pub fn from_entry(entry: PluginEntry) -> Self {
