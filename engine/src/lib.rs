@@ -1,1 +1,42 @@
-//! Netbend model runtime and bending. The model runtime lands with the engine issue; this crate is empty until then.
+//! Netbend's engine: model directories (docs/model-manifest.md), bend specs and config files
+//! (docs/config.md), their compilation into the decoder's bend inputs (docs/bend-graph.md), and the
+//! ONNX Runtime sessions that run them.
+//!
+//! ```no_run
+//! use engine::{Model, Runtime, RuntimeOptions, load_config};
+//! # fn main() -> engine::Result<()> {
+//! let model = Model::load("tests/data/tiny-vae")?;             // manifest checked
+//! let mut spec = load_config("examples/figure3-stochastic.yaml", model.manifest())?;
+//! spec.seed = 7;                                               // e.g. one of `variations`
+//! let mut runtime = Runtime::new(model, &RuntimeOptions::default())?; // graphs checked
+//! runtime.set_spec(&spec)?;                                    // compiled, tensors built once
+//! let windows = ndarray::Array3::<f32>::zeros((4, 128, 513));  // normalised dB windows
+//! let bent = runtime.autoencode(windows.view())?;              // [4, 128, 513]
+//! let generated = runtime.decode(engine::sample_latents(7, 1, 512).view())?;
+//! # Ok(()) }
+//! ```
+
+pub mod compile;
+pub mod config;
+pub mod error;
+pub mod manifest;
+pub mod model;
+pub mod onnxruntime;
+pub mod random;
+pub mod runtime;
+pub mod spec;
+pub mod stages;
+
+#[cfg(test)]
+mod test_support;
+
+pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
+pub use config::{BendConfig, ClusterFile, load_config};
+pub use error::{Error, Result};
+pub use manifest::{LayerInfo, Manifest, ModelKind};
+pub use model::{Model, default_model_dir};
+pub use onnxruntime::locate_onnxruntime;
+pub use random::sample_latents;
+pub use runtime::{Device, GraphPort, Runtime, RuntimeOptions};
+pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
+pub use stages::Stage;

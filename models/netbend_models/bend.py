@@ -1,114 +1,237 @@
-"""Per-channel bend stages (PyTorch), the building blocks of the exported bend graph.
+"""The bend block of docs/bend-graph.md (interface version 1) as PyTorch modules.
 
-Each stage takes a dynamic channel index list `idx` [K] (int64, K may be 0), a per-channel
-mix [K] in [0, 1] and per-channel params [K, P]. It gathers the K selected channels, applies
-its transform, blends `(1 - mix) * sel + mix * f(sel)` and writes them back. With K = 0 nothing is
-gathered, so the stage is an exact identity (the neutral path costs almost nothing).
+A `BendBlock` follows one bendable layer. It applies the 14 stages of the spec in their fixed
+order; every stage reads its own graph inputs (`idx` [K] int64, `mix` [K], `params` [K, P] and,
+for two stages, `source` or `field`), gathers the K selected channels, transforms them, blends
+`(1 - mix) * sel + mix * f(sel)` and scatters them back. With K = 0 nothing is gathered and the
+scatter writes nothing, so a neutral block is an exact identity.
 
-Status: numerical stages (ablate, invert, multiply, offset, threshold), reflections
-(flip_h, flip_v) and erode/dilate (disk radius 1..3). Affine (translate, scale, rotate),
-noise and shuffle stages, the full block and the ONNX export are not written yet.
+Layout: inside the block the activation is held channel-first, [C, B, H, W] (one transpose in,
+one out). Then gathering channels is a Gather on axis 0, writing them back one ScatterND, and the
+selected maps [K, B, H, W] are already in the layout GridSample and MaxPool want (K "images" of B
+channels, every batch item bent the same way). The stages run on a compact copy of just the
+channels the block touches, because ONNX Runtime's ScatterND copies its whole input (measured with
+ORT 1.31): 14 write-backs into the full activation would copy it 14 times.
+
+The spatial stages (translate, scale, rotate) are in `bend_affine.py`.
 """
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Number of params each numerical transform reads from its [K, P] params tensor.
-NUMERIC_PARAM_COUNT = {"ablate": 0, "invert": 0, "multiply": 1, "offset": 1, "threshold": 1}
+from .bend_affine import RotateStage, ScaleStage, TranslateStage
+from .bend_core import ScatterChannels, SplitLike, Stage, per_channel
+
+BEND_INTERFACE_VERSION = 1
+
+# The block's stages in application order with their parameter count P (docs/bend-graph.md).
+STAGES = (
+    ("shuffle", 0), ("translate", 2), ("scale", 2), ("rotate", 1), ("flip-h", 0), ("flip-v", 0),
+    ("erode", 1), ("dilate", 1), ("scalar-multiply", 1), ("offset", 1), ("invert", 0),
+    ("binary-thresh", 1), ("noise", 1), ("ablate", 0),
+)
+STAGE_NAMES = tuple(name for name, _ in STAGES)
+STAGE_PARAM_COUNT = dict(STAGES)
+# Inputs beyond idx/mix/params, named after what they hold.
+STAGE_EXTRA_INPUT = {"shuffle": "source", "noise": "field"}
 
 
-def _numeric(name: str, sel: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-    """Apply a numerical transform to sel [B, K, H, W]; params [K, P] broadcast per channel."""
-    p = params[:, :1].reshape(1, -1, 1, 1) if params.shape[1] > 0 else None
-    if name == "ablate":
-        return sel * 0.0
-    if name == "invert":
-        return 1.0 - sel
-    if name == "multiply":
-        return sel * p
-    if name == "offset":
-        return sel + p
-    if name == "threshold":  # paper eq. (1): 1 if x >= t else 0
-        return (sel >= p).to(sel.dtype)
-    raise ValueError(f"unknown numerical transform {name!r}; allowed: {sorted(NUMERIC_PARAM_COUNT)}")
+def stage_input_kinds(stage: str) -> list[str]:
+    """Suffixes of a stage's graph inputs in graph order: idx, mix, [params], [source|field]."""
+    if stage not in STAGE_PARAM_COUNT:
+        raise ValueError(f"unknown bend stage {stage!r}; the stages are {list(STAGE_NAMES)}")
+    kinds = ["idx", "mix"]
+    if STAGE_PARAM_COUNT[stage] > 0:
+        kinds.append("params")
+    if stage in STAGE_EXTRA_INPUT:
+        kinds.append(STAGE_EXTRA_INPUT[stage])
+    return kinds
 
 
-def _blend(sel: torch.Tensor, bent: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
-    """(1 - mix) * sel + mix * bent: exactly sel at mix 0 and exactly bent at mix 1 (finite values),
-    unlike sel + mix * (bent - sel), which rounds at mix 1."""
-    m = mix.reshape(1, -1, 1, 1)
-    return sel * (1.0 - m) + bent * m
+def block_input_names(layer: int) -> list[str]:
+    """Graph input names of layer `layer`'s bend block, in graph order."""
+    return [f"L{layer}.{stage}.{kind}" for stage in STAGE_NAMES for kind in stage_input_kinds(stage)]
 
 
-class NumericStage(nn.Module):
-    """One numerical transform applied to the channels listed in idx, blended by mix."""
+class ShuffleStage(Stage):
+    """Channel idx[k] takes the map of channel source[k] as it entered this stage."""
+
+    name = "shuffle"
+
+    def transform(self, xt, sel, source):
+        return xt.index_select(0, source)
+
+
+class FlipStage(Stage):
+    """flip-h reverses columns (W, frequency in the VAE), flip-v reverses rows (H, time)."""
 
     def __init__(self, name: str):
         super().__init__()
-        if name not in NUMERIC_PARAM_COUNT:
-            raise ValueError(f"unknown numerical transform {name!r}; allowed: {sorted(NUMERIC_PARAM_COUNT)}")
+        if name not in ("flip-h", "flip-v"):
+            raise ValueError(f"unknown reflection {name!r}; allowed: ['flip-h', 'flip-v']")
         self.name = name
+        self.dim = 3 if name == "flip-h" else 2
 
-    def forward(self, x, idx, mix, params):
-        sel = x.index_select(1, idx)
-        bent = _numeric(self.name, sel, params)
-        blended = _blend(sel, bent, mix)
-        return x.index_copy(1, idx, blended)
+    def transform(self, xt, sel):
+        return sel.flip(self.dim)
 
 
-class FlipStage(nn.Module):
-    """Reflection of the selected maps [H, W]: flip_h reverses columns (W), flip_v rows (H)."""
-
-    def __init__(self, name: str):
-        super().__init__()
-        if name not in ("flip_h", "flip_v"):
-            raise ValueError(f"unknown reflection {name!r}; allowed: ['flip_h', 'flip_v']")
-        self.dim = 3 if name == "flip_h" else 2
-
-    def forward(self, x, idx, mix):
-        sel = x.index_select(1, idx)
-        bent = sel.flip(self.dim)
-        blended = _blend(sel, bent, mix)
-        return x.index_copy(1, idx, blended)
+MORPHOLOGY_RADII = (1, 2, 3)
 
 
-# A disk x^2 + y^2 <= r^2 on the integer grid is the union of these rectangles (kh, kw):
-# r=1: the plus (3x1, 1x3); r=2: 3x3 plus the 5-long arms; r=3: 5x5 plus the 7-long arms.
-DISK_RECTANGLES = {1: [(3, 1), (1, 3)], 2: [(3, 3), (5, 1), (1, 5)], 3: [(5, 5), (7, 1), (1, 7)]}
+def _pool(maps: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """Max over a kh x kw window, ignoring positions outside the map (MaxPool pads with -inf)."""
+    return F.max_pool2d(maps, (kh, kw), stride=1, padding=(kh // 2, kw // 2))
 
 
-def disk_dilate(sel: torch.Tensor, radius: int) -> torch.Tensor:
-    """Grey dilation of every map in sel [B, K, H, W] by a disk; outside the map counts as -inf."""
-    out = None
-    for kh, kw in DISK_RECTANGLES[radius]:
-        pooled = F.max_pool2d(sel, (kh, kw), stride=1, padding=(kh // 2, kw // 2))
-        out = pooled if out is None else torch.maximum(out, pooled)
-    return out
+def disk_dilations(maps: torch.Tensor) -> list[torch.Tensor]:
+    """Grey dilations of every map in [N, C, H, W] by the disks di^2 + dj^2 <= r^2, r = 1, 2, 3.
+
+    On the integer grid: disk 1 is the plus (3x1 and 1x3); disk 2 = plus (+) plus (the diamond
+    |di| + |dj| <= 2); disk 3 = plus (+) disk 2 (the diamond of 3) plus the 5x5 square. Dilations
+    compose as Minkowski sums, and on a rectangular map every offset of a diamond is reached through
+    pixels inside the map, so this chain equals the direct disk dilation exactly (max is exact)."""
+    def plus(m):
+        return torch.maximum(_pool(m, 3, 1), _pool(m, 1, 3))
+
+    r1 = plus(maps)
+    r2 = plus(r1)
+    r3 = torch.maximum(plus(r2), _pool(maps, 5, 5))
+    return [r1, r2, r3]
 
 
-class MorphologyStage(nn.Module):
-    """Erosion or dilation with a per-channel disk radius params[:, 0] in {1, 2, 3}.
+class MorphologyStage(Stage):
+    """Erosion or dilation with a per-channel disk radius round(params[:, 0]), clamped to 1..3.
 
-    All three radii are computed on the selected channels and chosen per channel with Where,
-    because a pooling kernel size cannot be a graph input. Erosion is -dilate(-x).
-    """
+    All three radii are computed on the selected maps (one chain, see disk_dilations) and chosen
+    per map with Where, because a pooling kernel size cannot be a graph input. Erosion is
+    -dilate(-x)."""
 
     def __init__(self, name: str):
         super().__init__()
         if name not in ("erode", "dilate"):
             raise ValueError(f"unknown morphology {name!r}; allowed: ['dilate', 'erode']")
-        self.sign = -1.0 if name == "erode" else 1.0
+        self.name = name
+        self.erode = name == "erode"
 
-    def forward(self, x, idx, mix, params):
-        sel = x.index_select(1, idx)
-        radius = torch.cat([params[:, :1], torch.ones(1, 1, dtype=params.dtype)]).reshape(1, -1, 1, 1)
-        # ORT's MaxPool rejects a zero-channel input, so with K = 0 the stage would fail; one
-        # padding channel (sliced off below) keeps the pooled tensor non-empty.
-        signed = torch.cat([sel, torch.zeros_like(x[:, :1])], dim=1) * self.sign
-        bent = disk_dilate(signed, 1)
-        bent = torch.where(radius == 2, disk_dilate(signed, 2), bent)
-        bent = torch.where(radius == 3, disk_dilate(signed, 3), bent) * self.sign
-        bent = bent[:, :-1]
-        blended = _blend(sel, bent, mix)
-        return x.index_copy(1, idx, blended)
+    def transform(self, xt, sel, params):
+        radius = torch.round(params[:, :1]).clamp(MORPHOLOGY_RADII[0], MORPHOLOGY_RADII[-1])
+        # ONNX Runtime rejects a MaxPool over an empty tensor; one extra map (any map: channel 0,
+        # sliced off below) keeps it non-empty should the stage ever run with K = 0.
+        radius = torch.cat([radius, torch.ones(1, 1, dtype=params.dtype)]).reshape(-1, 1, 1, 1)
+        maps = torch.cat([sel, xt[:1]], dim=0)
+        if self.erode:
+            maps = -maps
+        r1, r2, r3 = disk_dilations(maps)
+        bent = torch.where(radius == 3, r3, torch.where(radius == 2, r2, r1))
+        bent = bent[:-1]
+        return -bent if self.erode else bent
+
+
+class PointwiseStage(Stage):
+    """Transforms of single activation values (paper Sec. 5.1 plus offset)."""
+
+    FUNCTIONS = {
+        "scalar-multiply": lambda sel, params: sel * per_channel(params),
+        "offset": lambda sel, params: sel + per_channel(params),
+        "invert": lambda sel: 1.0 - sel,
+        # paper eq. (1): 1 if x >= t else 0
+        "binary-thresh": lambda sel, params: (sel >= per_channel(params)).to(sel.dtype),
+        "ablate": lambda sel: sel * 0.0,
+    }
+
+    def __init__(self, name: str):
+        super().__init__()
+        if name not in self.FUNCTIONS:
+            raise ValueError(f"unknown pointwise transform {name!r}; allowed: {sorted(self.FUNCTIONS)}")
+        self.name = name
+
+    def transform(self, xt, sel, *params):
+        return self.FUNCTIONS[self.name](sel, *params)
+
+
+class NoiseStage(Stage):
+    """x + sigma * field: the caller supplies the standard normal field [K, H, W] (no RNG in the graph)."""
+
+    name = "noise"
+
+    def transform(self, xt, sel, params, field):
+        return sel + per_channel(params) * field.unsqueeze(1)
+
+
+def make_stage(name: str, height: int, width: int) -> Stage:
+    if name == "shuffle":
+        return ShuffleStage()
+    if name == "translate":
+        return TranslateStage(height, width)
+    if name == "scale":
+        return ScaleStage(height, width)
+    if name == "rotate":
+        return RotateStage(height, width)
+    if name in ("flip-h", "flip-v"):
+        return FlipStage(name)
+    if name in ("erode", "dilate"):
+        return MorphologyStage(name)
+    if name == "noise":
+        return NoiseStage()
+    return PointwiseStage(name)
+
+
+class BendBlock(nn.Module):
+    """The bend block of layer `layer` (1-based) for activations [B, channels, height, width].
+
+    forward(x, *inputs) takes the block's inputs in the order of `input_names()`."""
+
+    def __init__(self, layer: int, channels: int, height: int, width: int):
+        super().__init__()
+        if layer < 1 or min(channels, height, width) < 1:
+            raise ValueError(f"bend block needs layer >= 1 and a positive shape, got layer {layer}, "
+                             f"[{channels}, {height}, {width}]")
+        self.layer, self.channels, self.height, self.width = layer, channels, height, width
+        self.stages = nn.ModuleList(make_stage(name, height, width) for name in STAGE_NAMES)
+        self.arity = [len(stage_input_kinds(name)) for name in STAGE_NAMES]
+
+    def input_names(self) -> list[str]:
+        return block_input_names(self.layer)
+
+    def forward(self, x: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+        if len(inputs) != sum(self.arity):
+            raise ValueError(f"bend block L{self.layer} takes {sum(self.arity)} inputs "
+                             f"({self.input_names()}), got {len(inputs)}")
+        stage_inputs, start = [], 0
+        for n in self.arity:
+            stage_inputs.append(list(inputs[start:start + n]))
+            start += n
+        # The stages work on a compact copy of just the channels they touch (every idx and the
+        # shuffle sources), so each stage's write-back copies those maps rather than the whole
+        # activation (ONNX Runtime's ScatterND copies its input); one write-back at the end.
+        shuffle_source = stage_inputs[0][2]
+        touched = [stage_inputs[0][0], shuffle_source] + [args[0] for args in stage_inputs[1:]]
+        channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
+        xt = x.transpose(0, 1)
+        work = xt.index_select(0, channels)
+        # idx (and the shuffle source) as positions in `work`
+        local = SplitLike.apply(position, *touched)
+        stage_inputs[0][2] = local[1]
+        for args, positions in zip(stage_inputs, local[:1] + local[2:]):
+            args[0] = positions
+        for stage, args in zip(self.stages, stage_inputs):
+            work = stage(work, *args)
+        return ScatterChannels.apply(xt, channels, work).transpose(0, 1)
+
+    def neutral_inputs(self) -> dict[str, torch.Tensor]:
+        """K = 0 for every stage: the block is an exact identity."""
+        out = {}
+        for name in self.input_names():
+            stage, kind = name.split(".")[1:]
+            if kind == "idx" or kind == "source":
+                out[name] = torch.zeros(0, dtype=torch.int64)
+            elif kind == "mix":
+                out[name] = torch.zeros(0)
+            elif kind == "params":
+                out[name] = torch.zeros(0, STAGE_PARAM_COUNT[stage])
+            else:  # field
+                out[name] = torch.zeros(0, self.height, self.width)
+        return out

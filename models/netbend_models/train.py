@@ -1,9 +1,11 @@
 """Train the spectrogram VAE (Adam lr 3e-4, betas (0, 0.99), batch 64 as in the paper).
 
-Data: --data DIR of .npy files, each [N, 128, 513] float32 normalised dB windows in [0, 1]
-(the real dataset loader is to be wired to dataset.py once models/data/READY exists), or
---synthetic N for N random spectrum-like windows (development and tests).
-Checkpoints go to models/runs/<name>/last.pt every epoch and every --checkpoint-minutes.
+Data: --data DIR, a folder written by `netbend_models.dataset` (READY, train.npy and
+validation.npy: float16 [N, 128, 513] normalised dB windows in [0, 1]), or --synthetic N for N
+random spectrum-like windows (development and tests).
+Checkpoints go to models/runs/<name>/last.pt every epoch and every --checkpoint-minutes; the
+checkpoint with the lowest validation loss so far is also kept as best.pt. --max-minutes stops
+cleanly (checkpoint written) when the time budget is spent, so a later --resume continues.
 """
 from __future__ import annotations
 
@@ -27,21 +29,38 @@ def synthetic_windows(n: int, seed: int = 0) -> torch.Tensor:
     return (tilt + 0.1 * torch.rand(n, 1, 128, 513, generator=g)).clamp(0, 1)
 
 
-def load_windows(data_dir: Path) -> torch.Tensor:
-    files = sorted(data_dir.glob("*.npy"))
-    if not files:
-        raise FileNotFoundError(f"{data_dir}: no .npy window files")
-    arrays = [np.load(f) for f in files]
-    for f, a in zip(files, arrays):
-        if a.ndim != 3 or a.shape[1:] != (128, 513):
-            raise ValueError(f"{f}: windows must be [N, 128, 513], got {a.shape}")
-    return torch.from_numpy(np.concatenate(arrays).astype(np.float32)).unsqueeze(1)
+def load_split(data_dir: Path, split: str) -> torch.Tensor:
+    """One split of a dataset folder as a float16 [N, 1, 128, 513] tensor (converted per batch:
+    float32 would double the ~3 GB the training split takes in memory)."""
+    if not (data_dir / "READY").exists():
+        raise FileNotFoundError(f"{data_dir}: not a finished dataset folder (no READY file); build it "
+                                "with `python -m netbend_models.dataset --out DIR`")
+    path = data_dir / f"{split}.npy"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing (the dataset folder has no {split} split)")
+    a = np.load(path, mmap_mode="r")
+    if a.ndim != 3 or a.shape[1:] != (128, 513):
+        raise ValueError(f"{path}: windows must be [N, 128, 513], got {list(a.shape)}")
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float16)).unsqueeze(1)
 
 
-def save(path: Path, model, opt, epoch: int, step: int):
+@torch.no_grad()
+def validation_loss(model, windows: torch.Tensor, batch: int, beta: float) -> float:
+    """Mean loss of the eval-mode model (z = mu) over the given windows."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(windows), batch):
+        x = windows[i:i + batch].float()
+        recon, mu, logvar = model(x)
+        total += vae_loss(recon, x, mu, logvar, beta)[0].item() * len(x)
+    model.train()
+    return total / max(len(windows), 1)
+
+
+def save(path: Path, model, opt, epoch: int, step: int, history: list):
     tmp = path.with_suffix(".tmp")
     torch.save({"config": model.config(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "epoch": epoch, "step": step}, tmp)
+                "epoch": epoch, "step": step, "history": history}, tmp)
     tmp.replace(path)
 
 
@@ -57,6 +76,10 @@ def main(argv=None):
     p.add_argument("--beta", type=float, default=KL_BETA)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop cleanly after this much training time (0: no limit); --resume continues")
+    p.add_argument("--validation-windows", type=int, default=512,
+                   help="validation windows scored after each epoch (evenly spaced over the split)")
     p.add_argument("--resume", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -65,23 +88,33 @@ def main(argv=None):
     logging.basicConfig(filename=run / "train.log.txt", level=logging.INFO, format="%(asctime)s %(message)s")
     if args.data is None and args.synthetic <= 0:
         p.error("give --data DIR or --synthetic N")
-    x = load_windows(args.data) if args.data else synthetic_windows(args.synthetic)
+    if args.data:
+        x = load_split(args.data, "train")
+        val_all = load_split(args.data, "validation")
+        pick = np.linspace(0, len(val_all) - 1, min(args.validation_windows, len(val_all))).astype(int)
+        val = val_all[torch.from_numpy(pick)]
+        del val_all
+    else:
+        x = synthetic_windows(args.synthetic)
+        val = synthetic_windows(max(args.synthetic // 4, 1), seed=1)
     model = SpectrogramVAE(width=args.width)
     opt = torch.optim.Adam(model.parameters(), lr=3e-4, betas=(0.0, 0.99))
-    ckpt_path, epoch0, step = run / "last.pt", 0, 0
+    ckpt_path, best_path, epoch0, step, history = run / "last.pt", run / "best.pt", 0, 0, []
     if args.resume:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if ckpt["config"]["width"] != args.width:
             raise ValueError(f"{ckpt_path}: width {ckpt['config']['width']} != --width {args.width}")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        epoch0, step = ckpt["epoch"], ckpt["step"]
-    last_save = time.time()
+        epoch0, step, history = ckpt["epoch"], ckpt["step"], ckpt.get("history", [])
+    logging.info("start: epoch %d step %d, %d training windows, width %s", epoch0, step, len(x), args.width)
+    started = last_save = time.time()
+    out_of_time = False
     for epoch in range(epoch0, args.epochs):
         model.train()
         order = torch.randperm(len(x))
-        for i in tqdm(range(0, len(x), args.batch), desc=f"epoch {epoch + 1}"):
-            batch = x[order[i:i + args.batch]]
+        for i in tqdm(range(0, len(x), args.batch), desc=f"epoch {epoch + 1}/{args.epochs}"):
+            batch = x[order[i:i + args.batch]].float()
             recon, mu, logvar = model(batch)
             loss, rec, kl = vae_loss(recon, batch, mu, logvar, args.beta)
             opt.zero_grad()
@@ -90,13 +123,26 @@ def main(argv=None):
             step += 1
             if step % 20 == 0:
                 logging.info("epoch %d step %d loss %.5f rec %.5f kl %.3f", epoch + 1, step, loss, rec, kl)
+            if args.max_minutes and time.time() - started > 60 * args.max_minutes:
+                out_of_time = True
+                break
             if time.time() - last_save > 60 * args.checkpoint_minutes:
-                save(ckpt_path, model, opt, epoch, step)  # mid-epoch: resume redoes this epoch
+                save(ckpt_path, model, opt, epoch, step, history)  # mid-epoch: resume redoes this epoch
                 last_save = time.time()
-        save(ckpt_path, model, opt, epoch + 1, step)
-        logging.info("epoch %d done, step %d, checkpoint %s", epoch + 1, step, ckpt_path)
+        if out_of_time:
+            save(ckpt_path, model, opt, epoch, step, history)
+            logging.info("time budget of %.1f min spent at epoch %d step %d; checkpoint %s (resume redoes "
+                         "this epoch)", args.max_minutes, epoch + 1, step, ckpt_path)
+            break
+        val_loss = validation_loss(model, val, args.batch, args.beta)
+        history.append({"epoch": epoch + 1, "step": step, "validation_loss": val_loss,
+                        "minutes": round((time.time() - started) / 60, 2)})
+        save(ckpt_path, model, opt, epoch + 1, step, history)
+        if val_loss <= min(h["validation_loss"] for h in history):
+            save(best_path, model, opt, epoch + 1, step, history)
+        logging.info("epoch %d done, step %d, validation loss %.5f, checkpoint %s",
+                     epoch + 1, step, val_loss, ckpt_path)
         last_save = time.time()
-
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,353 @@
+//! `manifest.json` (docs/model-manifest.md, format version 1): parsing and validation.
+
+use crate::error::{Error, Result};
+use crate::stages::Stage;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const FORMAT: &str = "netbend-model";
+pub const FORMAT_VERSION: u64 = 1;
+pub const BEND_INTERFACE: u64 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum ModelKind {
+    #[serde(rename = "spectrogram-vae")]
+    SpectrogramVae,
+    #[serde(rename = "stylegan2")]
+    StyleGan2,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::SpectrogramVae => "spectrogram-vae",
+            ModelKind::StyleGan2 => "stylegan2",
+        }
+    }
+}
+
+/// STFT settings and window length (docs/signal.md).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalSettings {
+    pub sample_rate: u32,
+    pub n_fft: usize,
+    pub hop: usize,
+    pub window: String,
+    pub bins: usize,
+    pub window_frames: usize,
+}
+
+/// The db-minmax constants the model was trained with (docs/signal.md).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalisation {
+    pub kind: String,
+    pub amin: f64,
+    pub db_min: f64,
+    pub db_max: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphInfo {
+    pub file: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Graphs {
+    pub encoder: Option<GraphInfo>,
+    pub decoder: GraphInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageInfo {
+    pub name: String,
+    pub params: usize,
+}
+
+/// One bendable layer.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerInfo {
+    /// 1-based, as in configs.
+    pub index: usize,
+    /// Module path in the PyTorch model.
+    pub name: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Name of the decoder output with this layer's activation (`act.L{index}`).
+    pub activation: String,
+}
+
+/// Cluster map name -> layer index (as a string) -> clusters -> channel indices.
+pub type ClusterMaps = BTreeMap<String, BTreeMap<String, Vec<Vec<usize>>>>;
+
+/// A parsed and validated manifest.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u64,
+    pub bend_interface: u64,
+    pub kind: ModelKind,
+    pub name: String,
+    pub description: String,
+    pub latent_dim: usize,
+    pub signal: Option<SignalSettings>,
+    pub normalisation: Option<Normalisation>,
+    pub graphs: Graphs,
+    pub stages: Vec<StageInfo>,
+    pub layers: Vec<LayerInfo>,
+    pub clusters: ClusterMaps,
+    #[serde(default)]
+    pub training: Option<serde_json::Value>,
+}
+
+impl Manifest {
+    /// Parses and validates `text`, read from `file` (used in messages only).
+    pub fn parse(text: &str, file: &Path) -> Result<Manifest> {
+        let file = file.display();
+        let bad =
+            |field: &str, what: String| Error::Model(format!("{file}: field `{field}`: {what}"));
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::Model(format!("{file} is not valid JSON: {e}")))?;
+        match value.get("format") {
+            Some(serde_json::Value::String(s)) if s == FORMAT => {}
+            Some(other) => {
+                return Err(bad(
+                    "format",
+                    format!("is {other}, expected \"{FORMAT}\": not a Netbend model manifest"),
+                ));
+            }
+            None => {
+                return Err(bad(
+                    "format",
+                    format!("missing (expected \"{FORMAT}\"): not a Netbend model manifest"),
+                ));
+            }
+        }
+        for (field, known) in [
+            ("format_version", FORMAT_VERSION),
+            ("bend_interface", BEND_INTERFACE),
+        ] {
+            match value.get(field).and_then(|v| v.as_u64()) {
+                Some(v) if v == known => {}
+                Some(v) => {
+                    return Err(bad(
+                        field,
+                        format!(
+                            "version {v} is not known to this Netbend (it reads version {known})"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(bad(
+                        field,
+                        format!("missing or not an integer (expected {known})"),
+                    ));
+                }
+            }
+        }
+        let manifest: Manifest = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            bad(&path, e.into_inner().to_string())
+        })?;
+        manifest
+            .validate()
+            .map_err(|(field, what)| bad(&field, what))?;
+        Ok(manifest)
+    }
+
+    /// Checks what serde cannot: positive sizes, layer numbering, the stage list of bend
+    /// interface 1, cluster contents. Returns (field, message).
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        if self.latent_dim == 0 {
+            return Err(("latent_dim".into(), "must be positive".into()));
+        }
+        if self.kind == ModelKind::SpectrogramVae {
+            if self.signal.is_none() {
+                return Err((
+                    "signal".into(),
+                    "missing (required for audio models)".into(),
+                ));
+            }
+            if self.normalisation.is_none() {
+                return Err((
+                    "normalisation".into(),
+                    "missing (required for audio models)".into(),
+                ));
+            }
+            if self.graphs.encoder.is_none() {
+                return Err((
+                    "graphs.encoder".into(),
+                    "missing (required for spectrogram-vae)".into(),
+                ));
+            }
+        }
+        if let Some(n) = &self.normalisation
+            && n.kind != "db-minmax"
+        {
+            return Err((
+                "normalisation.kind".into(),
+                format!("is \"{}\", the only known kind is \"db-minmax\"", n.kind),
+            ));
+        }
+        // Stages: exactly interface 1's list, in order, with its parameter counts.
+        let expected: Vec<(&str, usize)> = Stage::ALL
+            .iter()
+            .map(|s| (s.name(), s.graph_params()))
+            .collect();
+        let got: Vec<(&str, usize)> = self
+            .stages
+            .iter()
+            .map(|s| (s.name.as_str(), s.params))
+            .collect();
+        if got != expected {
+            let i = got
+                .iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len().min(expected.len()));
+            let want = expected
+                .iter()
+                .map(|(n, p)| format!("{n}({p})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err((
+                format!("stages[{i}]"),
+                format!(
+                    "the stage list differs from bend interface 1, which is (name(params)): {want}"
+                ),
+            ));
+        }
+        if self.layers.is_empty() {
+            return Err(("layers".into(), "no bendable layers".into()));
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            if layer.index != i + 1 {
+                return Err((
+                    format!("layers[{i}].index"),
+                    format!(
+                        "is {}, expected {} (layers are numbered 1, 2, ... in order)",
+                        layer.index,
+                        i + 1
+                    ),
+                ));
+            }
+            for (name, v) in [
+                ("channels", layer.channels),
+                ("height", layer.height),
+                ("width", layer.width),
+            ] {
+                if v == 0 {
+                    return Err((
+                        format!("layers[{i}].{name}"),
+                        "must be positive, is 0".into(),
+                    ));
+                }
+            }
+            let act = format!("act.L{}", layer.index);
+            if layer.activation != act {
+                return Err((
+                    format!("layers[{i}].activation"),
+                    format!("is \"{}\", expected \"{act}\"", layer.activation),
+                ));
+            }
+        }
+        for (map, layers) in &self.clusters {
+            for (key, clusters) in layers {
+                let field = format!("clusters.{map}.{key}");
+                let layer = key
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|l| self.layers.get(l.wrapping_sub(1)))
+                    .ok_or_else(|| {
+                        (
+                            field.clone(),
+                            format!(
+                                "names layer \"{key}\", which does not exist (layers 1..={})",
+                                self.layers.len()
+                            ),
+                        )
+                    })?;
+                for (c, cluster) in clusters.iter().enumerate() {
+                    if let Some(&bad) = cluster.iter().find(|&&ch| ch >= layer.channels) {
+                        return Err((
+                            format!("{field}[{c}]"),
+                            format!(
+                                "channel {bad} is outside [0, {}) of layer {}",
+                                layer.channels, layer.index
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Layer `index` (1-based), if it exists.
+    pub fn layer(&self, index: usize) -> Option<&LayerInfo> {
+        self.layers.get(index.checked_sub(1)?)
+    }
+
+    /// The clusters of `layer` in the cluster map `map` (empty when it has none).
+    pub fn clusters_of(&self, map: &str, layer: usize) -> &[Vec<usize>] {
+        self.clusters
+            .get(map)
+            .and_then(|m| m.get(&layer.to_string()))
+            .map(|c| c.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The decoder inputs that bend interface 1 implies for these layers, in a fixed order:
+    /// `z`, then per layer per stage the stage's inputs.
+    pub fn expected_decoder_inputs(&self) -> Vec<String> {
+        let mut names = vec!["z".to_string()];
+        for layer in &self.layers {
+            for stage in Stage::ALL {
+                names.extend(stage.input_names(layer.index));
+            }
+        }
+        names
+    }
+
+    /// The decoder outputs implied by the layers: `spectrogram` then `act.L{l}`.
+    pub fn expected_decoder_outputs(&self) -> Vec<String> {
+        let mut names = vec!["spectrogram".to_string()];
+        names.extend(self.layers.iter().map(|l| l.activation.clone()));
+        names
+    }
+}
+
+/// Compares two name lists as sets; returns a message naming what is missing and what is extra.
+pub(crate) fn name_set_difference(expected: &[String], got: &[String]) -> Option<String> {
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|n| !got.contains(n))
+        .map(|s| s.as_str())
+        .collect();
+    let extra: Vec<&str> = got
+        .iter()
+        .filter(|n| !expected.contains(n))
+        .map(|s| s.as_str())
+        .collect();
+    if missing.is_empty() && extra.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        parts.push(format!("unexpected {}", extra.join(", ")));
+    }
+    Some(parts.join("; "))
+}

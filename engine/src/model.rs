@@ -1,0 +1,149 @@
+//! A Netbend model directory (docs/bend-graph.md, "Model directory"): manifest plus ONNX files.
+//! Loading checks everything that can be checked without ONNX Runtime; the graphs' actual inputs
+//! and outputs are checked when the sessions are built ([`crate::Runtime::new`]).
+
+use crate::error::{Error, Result};
+use crate::manifest::{GraphInfo, LayerInfo, Manifest, name_set_difference};
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The model commands use when none is given: `NETBEND_MODEL_DIR` if set, else `models/vae/` of
+/// the workspace (where the shipped default model is exported).
+pub fn default_model_dir() -> PathBuf {
+    match std::env::var_os("NETBEND_MODEL_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let engine = Path::new(env!("CARGO_MANIFEST_DIR"));
+            engine.parent().unwrap_or(engine).join("models").join("vae")
+        }
+    }
+}
+
+/// A model directory whose manifest has been read and validated.
+#[derive(Clone, Debug)]
+pub struct Model {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+impl Model {
+    /// Reads `dir/manifest.json`, validates it and checks that the graph files exist and that
+    /// the graph input/output names in the manifest are those of bend interface 1.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Model> {
+        let dir = dir.as_ref();
+        let not_a_model = |why: String| {
+            Error::Model(format!(
+                "model directory {} is not a Netbend model: {why}",
+                dir.display()
+            ))
+        };
+        if !dir.is_dir() {
+            return Err(not_a_model(
+                "it does not exist or is not a directory".into(),
+            ));
+        }
+        let manifest_path = dir.join(MANIFEST_FILE);
+        if !manifest_path.is_file() {
+            return Err(not_a_model(format!("{MANIFEST_FILE} missing")));
+        }
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| Error::Model(format!("cannot read {}: {e}", manifest_path.display())))?;
+        let manifest = Manifest::parse(&text, &manifest_path)?;
+        let model = Model {
+            dir: dir.to_path_buf(),
+            manifest,
+        };
+        model.check_graph_entries(&manifest_path)?;
+        Ok(model)
+    }
+
+    /// Builds a model from an already parsed manifest (for tests and tools); does not touch the
+    /// file system.
+    pub fn from_manifest(dir: impl Into<PathBuf>, manifest: Manifest) -> Model {
+        Model {
+            dir: dir.into(),
+            manifest,
+        }
+    }
+
+    fn check_graph_entries(&self, manifest_path: &Path) -> Result<()> {
+        let m = &self.manifest;
+        let mpath = manifest_path.display();
+        let check = |field: &str,
+                     graph: &GraphInfo,
+                     inputs: &[String],
+                     outputs: &[String]|
+         -> Result<()> {
+            let file = self.dir.join(&graph.file);
+            if !file.is_file() {
+                return Err(Error::Model(format!(
+                    "{mpath}: field `{field}.file`: graph file {} missing",
+                    file.display()
+                )));
+            }
+            if let Some(diff) = name_set_difference(inputs, &graph.inputs) {
+                return Err(Error::Model(format!(
+                    "{mpath}: field `{field}.inputs` does not match bend interface 1 (docs/bend-graph.md): {diff}"
+                )));
+            }
+            if let Some(diff) = name_set_difference(outputs, &graph.outputs) {
+                return Err(Error::Model(format!(
+                    "{mpath}: field `{field}.outputs` does not match bend interface 1 (docs/bend-graph.md): {diff}"
+                )));
+            }
+            Ok(())
+        };
+        if let Some(encoder) = &m.graphs.encoder {
+            check(
+                "graphs.encoder",
+                encoder,
+                &["spectrogram".to_string()],
+                &["mu".to_string(), "logvar".to_string()],
+            )?;
+        }
+        check(
+            "graphs.decoder",
+            &m.graphs.decoder,
+            &m.expected_decoder_inputs(),
+            &m.expected_decoder_outputs(),
+        )
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn layers(&self) -> &[LayerInfo] {
+        &self.manifest.layers
+    }
+
+    /// Layer `index` (1-based), if it exists.
+    pub fn layer(&self, index: usize) -> Option<&LayerInfo> {
+        self.manifest.layer(index)
+    }
+
+    pub fn encoder_path(&self) -> Option<PathBuf> {
+        self.manifest
+            .graphs
+            .encoder
+            .as_ref()
+            .map(|g| self.dir.join(&g.file))
+    }
+
+    pub fn decoder_path(&self) -> PathBuf {
+        self.dir.join(&self.manifest.graphs.decoder.file)
+    }
+
+    /// Window shape `(frames, bins)` of an audio model.
+    pub fn window_shape(&self) -> Option<(usize, usize)> {
+        self.manifest
+            .signal
+            .as_ref()
+            .map(|s| (s.window_frames, s.bins))
+    }
+}

@@ -1,0 +1,510 @@
+//! Running a model: the encoder and decoder sessions (built once), the decoder's bend input
+//! tensors (built when the bend changes, reused for every run), and the calls `autoencode`,
+//! `encode`, `decode` and `activations`.
+
+use crate::compile::{CompiledBend, StageInputs, compile};
+use crate::error::{Error, Result};
+use crate::manifest::name_set_difference;
+use crate::model::Model;
+use crate::onnxruntime;
+use crate::spec::BendSpec;
+use crate::stages::Stage;
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Ix2, Ix4};
+use ort::ep::ExecutionProvider;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionInputValue};
+use ort::value::{DynValue, Tensor, TensorElementType, TensorRef};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// Where the graphs run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Device {
+    #[default]
+    Cpu,
+    /// CUDA device `device_id`; falls back to the CPU with a note when CUDA is not available.
+    Cuda { device_id: i32 },
+}
+
+/// How to build a [`Runtime`].
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeOptions {
+    /// Intra-op threads per session; `None` leaves ONNX Runtime's default (one per core).
+    pub intra_threads: Option<usize>,
+    pub device: Device,
+    /// Extra directories to search for ONNX Runtime before the defaults (the plugin passes the
+    /// directory of its binary).
+    pub library_dirs: Vec<PathBuf>,
+}
+
+/// One input or output of a graph as ONNX Runtime reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphPort {
+    pub name: String,
+    /// Element type and shape, e.g. `Tensor<f32>(batch, 1, 128, 513)`.
+    pub kind: String,
+}
+
+fn ports(outlets: &[ort::value::Outlet]) -> Vec<GraphPort> {
+    outlets
+        .iter()
+        .map(|o| GraphPort {
+            name: o.name().to_string(),
+            kind: o.dtype().to_string(),
+        })
+        .collect()
+}
+
+/// The sessions of one model and its current bend.
+pub struct Runtime {
+    model: Model,
+    encoder: Option<Session>,
+    decoder: Session,
+    /// Decoder bend inputs in the order of `Manifest::expected_decoder_inputs` (without `z`).
+    bend_values: Vec<(String, DynValue)>,
+    bend: CompiledBend,
+    spectrogram_only: RunOptions<HasSelectedOutputs>,
+    device: Device,
+    notes: Vec<String>,
+    library: PathBuf,
+}
+
+fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
+    move |e| Error::Runtime(format!("{what}: {e}"))
+}
+
+impl Runtime {
+    /// Loads ONNX Runtime (once per process), builds the sessions and checks that the graphs'
+    /// inputs and outputs are those of bend interface 1 for this model's layers.
+    pub fn new(model: Model, options: &RuntimeOptions) -> Result<Runtime> {
+        let (env, library) = onnxruntime::environment(&options.library_dirs)?;
+        let mut notes = Vec::new();
+        let mut device = options.device;
+        if let Device::Cuda { device_id } = options.device {
+            let available = ort::ep::CUDA::is_available().unwrap_or(false);
+            if !available {
+                notes.push(format!(
+                    "CUDA was requested (device {device_id}) but the ONNX Runtime at {} has no \
+                     CUDA execution provider (the GPU build is the onnxruntime-gpu package, with \
+                     CUDA 12 and cuDNN 9); running on the CPU",
+                    library.display()
+                ));
+                device = Device::Cpu;
+            }
+        }
+        let build =
+            |path: &Path, device: &mut Device, notes: &mut Vec<String>| -> Result<Session> {
+                let what = format!(
+                    "cannot build an ONNX Runtime session for {}",
+                    path.display()
+                );
+                let err = |e: ort::Error| Error::Runtime(format!("{what}: {e}"));
+                let mut builder = Session::builder(&env).map_err(err)?;
+                builder = builder
+                    .with_optimization_level(GraphOptimizationLevel::All)
+                    .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+                if let Some(n) = options.intra_threads {
+                    builder = builder
+                        .with_intra_threads(n)
+                        .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+                }
+                if let Device::Cuda { device_id } = *device {
+                    let cuda = ort::ep::CUDA::default().with_device_id(device_id);
+                    if let Err(e) = cuda.register(&mut builder) {
+                        notes.push(format!(
+                            "CUDA device {device_id} could not be used ({e}); running on the CPU"
+                        ));
+                        *device = Device::Cpu;
+                    }
+                }
+                builder.commit_from_file(path).map_err(err)
+            };
+        let encoder = match model.encoder_path() {
+            Some(path) => Some(build(&path, &mut device, &mut notes)?),
+            None => None,
+        };
+        let decoder = build(&model.decoder_path(), &mut device, &mut notes)?;
+        check_graph_io(&model, encoder.as_ref(), &decoder)?;
+
+        let spectrogram_only = RunOptions::new()
+            .map_err(runtime_error("cannot create run options"))?
+            .with_outputs(OutputSelector::no_default().with("spectrogram"));
+        let bend = CompiledBend::neutral(model.manifest());
+        let mut runtime = Runtime {
+            bend_values: Vec::new(),
+            bend: bend.clone(),
+            model,
+            encoder,
+            decoder,
+            spectrogram_only,
+            device,
+            notes,
+            library,
+        };
+        runtime.bend_values = runtime.all_bend_values(&bend)?;
+        Ok(runtime)
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The device the sessions actually run on (CPU after a CUDA fallback).
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Messages for the user from building the runtime (e.g. the CUDA fallback).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The ONNX Runtime library in use.
+    pub fn library(&self) -> &Path {
+        &self.library
+    }
+
+    /// The encoder's (inputs, outputs), if the model has an encoder.
+    pub fn encoder_ports(&self) -> Option<(Vec<GraphPort>, Vec<GraphPort>)> {
+        self.encoder
+            .as_ref()
+            .map(|s| (ports(s.inputs()), ports(s.outputs())))
+    }
+
+    /// The decoder's (inputs, outputs).
+    pub fn decoder_ports(&self) -> (Vec<GraphPort>, Vec<GraphPort>) {
+        (ports(self.decoder.inputs()), ports(self.decoder.outputs()))
+    }
+
+    /// The bend the decoder currently runs with.
+    pub fn bend(&self) -> &CompiledBend {
+        &self.bend
+    }
+
+    /// Compiles `spec` for this model and makes it the current bend.
+    pub fn set_spec(&mut self, spec: &BendSpec) -> Result<()> {
+        let compiled = compile(spec, self.model.manifest())?;
+        self.set_bend(&compiled)
+    }
+
+    /// Makes `bend` the current bend. Only the tensors of stages that changed are rebuilt.
+    pub fn set_bend(&mut self, bend: &CompiledBend) -> Result<()> {
+        let layers = &self.model.manifest().layers;
+        let shapes_match = bend.layers.len() == layers.len()
+            && bend.layers.iter().zip(layers).all(|(b, l)| {
+                b.index == l.index
+                    && b.height == l.height
+                    && b.width == l.width
+                    && b.stages.len() == Stage::ALL.len()
+            });
+        if !shapes_match {
+            return Err(Error::Bend(format!(
+                "the bend was compiled for another model than `{}`",
+                self.model.manifest().name
+            )));
+        }
+        let mut position = 0;
+        for (new_layer, old_layer) in bend.layers.iter().zip(&self.bend.layers) {
+            for stage in Stage::ALL {
+                let names = stage.input_names(new_layer.index).len();
+                let (new, old) = (new_layer.stage(stage), old_layer.stage(stage));
+                if new != old {
+                    let values = stage_values(stage, new, new_layer.height, new_layer.width)?;
+                    for (slot, value) in self.bend_values[position..position + names]
+                        .iter_mut()
+                        .zip(values)
+                    {
+                        slot.1 = value;
+                    }
+                }
+                position += names;
+            }
+        }
+        self.bend = bend.clone();
+        Ok(())
+    }
+
+    /// Back to the neutral bend (every stage `K = 0`).
+    pub fn clear_bend(&mut self) -> Result<()> {
+        let neutral = CompiledBend::neutral(self.model.manifest());
+        self.set_bend(&neutral)
+    }
+
+    fn all_bend_values(&self, bend: &CompiledBend) -> Result<Vec<(String, DynValue)>> {
+        let mut out = Vec::new();
+        for layer in &bend.layers {
+            for stage in Stage::ALL {
+                let values = stage_values(stage, layer.stage(stage), layer.height, layer.width)?;
+                out.extend(stage.input_names(layer.index).into_iter().zip(values));
+            }
+        }
+        Ok(out)
+    }
+
+    fn window_dims(&self) -> Result<(usize, usize)> {
+        self.model.window_shape().ok_or_else(|| {
+            Error::Runtime(format!(
+                "model `{}` is not an audio model (no `signal` in its manifest)",
+                self.model.manifest().name
+            ))
+        })
+    }
+
+    fn check_latents(&self, z: ArrayView2<f32>) -> Result<()> {
+        let latent_dim = self.model.manifest().latent_dim;
+        let (b, d) = z.dim();
+        if d != latent_dim {
+            return Err(Error::Runtime(format!(
+                "latents have shape [{b}, {d}], the model takes [B, {latent_dim}]"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes normalised windows `[B, frames, bins]` to latent means `[B, latent_dim]`.
+    pub fn encode(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>> {
+        let (frames, bins) = self.window_dims()?;
+        let (b, t, f) = windows.dim();
+        if (t, f) != (frames, bins) {
+            return Err(Error::Runtime(format!(
+                "windows have shape [{b}, {t}, {f}], the model takes [B, {frames}, {bins}]"
+            )));
+        }
+        let encoder = self.encoder.as_mut().ok_or_else(|| {
+            Error::Runtime("this model has no encoder (a generator only decodes)".into())
+        })?;
+        let data = windows.as_standard_layout();
+        let input =
+            TensorRef::from_array_view(([b, 1, t, f], data.as_slice().expect("standard layout")))
+                .map_err(runtime_error("cannot make the encoder input"))?;
+        let outputs = encoder
+            .run(ort::inputs!["spectrogram" => input])
+            .map_err(runtime_error("the encoder failed"))?;
+        let mu = outputs["mu"]
+            .try_extract_array::<f32>()
+            .map_err(runtime_error("the encoder's `mu` output"))?;
+        mu.into_dimensionality::<Ix2>()
+            .map(|m| m.to_owned())
+            .map_err(|e| Error::Runtime(format!("the encoder's `mu` output: {e}")))
+    }
+
+    /// Decodes latents `[B, latent_dim]` with the current bend to spectrogram windows
+    /// `[B, frames, bins]` (normalised values). Used by `generate` and by `autoencode`.
+    pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
+        self.check_latents(z)?;
+        let z = z.as_standard_layout();
+        let inputs = decoder_inputs(&z, &self.bend_values)?;
+        let outputs = self
+            .decoder
+            .run_with_options(inputs, &self.spectrogram_only)
+            .map_err(runtime_error("the decoder failed"))?;
+        let spec = outputs["spectrogram"]
+            .try_extract_array::<f32>()
+            .map_err(runtime_error("the decoder's `spectrogram` output"))?;
+        let spec = spec
+            .into_dimensionality::<Ix4>()
+            .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))?;
+        let (b, _, t, f) = spec.dim();
+        Ok(spec
+            .to_shape((b, t, f))
+            .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))?
+            .to_owned())
+    }
+
+    /// Autoencodes normalised windows `[B, frames, bins]`: encoder, then the decoder on `mu`
+    /// with the current bend.
+    pub fn autoencode(&mut self, windows: ArrayView3<f32>) -> Result<Array3<f32>> {
+        let mu = self.encode(windows)?;
+        self.decode(mu.view())
+    }
+
+    /// Decodes `z` and returns every layer's activation `act.L{l}` (`[B, C_l, H_l, W_l]`, in layer
+    /// order) with the spectrogram. Activations are unbent when every block before the layer is
+    /// neutral: for clustering, call [`Runtime::clear_bend`] first.
+    pub fn decode_with_activations(
+        &mut self,
+        z: ArrayView2<f32>,
+    ) -> Result<(Array3<f32>, Vec<Array4<f32>>)> {
+        self.check_latents(z)?;
+        let z = z.as_standard_layout();
+        let inputs = decoder_inputs(&z, &self.bend_values)?;
+        let outputs = self
+            .decoder
+            .run(inputs)
+            .map_err(runtime_error("the decoder failed"))?;
+        let extract = |name: &str| -> Result<Array4<f32>> {
+            outputs[name]
+                .try_extract_array::<f32>()
+                .map_err(runtime_error(name))?
+                .into_dimensionality::<Ix4>()
+                .map(|a| a.to_owned())
+                .map_err(|e| Error::Runtime(format!("decoder output `{name}`: {e}")))
+        };
+        let spec = extract("spectrogram")?;
+        let (b, _, t, f) = spec.dim();
+        let spec = spec
+            .into_shape_with_order((b, t, f))
+            .map_err(|e| Error::Runtime(format!("decoder output `spectrogram`: {e}")))?;
+        let acts = self
+            .model
+            .layers()
+            .iter()
+            .map(|l| extract(&l.activation))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((spec, acts))
+    }
+
+    /// The activations `act.L{l}` of every layer for windows `[B, frames, bins]` (encoder, then
+    /// decoder on `mu` with the current bend).
+    pub fn activations(&mut self, windows: ArrayView3<f32>) -> Result<Vec<Array4<f32>>> {
+        let mu = self.encode(windows)?;
+        Ok(self.decode_with_activations(mu.view())?.1)
+    }
+}
+
+/// The decoder's inputs: `z` (a view of the caller's array) and views of the bend tensors.
+fn decoder_inputs<'v>(
+    z: &'v ndarray::CowArray<'_, f32, ndarray::Ix2>,
+    bend_values: &'v [(String, DynValue)],
+) -> Result<Vec<(Cow<'v, str>, SessionInputValue<'v>)>> {
+    let (b, d) = z.dim();
+    let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
+        .map_err(runtime_error("cannot make the decoder input `z`"))?;
+    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend_values.len() + 1);
+    inputs.push((Cow::Borrowed("z"), z_tensor.into()));
+    for (name, value) in bend_values {
+        inputs.push((Cow::Borrowed(name.as_str()), value.into()));
+    }
+    Ok(inputs)
+}
+
+/// The tensors of one stage's inputs, in `Stage::input_names` order.
+fn stage_values(
+    stage: Stage,
+    s: &StageInputs,
+    height: usize,
+    width: usize,
+) -> Result<Vec<DynValue>> {
+    let k = s.len();
+    let p = stage.graph_params();
+    let bad = |what: &str| {
+        Error::Bend(format!(
+            "stage `{stage}`: {what} has the wrong length for K = {k}"
+        ))
+    };
+    let err = runtime_error("cannot make a bend input tensor");
+    let mut values = vec![
+        Tensor::from_array(([k], s.idx.clone()))
+            .map_err(&err)?
+            .into_dyn(),
+    ];
+    if s.mix.len() != k {
+        return Err(bad("mix"));
+    }
+    values.push(
+        Tensor::from_array(([k], s.mix.clone()))
+            .map_err(&err)?
+            .into_dyn(),
+    );
+    if p > 0 {
+        if s.params.len() != k * p {
+            return Err(bad("params"));
+        }
+        values.push(
+            Tensor::from_array(([k, p], s.params.clone()))
+                .map_err(&err)?
+                .into_dyn(),
+        );
+    }
+    if stage == Stage::Shuffle {
+        if s.source.len() != k {
+            return Err(bad("source"));
+        }
+        values.push(
+            Tensor::from_array(([k], s.source.clone()))
+                .map_err(&err)?
+                .into_dyn(),
+        );
+    }
+    if stage == Stage::Noise {
+        if s.field.len() != k * height * width {
+            return Err(bad("field"));
+        }
+        values.push(
+            Tensor::from_array(([k, height, width], s.field.clone()))
+                .map_err(&err)?
+                .into_dyn(),
+        );
+    }
+    Ok(values)
+}
+
+/// Checks the sessions' actual inputs and outputs against bend interface 1 and the manifest.
+fn check_graph_io(model: &Model, encoder: Option<&Session>, decoder: &Session) -> Result<()> {
+    let m = model.manifest();
+    let check = |session: &Session,
+                 file: PathBuf,
+                 inputs: Vec<String>,
+                 outputs: Vec<String>|
+     -> Result<()> {
+        let got_in: Vec<String> = session
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        let got_out: Vec<String> = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        if let Some(diff) = name_set_difference(&inputs, &got_in) {
+            return Err(Error::Model(format!(
+                "{}: the graph's inputs do not match bend interface 1 (docs/bend-graph.md) for this manifest: {diff}",
+                file.display()
+            )));
+        }
+        if let Some(diff) = name_set_difference(&outputs, &got_out) {
+            return Err(Error::Model(format!(
+                "{}: the graph's outputs do not match bend interface 1 (docs/bend-graph.md) for this manifest: {diff}",
+                file.display()
+            )));
+        }
+        for input in session.inputs() {
+            let name = input.name();
+            let want = if name.ends_with(".idx") || name.ends_with(".source") {
+                TensorElementType::Int64
+            } else {
+                TensorElementType::Float32
+            };
+            if input.dtype().tensor_type() != Some(want) {
+                return Err(Error::Model(format!(
+                    "{}: graph input `{name}` is {}, bend interface 1 says its elements are {want}",
+                    file.display(),
+                    input.dtype()
+                )));
+            }
+        }
+        Ok(())
+    };
+    if let (Some(session), Some(path)) = (encoder, model.encoder_path()) {
+        check(
+            session,
+            path,
+            vec!["spectrogram".into()],
+            vec!["mu".into(), "logvar".into()],
+        )?;
+    }
+    check(
+        decoder,
+        model.decoder_path(),
+        m.expected_decoder_inputs(),
+        m.expected_decoder_outputs(),
+    )
+}
+
+/// The plugin runs inference on a worker thread: the runtime must move there.
+#[allow(dead_code)]
+fn runtime_is_send() {
+    fn send<T: Send>() {}
+    send::<Runtime>();
+}

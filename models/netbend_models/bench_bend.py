@@ -1,0 +1,162 @@
+"""Bend-graph overhead: one window through encoder + decoder in onnxruntime, side by side:
+
+- unbent:  the same model's decoder exported without bend blocks,
+- neutral: the bend-graph decoder with every stage at K = 0,
+- active:  the bend-graph decoder with every one of the 14 stages on 1 channel, and on C/8
+           channels, of every layer (C/8: 1.75 C channel transforms per layer).
+
+    python -m netbend_models.bench_bend --checkpoint CKPT | --width W [--seed S]
+        [--reps 40] [--threads 2] [--exporters]
+
+Repetitions are interleaved (unbent, neutral, active, unbent, ... in rotating order) so that load
+from other jobs hits all configurations alike; the table shows medians of wall time and of process
+CPU time, with ratios to unbent.
+--exporters also compares the TorchScript and dynamo exporters on the bend-graph decoder alone.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from .bend import STAGE_NAMES, STAGE_PARAM_COUNT
+from .export import bendable_layers, export_decoder, export_encoder, load_checkpoint, random_model
+from .vae import N_BINS, N_FRAMES
+
+# A typical value per stage for the active configuration (radius 2, 20 degrees, ...).
+ACTIVE_PARAMS = {"translate": [0.1, -0.05], "scale": [0.8, 1.25], "rotate": [20.0], "erode": [2.0],
+                 "dilate": [2.0], "scalar-multiply": [1.5], "offset": [0.1], "binary-thresh": [0.0],
+                 "noise": [0.3]}
+
+
+def neutral_bend_inputs(layers) -> dict[str, np.ndarray]:
+    feeds = {}
+    for layer in layers:
+        l, h, w = layer["index"], layer["height"], layer["width"]
+        for stage in STAGE_NAMES:
+            feeds[f"L{l}.{stage}.idx"] = np.zeros(0, np.int64)
+            feeds[f"L{l}.{stage}.mix"] = np.zeros(0, np.float32)
+            if STAGE_PARAM_COUNT[stage]:
+                feeds[f"L{l}.{stage}.params"] = np.zeros((0, STAGE_PARAM_COUNT[stage]), np.float32)
+        feeds[f"L{l}.shuffle.source"] = np.zeros(0, np.int64)
+        feeds[f"L{l}.noise.field"] = np.zeros((0, h, w), np.float32)
+    return feeds
+
+
+def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = None,
+                       seed: int = 0) -> dict[str, np.ndarray]:
+    """Every stage of every layer on `channels` or else max(1, C * fraction) random channels,
+    mix in [0.5, 1]."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for layer in layers:
+        l, c, h, w = layer["index"], layer["channels"], layer["height"], layer["width"]
+        k = min(c, channels) if channels else max(1, int(c * fraction))
+        for stage in STAGE_NAMES:
+            feeds[f"L{l}.{stage}.idx"] = rng.choice(c, k, replace=False).astype(np.int64)
+            feeds[f"L{l}.{stage}.mix"] = rng.uniform(0.5, 1.0, k).astype(np.float32)
+            if STAGE_PARAM_COUNT[stage]:
+                feeds[f"L{l}.{stage}.params"] = np.tile(np.float32(ACTIVE_PARAMS[stage]), (k, 1))
+        feeds[f"L{l}.shuffle.source"] = rng.choice(c, k, replace=False).astype(np.int64)
+        feeds[f"L{l}.noise.field"] = rng.standard_normal((k, h, w)).astype(np.float32)
+    return feeds
+
+
+def session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def interleaved_medians(runs: dict, reps: int, warmup: int = 3) -> dict[str, tuple[float, float]]:
+    """runs: {label: callable}; (median wall ms, median process CPU ms) of each, repetitions
+    interleaved. CPU time leaves out the time other jobs hold the cores, so on a loaded machine it
+    is the steadier figure; with spinning intra-op threads it also counts their spinning."""
+    labels = list(runs)
+    for _ in range(warmup):
+        for label in labels:
+            runs[label]()
+    wall, cpu = {label: [] for label in labels}, {label: [] for label in labels}
+    for rep in range(reps):
+        order = labels[rep % len(labels):] + labels[:rep % len(labels)]
+        for label in order:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            runs[label]()
+            cpu[label].append(1e3 * (time.process_time() - start_cpu))
+            wall[label].append(1e3 * (time.perf_counter() - start))
+    return {label: (statistics.median(wall[label]), statistics.median(cpu[label])) for label in labels}
+
+
+def print_table(title: str, medians: dict[str, tuple[float, float]], reference: str):
+    ref_wall, ref_cpu = medians[reference]
+    print(f"\n{title}\n| configuration | wall ms | ratio | CPU ms | ratio |\n|---|---|---|---|---|")
+    for label, (wall, cpu) in medians.items():
+        print(f"| {label} | {wall:.2f} | {wall / ref_wall:.3f} | {cpu:.2f} | {cpu / ref_cpu:.3f} |")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path)
+    source.add_argument("--width", type=float, help="random weights of this width")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reps", type=int, default=40)
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    p.add_argument("--exporters", action="store_true", help="also compare TorchScript and dynamo exporters")
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    model = load_checkpoint(args.checkpoint)[0] if args.checkpoint else random_model(args.width, args.seed)
+    layers = bendable_layers(model)
+    print(f"model: width {model.width}, {model.config()['n_params'] / 1e6:.2f} M params; "
+          f"onnxruntime {ort.__version__}, {args.threads} intra-op threads, {args.reps} reps")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        export_encoder(model, tmp / "encoder.onnx")
+        export_decoder(model, tmp / "unbent.onnx", bend=False)
+        export_decoder(model, tmp / "bent.onnx", bend=True)
+        encoder, unbent, bent = (session(tmp / f, args.threads) for f in ("encoder.onnx", "unbent.onnx", "bent.onnx"))
+        window = np.random.default_rng(1).random((1, 1, N_FRAMES, N_BINS)).astype(np.float32)
+        neutral, active = neutral_bend_inputs(layers), active_bend_inputs(layers)
+        active_one = active_bend_inputs(layers, channels=1)
+
+        def autoencode(decoder, bend_inputs):
+            def run():
+                mu = encoder.run(["mu"], {"spectrogram": window})[0]
+                return decoder.run(["spectrogram"], {"z": mu, **bend_inputs})[0]
+            return run
+
+        medians = interleaved_medians({
+            "unbent export": autoencode(unbent, {}),
+            "bend graph, all neutral": autoencode(bent, neutral),
+            "bend graph, all 14 stages active on 1 channel of every layer": autoencode(bent, active_one),
+            "bend graph, all 14 stages active on C/8 channels of every layer": autoencode(bent, active),
+        }, args.reps)
+        print_table("One window, encoder + decoder", medians, "unbent export")
+
+        if args.exporters:
+            export_times = {}
+            for exporter in ("torchscript", "dynamo"):
+                start = time.perf_counter()
+                export_decoder(model, tmp / f"bent-{exporter}.onnx", bend=True, exporter=exporter)
+                export_times[exporter] = time.perf_counter() - start
+            sessions = {e: session(tmp / f"bent-{e}.onnx", args.threads) for e in export_times}
+            z = np.random.default_rng(2).standard_normal((1, model.latent_dim)).astype(np.float32)
+            runs = {}
+            for exporter, s in sessions.items():
+                for label, feeds in (("neutral", neutral), ("active", active)):
+                    runs[f"{exporter}, {label}"] = (lambda s=s, feeds=feeds: s.run(["spectrogram"], {"z": z, **feeds}))
+            medians = interleaved_medians(runs, args.reps)
+            print_table("Bend-graph decoder alone, by exporter", medians, "torchscript, neutral")
+            print("export time: " + ", ".join(f"{e} {t:.1f} s" for e, t in export_times.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""What every bend stage shares: gather the selected channels, transform, blend by mix, scatter.
+
+Stages work on a channel-first activation [C, B, H, W] (see bend.py for why)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def blend(sel: torch.Tensor, bent: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    """(1 - mix) * sel + mix * bent per selected channel (axis 0): exactly sel at mix 0 and exactly
+    bent at mix 1 for finite values, unlike sel + mix * (bent - sel), which rounds at mix 1."""
+    m = mix.reshape(-1, 1, 1, 1)
+    return sel * (1.0 - m) + bent * m
+
+
+def per_channel(params: torch.Tensor, column: int = 0) -> torch.Tensor:
+    """params[:, column] shaped [K, 1, 1, 1] to broadcast over the selected maps [K, B, H, W]."""
+    return params[:, column].reshape(-1, 1, 1, 1)
+
+
+class ScatterChannels(torch.autograd.Function):
+    """xt with rows idx (axis 0) replaced by values. Exported as one ScatterND: torch's own
+    index_put export adds four shape nodes per stage, which ONNX Runtime pays for on every run."""
+
+    @staticmethod
+    def forward(ctx, xt, idx, values):
+        return torch.index_put(xt, (idx,), values)
+
+    @staticmethod
+    def symbolic(g, xt, idx, values):
+        axes = g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64))
+        return g.op("ScatterND", xt, g.op("Unsqueeze", idx, axes), values).setType(xt.type())
+
+
+class SplitLike(torch.autograd.Function):
+    """Split a 1-D tensor into consecutive pieces as long as each of `like` (axis 0), exported as
+    one Split on Concat(Shape(...)) instead of a Slice with offset arithmetic per piece."""
+
+    @staticmethod
+    def forward(ctx, values, *like):
+        return tuple(torch.split(values, [t.shape[0] for t in like]))
+
+    @staticmethod
+    def symbolic(g, values, *like):
+        sizes = g.op("Concat", *[g.op("Shape", t) for t in like], axis_i=0)
+        return g.op("Split", values, sizes, axis_i=0, outputs=len(like))
+
+
+class Stage(nn.Module):
+    """Gather the channels in idx (axis 0), transform, blend, write back (ScatterND in ONNX).
+
+    Subclasses implement `transform(xt, sel, *rest)`; `rest` are the stage's params/source/field.
+    With K = 0 the gather is empty and the scatter writes nothing: an exact identity."""
+
+    name = ""
+
+    def forward(self, xt: torch.Tensor, idx: torch.Tensor, mix: torch.Tensor, *rest: torch.Tensor):
+        sel = xt.index_select(0, idx)
+        bent = self.transform(xt, sel, *rest)
+        return ScatterChannels.apply(xt, idx, blend(sel, bent, mix))
+
+    def transform(self, xt, sel, *rest):
+        raise NotImplementedError

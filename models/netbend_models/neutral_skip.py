@@ -1,0 +1,128 @@
+"""Graph pass: skip bend work that has nothing to do (K = 0) with ONNX `If` nodes.
+
+A traced bend block is ~580 small ONNX nodes. With every K = 0 they compute on empty tensors and
+the result is exact, but ONNX Runtime still pays a fixed cost per node, which made a neutral bend
+graph ~35 % slower than the unbent model (models/README.md, "Bend graph"). This pass moves
+
+- each stage's transform and blend into the `then` branch of an `If (K > 0)` whose `else` branch
+  passes the (empty) selection on, and
+- each block's nodes (its transposes and its stage Ifs) into an `If (any K > 0)` likewise,
+
+so that a neutral block costs a few Shape/Greater nodes and one If, and an active block only runs
+its active stages. The `else` branch passes the input tensor itself, so neutral stays bit-exact.
+
+It relies on the TorchScript exporter's node names, which carry the module path
+(`/blocks.0/stages.3/GridSample`); every group it moves is checked to have exactly one tensor used
+outside it, and the pass fails loudly otherwise.
+"""
+from __future__ import annotations
+
+import onnx
+from onnx import TensorProto, helper
+
+ZERO = "netbend.zero_int64"
+
+
+def _condition(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str]) -> tuple[list, str]:
+    """Nodes computing `sum of len(idx) > 0` as a one-element bool tensor."""
+    nodes, shapes = [], []
+    for n, name in enumerate(idx_inputs):
+        shapes.append(f"{prefix}cond_shape_{n}")
+        nodes.append(helper.make_node("Shape", [name], [shapes[-1]], name=f"{prefix}cond/Shape_{n}"))
+    total = shapes[0]
+    if len(shapes) > 1:
+        total = f"{prefix}cond_k"
+        nodes.append(helper.make_node("Concat", shapes, [f"{prefix}cond_all"], axis=0, name=f"{prefix}cond/Concat"))
+        nodes.append(helper.make_node("ReduceSum", [f"{prefix}cond_all"], [total], keepdims=1,
+                                      name=f"{prefix}cond/ReduceSum"))
+    cond = f"{prefix}cond"
+    nodes.append(helper.make_node("Greater", [total, ZERO], [cond], name=f"{prefix}cond/Greater"))
+    return nodes, cond
+
+
+def wrap_in_if(graph: onnx.GraphProto, prefix: str, group: list, idx_inputs: list[str], passthrough: str) -> None:
+    """Move `group` (nodes of graph) into `If (any idx non-empty) then <group> else Identity(passthrough)`.
+
+    The group must have exactly one output used outside it; the If takes over that name."""
+    nodes = list(graph.node)
+    in_group = {id(n) for n in group}
+    produced = {o for n in group for o in n.output}
+    used_outside = {i for n in nodes if id(n) not in in_group for i in n.input} | {o.name for o in graph.output}
+    escaping = produced & used_outside
+    if len(escaping) != 1:
+        raise ValueError(f"nodes {prefix}* must have exactly one output used outside them, found {sorted(escaping)}")
+    out = escaping.pop()
+
+    then_out, else_out = f"{out}.then", f"{out}.else"
+    for n in group:
+        n.output[:] = [then_out if o == out else o for o in n.output]
+    then_branch = helper.make_graph(group, f"{prefix}then", [],
+                                    [helper.make_tensor_value_info(then_out, TensorProto.FLOAT, None)])
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", [passthrough], [else_out], name=f"{prefix}else/Identity")],
+        f"{prefix}else", [], [helper.make_tensor_value_info(else_out, TensorProto.FLOAT, None)])
+    cond_nodes, cond = _condition(graph, prefix, idx_inputs)
+    if_node = helper.make_node("If", [cond], [out], name=f"{prefix}If", then_branch=then_branch,
+                               else_branch=else_branch)
+    # The If goes where the group's last node was: every tensor it reads is produced before that.
+    last = max(i for i, n in enumerate(nodes) if id(n) in in_group)
+    rebuilt = [n for n in nodes[:last] if id(n) not in in_group] + cond_nodes + [if_node] + \
+        [n for n in nodes[last + 1:] if id(n) not in in_group]
+    graph.ClearField("node")
+    graph.node.extend(rebuilt)
+    kept = [v for v in graph.value_info if v.name not in produced]
+    graph.ClearField("value_info")
+    graph.value_info.extend(kept)
+
+
+def named(graph: onnx.GraphProto, prefix: str) -> list:
+    group = [n for n in graph.node if n.name.startswith(prefix)]
+    if not group:
+        raise ValueError(f"no ONNX nodes named {prefix}*: the exporter's node names changed")
+    return group
+
+
+def wrap_stage(graph: onnx.GraphProto, prefix: str, idx_input: str) -> None:
+    """A stage is Gather(x, idx) -> transform and blend -> ScatterND(x, Unsqueeze(idx), blended)
+    (x: the block's working copy of the touched channels, idx: positions in it). The If tests the
+    stage's own graph input idx_input.
+
+    Only the middle goes into the If; its else passes the (empty) gathered maps on. Gather and
+    ScatterND stay outside, so the If outputs just the K blended maps rather than a copy of x."""
+    group = named(graph, prefix)
+    scatters = [n for n in group if n.op_type == "ScatterND"]
+    if len(scatters) != 1:
+        raise ValueError(f"expected one ScatterND in bend stage {prefix}, found {len(scatters)}")
+    scatter = scatters[0]
+    data = scatter.input[0]
+    unsqueeze = [n for n in group if scatter.input[1] in n.output]
+    if len(unsqueeze) != 1:
+        raise ValueError(f"bend stage {prefix}: expected one Unsqueeze making the ScatterND indices")
+    positions = unsqueeze[0].input[0]
+    gathers = [n for n in group if n.op_type == "Gather" and list(n.input) == [data, positions]]
+    if len(gathers) != 1:
+        raise ValueError(f"bend stage {prefix}: expected one Gather({data}, {positions})")
+    axes = [n for n in group if n.op_type == "Constant" and set(n.output) & set(unsqueeze[0].input)]
+    outside = {id(n) for n in [scatter, unsqueeze[0], gathers[0], *axes]}
+    wrap_in_if(graph, prefix, [n for n in group if id(n) not in outside], [idx_input], gathers[0].output[0])
+
+
+def wrap_block(graph: onnx.GraphProto, prefix: str, idx_inputs: list[str]) -> None:
+    """A block is Transpose -> stages -> Transpose; its input is the pass-through."""
+    group = named(graph, prefix)
+    transposes = [n for n in group if n.op_type == "Transpose"]
+    if not transposes:
+        raise ValueError(f"expected bend block {prefix} to start with a Transpose, found none")
+    wrap_in_if(graph, prefix, group, idx_inputs, transposes[0].input[0])
+
+
+def skip_neutral_work(model: onnx.ModelProto, blocks: list[tuple[str, list[tuple[int, str]]]]) -> onnx.ModelProto:
+    """blocks: [(node name prefix of the block, [(stage number, idx input name), ...])]."""
+    graph = model.graph
+    if ZERO not in {i.name for i in graph.initializer}:
+        graph.initializer.append(helper.make_tensor(ZERO, TensorProto.INT64, [1], [0]))
+    for block_prefix, stages in blocks:
+        for number, idx in stages:
+            wrap_stage(graph, f"{block_prefix}stages.{number}/", idx)
+        wrap_block(graph, block_prefix, [idx for _, idx in stages])
+    return model
