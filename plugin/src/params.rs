@@ -192,6 +192,10 @@ const GLOBAL_SMOOTHING_MS: f32 = 20.0;
 
 /// One bend slot. Parameter IDs get the slot number as a suffix (`mix_3`) through the
 /// `#[nested(array)]` attribute of [`NetbendParams::slots`].
+///
+/// A slot maps onto one entry of a bend config (docs/config.md): `layer`, `transform`, `params`
+/// (from the transform's own parameters), `features` + `feature-param` (selection with fraction
+/// or cluster index), `mix`, and the entry's own `seed`.
 #[derive(Params)]
 pub struct SlotParams {
     #[id = "on"]
@@ -339,10 +343,14 @@ impl SlotParams {
             .with_smoother(slot_smoother())
             .with_value_to_string(formatters::v2s_f32_rounded(3)),
             selection: EnumParam::new(name("Selection"), Selection::All),
+            // docs/config.md: a random fraction is in (0, 1].
             fraction: FloatParam::new(
                 name("Fraction"),
                 0.5,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
+                FloatRange::Linear {
+                    min: 0.01,
+                    max: 1.0,
+                },
             )
             .with_unit(" %")
             .with_value_to_string(Arc::new(|v| format!("{:.1}", v * 100.0)))
