@@ -105,6 +105,9 @@ fn editor_opens_through_the_clap_gui_extension() {
     .unwrap();
     conn.map_window(parent).unwrap();
     conn.flush().unwrap();
+    // Round trip: the plugin uses its own X connection, so the server must have created the
+    // window before set_parent (a flush alone raced: BadWindow in ReparentWindow).
+    conn.get_input_focus().unwrap().reply().unwrap();
 
     {
         let handle = plugin.instance.plugin_handle();
