@@ -35,6 +35,52 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
         failures.push(e);
     }
 
+    // The editor test needs an X server; with Xvfb installed it opens the editor for real.
+    if Command::new("xvfb-run").arg("--help").output().is_ok() {
+        println!(
+            "\n[test] plugin editor under Xvfb: xvfb-run cargo test -p netbend --test editor_gui"
+        );
+        let editor = run_command(
+            Command::new("xvfb-run")
+                .args(["-a", "-s", "-screen 0 1400x900x24"])
+                .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+                .current_dir(&env.root)
+                .args(["test", "-p", "netbend", "--test", "editor_gui"])
+                .args(extra_cargo_args),
+            "the plugin editor test under Xvfb",
+        );
+        if let Err(e) = editor {
+            failures.push(e);
+        }
+    } else {
+        println!(
+            "\n[test] xvfb-run not found: the plugin editor test ran without opening a window"
+        );
+    }
+
+    println!("\n[test] VST3: cargo xtask bundle netbend --release, then pytest plugin/tests/");
+    let vst3 = nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "netbend", "--release"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .map_err(|e| format!("bundling netbend failed: {e:#}"))
+    .and_then(|()| {
+        run_command(
+            python_in(&env, &env.root)
+                .args(["-m", "pytest", "-q", "-ra", "plugin/tests"])
+                .env(
+                    "NETBEND_VST3",
+                    setup::target_dir(&env.root).join("bundled/Netbend.vst3"),
+                ),
+            "the plugin's VST3 tests (pedalboard)",
+        )
+    });
+    if let Err(e) = vst3 {
+        failures.push(e);
+    }
+
     if failures.is_empty() {
         println!("\n[test] all Rust and Python tests passed");
         Ok(())

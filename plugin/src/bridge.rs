@@ -1,0 +1,274 @@
+//! The lock-free bridge from host automation to the model worker.
+//!
+//! The audio thread (the only writer) publishes the smoothed slot parameters once per process
+//! block; the worker thread (any number of readers) takes a consistent [`BendSnapshot`] of all
+//! slots when it prepares the next model window. There is no lock: every field is its own atomic
+//! (`atomic_float` for floats) and a sequence counter makes the set of fields a seqlock:
+//!
+//! - the writer makes the counter odd, stores the fields, then makes it even again; it never
+//!   waits for a reader;
+//! - a reader copies the fields between two reads of the counter and keeps the copy only when
+//!   the counter was even and unchanged, so a snapshot never mixes two publications.
+//!
+//! The writer publishes only when a value changed, so [`BendSnapshot::generation`] tells the
+//! worker whether it has to rebuild the graph inputs at all.
+//!
+//! [`EngineStatus`] carries the other direction (worker and audio thread -> editor): deadline
+//! misses, guard events, latency and whether a model path is connected.
+
+use crate::params::{NUM_SLOTS, QualityMode, Selection, Transform};
+use atomic_float::AtomicF32;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
+
+/// One slot as the worker sees it: the plugin's form of one bend config entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotSnapshot {
+    pub enabled: bool,
+    /// Layer, 1-based (1..=4).
+    pub layer: u8,
+    pub transform: Transform,
+    /// The stage's float parameters (`params` of the config entry): the first
+    /// `transform.param_count()` are meaningful, the rest are 0. Erode/dilate radius is a whole
+    /// number of pixels stored as a float.
+    pub params: [f32; 2],
+    pub selection: Selection,
+    /// Share of channels for [`Selection::Random`], in [0, 1].
+    pub fraction: f32,
+    /// Seed for a random selection, the shuffle permutation and the noise field.
+    pub seed: u32,
+    /// Cluster index for [`Selection::Cluster`].
+    pub cluster: u32,
+    /// Per-channel mix of the stage, in [0, 1].
+    pub mix: f32,
+}
+
+impl Default for SlotSnapshot {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            layer: 1,
+            transform: Transform::Ablate,
+            params: [0.0; 2],
+            selection: Selection::All,
+            fraction: 0.5,
+            seed: 0,
+            cluster: 0,
+            mix: 1.0,
+        }
+    }
+}
+
+/// Everything the worker needs from the parameters, taken at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BendSnapshot {
+    /// Number of publications so far (0 = nothing published yet). Equal generations mean equal
+    /// contents, so the worker can skip rebuilding its graph inputs.
+    pub generation: u64,
+    pub mode: QualityModeSnapshot,
+    pub slots: [SlotSnapshot; NUM_SLOTS],
+}
+
+impl BendSnapshot {
+    /// Whether two snapshots hold the same parameters (ignoring the generation).
+    pub fn same_values(&self, other: &BendSnapshot) -> bool {
+        self.mode == other.mode && self.slots == other.slots
+    }
+
+    /// The enabled slots in config order (slot 1 first).
+    pub fn enabled_slots(&self) -> impl Iterator<Item = (usize, &SlotSnapshot)> {
+        self.slots.iter().enumerate().filter(|(_, s)| s.enabled)
+    }
+}
+
+/// [`QualityMode`] with a `Default` (the snapshot type must be `Default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QualityModeSnapshot(pub QualityMode);
+
+impl Default for QualityModeSnapshot {
+    fn default() -> Self {
+        Self(QualityMode::Default)
+    }
+}
+
+/// The atomics of one slot.
+#[derive(Debug)]
+struct SlotAtoms {
+    enabled: AtomicBool,
+    layer: AtomicU8,
+    transform: AtomicU8,
+    params: [AtomicF32; 2],
+    selection: AtomicU8,
+    fraction: AtomicF32,
+    seed: AtomicU32,
+    cluster: AtomicU32,
+    mix: AtomicF32,
+}
+
+impl SlotAtoms {
+    fn new(s: &SlotSnapshot) -> Self {
+        Self {
+            enabled: AtomicBool::new(s.enabled),
+            layer: AtomicU8::new(s.layer),
+            transform: AtomicU8::new(s.transform.index()),
+            params: [AtomicF32::new(s.params[0]), AtomicF32::new(s.params[1])],
+            selection: AtomicU8::new(s.selection.index()),
+            fraction: AtomicF32::new(s.fraction),
+            seed: AtomicU32::new(s.seed),
+            cluster: AtomicU32::new(s.cluster),
+            mix: AtomicF32::new(s.mix),
+        }
+    }
+
+    fn store(&self, s: &SlotSnapshot) {
+        let r = Ordering::Relaxed;
+        self.enabled.store(s.enabled, r);
+        self.layer.store(s.layer, r);
+        self.transform.store(s.transform.index(), r);
+        self.params[0].store(s.params[0], r);
+        self.params[1].store(s.params[1], r);
+        self.selection.store(s.selection.index(), r);
+        self.fraction.store(s.fraction, r);
+        self.seed.store(s.seed, r);
+        self.cluster.store(s.cluster, r);
+        self.mix.store(s.mix, r);
+    }
+
+    fn load(&self) -> SlotSnapshot {
+        let r = Ordering::Relaxed;
+        SlotSnapshot {
+            enabled: self.enabled.load(r),
+            layer: self.layer.load(r),
+            transform: Transform::from_u8(self.transform.load(r)),
+            params: [self.params[0].load(r), self.params[1].load(r)],
+            selection: Selection::from_u8(self.selection.load(r)),
+            fraction: self.fraction.load(r),
+            seed: self.seed.load(r),
+            cluster: self.cluster.load(r),
+            mix: self.mix.load(r),
+        }
+    }
+}
+
+/// The bridge itself: share it as an `Arc<BendBridge>` between the plugin (writer) and the
+/// worker and editor (readers).
+#[derive(Debug)]
+pub struct BendBridge {
+    /// Seqlock counter: odd while a publication is in progress; `seq / 2` is the generation.
+    seq: AtomicU64,
+    mode: AtomicU8,
+    slots: [SlotAtoms; NUM_SLOTS],
+}
+
+impl Default for BendBridge {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How many times [`BendBridge::read`] retries before it yields the thread between attempts.
+const SPIN_RETRIES: u32 = 64;
+
+impl BendBridge {
+    pub fn new() -> Self {
+        let slot = SlotSnapshot::default();
+        Self {
+            seq: AtomicU64::new(0),
+            mode: AtomicU8::new(QualityMode::Default.index()),
+            slots: std::array::from_fn(|_| SlotAtoms::new(&slot)),
+        }
+    }
+
+    /// Publishes a snapshot (its `generation` field is ignored). Wait-free, no allocation:
+    /// called by the audio thread. There must be only one writer at a time.
+    pub fn publish(&self, snapshot: &BendSnapshot) {
+        let s = self.seq.load(Ordering::Relaxed);
+        // Odd: readers that see this (or whose copy straddles it) discard their copy.
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.mode.store(snapshot.mode.0.index(), Ordering::Relaxed);
+        for (atoms, slot) in self.slots.iter().zip(snapshot.slots.iter()) {
+            atoms.store(slot);
+        }
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// One attempt at a consistent copy: `None` if the writer was publishing meanwhile.
+    pub fn try_read(&self) -> Option<BendSnapshot> {
+        let s1 = self.seq.load(Ordering::Acquire);
+        if s1 & 1 == 1 {
+            return None;
+        }
+        let mode = QualityModeSnapshot(QualityMode::from_u8(self.mode.load(Ordering::Relaxed)));
+        let slots = std::array::from_fn(|i| self.slots[i].load());
+        fence(Ordering::Acquire);
+        let s2 = self.seq.load(Ordering::Relaxed);
+        (s1 == s2).then_some(BendSnapshot {
+            generation: s1 / 2,
+            mode,
+            slots,
+        })
+    }
+
+    /// A consistent copy of all slots, for the worker (never the audio thread). Retries while the
+    /// writer is mid-publication; a publication takes well under a microsecond, so this returns
+    /// after a few attempts at most.
+    pub fn read(&self) -> BendSnapshot {
+        let mut attempts = 0u32;
+        loop {
+            if let Some(snapshot) = self.try_read() {
+                return snapshot;
+            }
+            attempts += 1;
+            if attempts < SPIN_RETRIES {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// The generation of the last completed publication (cheap change check for the worker).
+    pub fn generation(&self) -> u64 {
+        self.seq.load(Ordering::Acquire) / 2
+    }
+}
+
+/// Audio-thread side of the bridge: publishes only when something changed.
+#[derive(Debug, Default)]
+pub struct BridgeWriter {
+    last: BendSnapshot,
+    published_once: bool,
+}
+
+impl BridgeWriter {
+    /// Publishes `next` if it differs from the last publication. Returns whether it published.
+    pub fn publish_if_changed(&mut self, bridge: &BendBridge, next: &BendSnapshot) -> bool {
+        if self.published_once && self.last.same_values(next) {
+            return false;
+        }
+        bridge.publish(next);
+        self.last = *next;
+        self.published_once = true;
+        true
+    }
+}
+
+/// Status from the audio thread and the worker to the editor. All fields are plain atomics.
+#[derive(Debug, Default)]
+pub struct EngineStatus {
+    /// Windows the worker did not deliver in time (the audio path then plays the delayed dry
+    /// signal). Placeholder until the worker lands: nothing increments it yet.
+    pub deadline_misses: AtomicU64,
+    /// Non-finite samples replaced by the output safety stage.
+    pub guard_events: AtomicU64,
+    /// Latency reported to the host, in samples.
+    pub latency_samples: AtomicU32,
+    /// Host sample rate of the current activation (0 when inactive).
+    pub sample_rate: AtomicF32,
+    /// Whether the model path is connected (false until the worker lands).
+    pub model_connected: AtomicBool,
+    /// Process blocks run so far.
+    pub blocks: AtomicU64,
+    /// Peak absolute output of the last block (for a meter).
+    pub output_peak: AtomicF32,
+}

@@ -1,0 +1,482 @@
+//! The Netbend .clap in a real CLAP host (clack-host): parameters as a host lists them, audio
+//! with parameter events checked against an independent model of the output stage, latency, and
+//! state save/restore through the host's state extension.
+
+mod common;
+
+use common::{LoadedPlugin, ParamChange};
+use std::f32::consts::TAU;
+
+const SR: f64 = 48_000.0;
+const BLOCK: usize = 480; // 10 ms
+
+/// Test input: a 440 Hz and a 1 kHz sine with a DC offset (so the DC blocker has work to do).
+fn input_signal(len: usize, sample_rate: f32) -> [Vec<f32>; 2] {
+    let l = (0..len)
+        .map(|n| 0.25 * (TAU * 440.0 * n as f32 / sample_rate).sin() + 0.1)
+        .collect();
+    let r = (0..len)
+        .map(|n| 0.2 * (TAU * 1000.0 * n as f32 / sample_rate).sin() - 0.05)
+        .collect();
+    [l, r]
+}
+
+/// Independent first-order DC blocker: y[n] = x[n] - x[n-1] + R y[n-1], R = 1 - 2 pi 5 Hz / fs.
+fn dc_block(x: &[f32], sample_rate: f32) -> Vec<f32> {
+    let r = 1.0 - 2.0 * std::f32::consts::PI * 5.0 / sample_rate;
+    let (mut x1, mut y1) = (0.0f32, 0.0f32);
+    x.iter()
+        .map(|&v| {
+            let y = v - x1 + r * y1;
+            x1 = v;
+            y1 = y;
+            y
+        })
+        .collect()
+}
+
+fn db(gain_db: f32) -> f32 {
+    10f32.powf(gain_db / 20.0)
+}
+
+#[test]
+fn lists_parameters_with_readable_names() {
+    let _serial = common::serial();
+    let mut plugin = LoadedPlugin::load();
+    assert_eq!(plugin.descriptor_name(), "Netbend");
+    let params = plugin.params();
+    // 4 global + 8 slots x 18.
+    assert_eq!(params.len(), 4 + 8 * 18, "parameter count");
+    let mut ids: Vec<u32> = params.iter().map(|p| p.id.get()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), params.len(), "parameter ids are unique");
+    for name in [
+        "Dry/Wet",
+        "Output Gain",
+        "Bypass",
+        "Quality Mode",
+        "Slot 1 On",
+        "Slot 3 Mix",
+        "Slot 3 Rotate",
+        "Slot 3 Transform",
+        "Slot 8 Cluster",
+        "Slot 8 Translate X",
+        "Slot 5 Selection",
+        "Slot 5 Fraction",
+        "Slot 5 Seed",
+    ] {
+        assert!(params.iter().any(|p| p.name == name), "missing {name}");
+    }
+    let bypass = plugin.param("Bypass");
+    assert!(
+        bypass
+            .flags
+            .contains(clack_extensions::params::ParamInfoFlags::IS_BYPASS)
+    );
+    let mode = plugin.param("Quality Mode");
+    assert!(
+        !mode
+            .flags
+            .contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE),
+        "the quality mode changes latency and is not automatable"
+    );
+    let rotate = plugin.param("Slot 3 Mix");
+    assert!(rotate.module.contains("Slot 3"), "module {}", rotate.module);
+    // The transform enum lists the 14 stages: CLAP exposes it as steps 0..13.
+    let transform = plugin.param("Slot 2 Transform");
+    assert_eq!(transform.max, 13.0);
+    let names: Vec<String> = (0..14)
+        .map(|i| plugin.value_to_text(transform.id, i as f64))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Shuffle",
+            "Translate",
+            "Scale",
+            "Rotate",
+            "Flip horizontal",
+            "Flip vertical",
+            "Erode",
+            "Dilate",
+            "Multiply",
+            "Offset",
+            "Invert",
+            "Threshold",
+            "Noise",
+            "Ablate"
+        ]
+    );
+    // Units in the display text.
+    let rot = plugin.param("Slot 3 Rotate");
+    let v = plugin.text_to_value(rot.id, "45");
+    assert_eq!(plugin.value_to_text(rot.id, v), "45.0 deg");
+    let gain = plugin.param("Output Gain");
+    let v = plugin.text_to_value(gain.id, "-6");
+    assert_eq!(plugin.value_to_text(gain.id, v), "-6.00 dB");
+}
+
+/// Runs the plugin over `input` in blocks of `block`, applying `changes` (absolute sample times,
+/// which must fall on block starts or within them).
+fn render(
+    plugin: &mut LoadedPlugin,
+    sample_rate: f64,
+    block: usize,
+    input: &[Vec<f32>],
+    changes: &[(usize, ParamChange)],
+) -> Vec<Vec<f32>> {
+    let len = input[0].len();
+    let channels = input.len();
+    let mut processor = plugin.activate(sample_rate, block as u32);
+    let mut out = vec![Vec::with_capacity(len); channels];
+    let mut start = 0;
+    while start < len {
+        let n = block.min(len - start);
+        let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[start..start + n].to_vec()).collect();
+        let mut outb = vec![vec![0.0f32; n]; channels];
+        let block_changes: Vec<ParamChange> = changes
+            .iter()
+            .filter(|(t, _)| *t >= start && *t < start + n)
+            .map(|(t, c)| ParamChange {
+                time: (t - start) as u32,
+                ..*c
+            })
+            .collect();
+        processor.process(&mut inb, &mut outb, &block_changes);
+        for (o, b) in out.iter_mut().zip(outb) {
+            o.extend_from_slice(&b);
+        }
+        start += n;
+        plugin.pump_main_thread();
+    }
+    processor.finish(plugin);
+    out
+}
+
+fn assert_close(
+    what: &str,
+    got: &[f32],
+    expected: &[f32],
+    range: std::ops::Range<usize>,
+    tol: f32,
+) {
+    let mut worst = (0.0f32, 0usize);
+    for i in range.clone() {
+        let e = (got[i] - expected[i]).abs();
+        if e > worst.0 {
+            worst = (e, i);
+        }
+    }
+    assert!(
+        worst.0 <= tol,
+        "{what}: max error {} at sample {} (got {}, expected {}) over {range:?}",
+        worst.0,
+        worst.1,
+        got[worst.1],
+        expected[worst.1]
+    );
+}
+
+#[test]
+fn dry_wet_gain_and_bypass_events_match_an_independent_model() {
+    let _serial = common::serial();
+    let mut plugin = LoadedPlugin::load();
+    let drywet = plugin.param("Dry/Wet");
+    let gain = plugin.param("Output Gain");
+    let bypass = plugin.param("Bypass");
+    let sr = SR as f32;
+    let len = (1.2 * SR) as usize;
+    let input = input_signal(len, sr);
+
+    // Segments (seconds): defaults (wet 100 %, 0 dB) until 0.3; dry only at -6 dB until 0.6;
+    // 25 % wet at -6 dB until 0.9; bypass after. Smoothing (20 ms) and the bypass fade (10 ms)
+    // settle within 50 ms of each change.
+    let at = |s: f64| (s * SR) as usize;
+    let minus6 = plugin.text_to_value(gain.id, "-6");
+    let changes = [
+        (
+            at(0.3),
+            ParamChange {
+                time: 0,
+                id: drywet.id,
+                value: 0.0,
+            },
+        ),
+        (
+            at(0.3),
+            ParamChange {
+                time: 0,
+                id: gain.id,
+                value: minus6,
+            },
+        ),
+        (
+            at(0.6),
+            ParamChange {
+                time: 0,
+                id: drywet.id,
+                value: 0.25,
+            },
+        ),
+        (
+            at(0.9),
+            ParamChange {
+                time: 0,
+                id: bypass.id,
+                value: 1.0,
+            },
+        ),
+    ];
+    let out = render(&mut plugin, SR, BLOCK, &input, &changes);
+
+    // The host sees the new values.
+    assert!((plugin.get_value(drywet.id) - 0.25).abs() < 1e-6);
+    assert_eq!(plugin.get_value(bypass.id), 1.0);
+
+    let settle = at(0.05);
+    for (ch, (x, y)) in input.iter().zip(out.iter()).enumerate() {
+        assert!(y.iter().all(|v| v.is_finite()));
+        let wet = dc_block(x, sr);
+        let g = db(-6.0);
+        // Fully wet (model path not connected: wet = dry delayed by 0, through the safety stage).
+        assert_close(&format!("ch{ch} wet"), y, &wet, 0..at(0.3), 1e-5);
+        // Dry at -6 dB.
+        let dry6: Vec<f32> = x.iter().map(|v| g * v).collect();
+        assert_close(
+            &format!("ch{ch} dry -6 dB"),
+            y,
+            &dry6,
+            at(0.3) + settle..at(0.6),
+            1e-5,
+        );
+        // 25 % wet at -6 dB.
+        let mix: Vec<f32> = x
+            .iter()
+            .zip(&wet)
+            .map(|(d, w)| g * (0.75 * d + 0.25 * w))
+            .collect();
+        assert_close(
+            &format!("ch{ch} 25% wet"),
+            y,
+            &mix,
+            at(0.6) + settle..at(0.9),
+            1e-5,
+        );
+        // Bypassed: the input itself (latency 0).
+        assert_close(&format!("ch{ch} bypass"), y, x, at(0.9) + settle..len, 0.0);
+        // The DC blocker removed the offset from the wet signal.
+        let tail_mean: f32 = y[at(0.2)..at(0.3)].iter().sum::<f32>() / at(0.1) as f32;
+        assert!(tail_mean.abs() < 0.01, "ch{ch} wet DC {tail_mean}");
+    }
+}
+
+#[test]
+fn mono_layout_processes_one_channel() {
+    let _serial = common::serial();
+    let mut plugin = LoadedPlugin::load();
+    let configs = plugin.port_configs();
+    assert!(
+        configs.iter().any(|c| (c.1, c.2) == (2, 2)),
+        "stereo: {configs:?}"
+    );
+    let mono = *configs
+        .iter()
+        .find(|c| (c.1, c.2) == (1, 1))
+        .unwrap_or_else(|| panic!("no mono configuration in {configs:?}"));
+    plugin.select_port_config(mono.0);
+    let drywet = plugin.param("Dry/Wet");
+    let gain = plugin.param("Output Gain");
+    let minus12 = plugin.text_to_value(gain.id, "-12");
+    let [left, _] = input_signal(9600, 44_100.0);
+    let input = vec![left];
+    let out = render(
+        &mut plugin,
+        44_100.0,
+        17,
+        &input,
+        &[
+            (
+                0,
+                ParamChange {
+                    time: 0,
+                    id: drywet.id,
+                    value: 0.0,
+                },
+            ),
+            (
+                0,
+                ParamChange {
+                    time: 0,
+                    id: gain.id,
+                    value: minus12,
+                },
+            ),
+        ],
+    );
+    assert_eq!(out.len(), 1);
+    let expected: Vec<f32> = input[0].iter().map(|v| v * db(-12.0)).collect();
+    assert_close("mono dry -12 dB", &out[0], &expected, 4410..9600, 1e-5);
+}
+
+#[test]
+fn reports_zero_latency_and_an_impulse_comes_out_at_once() {
+    let _serial = common::serial();
+    let mut plugin = LoadedPlugin::load();
+    let drywet = plugin.param("Dry/Wet");
+    let mut input = vec![vec![0.0f32; 4800]; 2];
+    input[0][1000] = 0.5;
+    input[1][1000] = -0.5;
+    let out = render(
+        &mut plugin,
+        44_100.0,
+        64,
+        &input,
+        &[(
+            0,
+            ParamChange {
+                time: 0,
+                id: drywet.id,
+                value: 0.0,
+            },
+        )],
+    );
+    assert_eq!(plugin.latency(), 0);
+    let peak = out[0]
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap();
+    assert_eq!(peak.0, 1000);
+    assert_eq!(*peak.1, 0.5);
+    assert_eq!(out[1][1000], -0.5);
+}
+
+#[test]
+fn safety_stage_stops_nan_inf_and_overs_on_the_wet_path() {
+    let _serial = common::serial();
+    let mut plugin = LoadedPlugin::load();
+    let mut input = input_signal(4800, 48_000.0).to_vec();
+    input[0][100] = f32::NAN;
+    input[0][200] = f32::INFINITY;
+    for v in &mut input[1][1000..2000] {
+        *v *= 40.0; // way over full scale
+    }
+    let out = render(&mut plugin, SR, 256, &input, &[]);
+    for ch in &out {
+        assert!(ch.iter().all(|v| v.is_finite()));
+        assert!(ch.iter().all(|v| v.abs() <= 1.0), "limiter ceiling");
+    }
+}
+
+/// nice-plug's CLAP state: a little-endian u64 length, then the JSON of its `PluginState`.
+fn state_json(bytes: &[u8]) -> serde_json::Value {
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!(len, bytes.len() - 8, "length prefix");
+    serde_json::from_slice(&bytes[8..]).expect("state is JSON")
+}
+
+fn json_state(json: &serde_json::Value) -> Vec<u8> {
+    let body = serde_json::to_vec(json).unwrap();
+    let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+#[test]
+fn state_round_trips_through_the_host() {
+    let _serial = common::serial();
+    let mut a = LoadedPlugin::load();
+    let on = a.param("Slot 3 On");
+    let transform = a.param("Slot 3 Transform");
+    let rotate = a.param("Slot 3 Rotate");
+    let mix = a.param("Slot 3 Mix");
+    let layer = a.param("Slot 3 Layer");
+    let sel = a.param("Slot 3 Selection");
+    let cluster = a.param("Slot 3 Cluster");
+    let drywet = a.param("Dry/Wet");
+    let mode = a.param("Quality Mode");
+    let rot30 = a.text_to_value(rotate.id, "30");
+    let changes = [
+        ParamChange {
+            time: 0,
+            id: on.id,
+            value: 1.0,
+        },
+        ParamChange {
+            time: 0,
+            id: transform.id,
+            value: 3.0,
+        }, // Rotate
+        ParamChange {
+            time: 0,
+            id: rotate.id,
+            value: rot30,
+        },
+        ParamChange {
+            time: 0,
+            id: mix.id,
+            value: 0.4,
+        },
+        ParamChange {
+            time: 0,
+            id: layer.id,
+            value: 1.0,
+        }, // layer 2
+        ParamChange {
+            time: 0,
+            id: sel.id,
+            value: 2.0,
+        }, // Cluster
+        ParamChange {
+            time: 0,
+            id: cluster.id,
+            value: 5.0,
+        },
+        ParamChange {
+            time: 0,
+            id: drywet.id,
+            value: 0.7,
+        },
+        ParamChange {
+            time: 0,
+            id: mode.id,
+            value: 1.0,
+        }, // Low latency
+    ];
+    let input = input_signal(512, 48_000.0).to_vec();
+    let changes: Vec<(usize, ParamChange)> = changes.iter().map(|c| (0, *c)).collect();
+    render(&mut a, SR, 512, &input, &changes);
+    let saved = a.save_state();
+
+    // Persisted non-parameter state: the model choice. Change it inside the saved state (the
+    // way a session would have stored another model) and check it survives a load and a save.
+    let mut json = state_json(&saved);
+    assert_eq!(json["fields"]["model"], "\"default\"");
+    json["fields"]["model"] = serde_json::Value::String("\"my-trained-model\"".into());
+    let edited = json_state(&json);
+
+    let mut b = LoadedPlugin::load();
+    b.load_state(&edited);
+    for p in a.params() {
+        let (va, vb) = (a.get_value(p.id), b.get_value(p.id));
+        assert!(
+            (va - vb).abs() < 1e-6,
+            "{}: saved {va}, restored {vb}",
+            p.name
+        );
+    }
+    // Stepped values come back as normalized f32 x step count: equal within f32 precision.
+    assert!(
+        (b.get_value(transform.id) - 3.0).abs() < 1e-6,
+        "transform: Rotate"
+    );
+    assert!(
+        (b.get_value(mode.id) - 1.0).abs() < 1e-6,
+        "mode: low latency"
+    );
+    let restored_rotate = b.get_value(rotate.id);
+    assert_eq!(b.value_to_text(rotate.id, restored_rotate), "30.0 deg");
+    let resaved = state_json(&b.save_state());
+    assert_eq!(resaved["fields"]["model"], "\"my-trained-model\"");
+}

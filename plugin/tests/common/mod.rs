@@ -1,0 +1,398 @@
+//! A small CLAP host built on clack-host (a host no one here wrote the CLAP side of): loads the
+//! Netbend .clap, lists its parameters, activates it, and processes audio with parameter events.
+//!
+//! The plugin binary is `NETBEND_CLAP` if set (e.g. `target/bundled/Netbend.clap`), else the
+//! cdylib that `cargo test` builds next to the test binary (`target/<profile>/deps/libnetbend.so`).
+
+#![allow(dead_code)]
+
+use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
+use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
+use clack_extensions::params::{
+    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
+    ParamInfoFlags, ParamRescanFlags, PluginParams,
+};
+use clack_extensions::state::{HostState, HostStateImpl, PluginState};
+use clack_host::events::event_types::ParamValueEvent;
+use clack_host::prelude::*;
+use std::ffi::CString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub const PLUGIN_ID: &std::ffi::CStr = c"org.netbend.netbend";
+
+pub struct TestHost;
+
+pub struct TestShared {
+    callback_requested: Arc<AtomicBool>,
+}
+
+impl<'a> SharedHandler<'a> for TestShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+/// No-op host side of the gui extension: the plugin's gui create() needs it registered.
+impl HostGuiImpl for TestShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
+}
+
+impl HostParamsImplShared for TestShared {
+    fn request_flush(&self) {}
+}
+
+pub struct TestMainThread;
+
+impl<'a> MainThreadHandler<'a> for TestMainThread {}
+
+impl HostParamsImplMainThread for TestMainThread {
+    fn rescan(&self, _flags: ParamRescanFlags) {}
+    fn clear(&self, _param_id: ClapId, _flags: ParamClearFlags) {}
+}
+
+impl HostStateImpl for TestMainThread {
+    fn mark_dirty(&self) {}
+}
+
+impl HostLatencyImpl for TestMainThread {
+    fn changed(&self) {}
+}
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestShared;
+    type MainThread<'a> = TestMainThread;
+    type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder
+            .register::<HostGui>()
+            .register::<HostParams>()
+            .register::<HostState>()
+            .register::<HostLatency>();
+    }
+}
+
+/// Serialises the tests of one test binary: a real host creates and drives its plugins from one
+/// main thread, while the test harness would otherwise run several hosts on several threads at
+/// once, which CLAP does not allow.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Path of the plugin binary under test.
+pub fn plugin_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("NETBEND_CLAP") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps dir");
+    let candidates = [
+        deps.join("libnetbend.so"),
+        deps.parent().unwrap().join("libnetbend.so"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| panic!("no libnetbend.so in {candidates:?}; set NETBEND_CLAP"))
+}
+
+/// One parameter as the host sees it.
+#[derive(Debug, Clone)]
+pub struct ParamDesc {
+    pub id: ClapId,
+    pub name: String,
+    pub module: String,
+    pub min: f64,
+    pub max: f64,
+    pub default: f64,
+    pub flags: ParamInfoFlags,
+}
+
+pub struct LoadedPlugin {
+    pub entry: PluginEntry,
+    pub instance: PluginInstance<TestHost>,
+    callback_requested: Arc<AtomicBool>,
+}
+
+impl LoadedPlugin {
+    /// Instantiates the plugin from the process-wide entry.
+    ///
+    /// The library stays loaded until the test process ends, as in a host that keeps plugin
+    /// libraries loaded: unloading it (dlclose) while threads that ran plugin code are still
+    /// alive lets those threads call thread-local destructors in unmapped code when they exit
+    /// (seen as a SIGSEGV in `__nptl_deallocate_tsd`).
+    pub fn load() -> Self {
+        static ENTRY: std::sync::OnceLock<PluginEntry> = std::sync::OnceLock::new();
+        let entry = ENTRY.get_or_init(|| {
+            let path = plugin_path();
+            // SAFETY: loading a CLAP plugin runs its code; this is the plugin under test.
+            unsafe { PluginEntry::load(&path) }
+                .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()))
+        });
+        Self::from_entry(entry.clone())
+    }
+
+    pub fn from_entry(entry: PluginEntry) -> Self {
+        let host_info = HostInfo::new(
+            "netbend-test-host",
+            "Netbend",
+            "https://netbend.invalid",
+            "0.1",
+        )
+        .unwrap();
+        let callback_requested = Arc::new(AtomicBool::new(false));
+        let flag = callback_requested.clone();
+        let instance = PluginInstance::<TestHost>::new(
+            move |_| TestShared {
+                callback_requested: flag,
+            },
+            |_| TestMainThread,
+            &entry,
+            PLUGIN_ID,
+            &host_info,
+        )
+        .expect("instantiating Netbend");
+        Self {
+            entry,
+            instance,
+            callback_requested,
+        }
+    }
+
+    /// Runs the plugin's main-thread callback if it asked for one (a real host does this from
+    /// its event loop).
+    pub fn pump_main_thread(&mut self) {
+        if self.callback_requested.swap(false, Ordering::SeqCst) {
+            self.instance.call_on_main_thread_callback();
+        }
+    }
+
+    pub fn descriptor_name(&self) -> String {
+        let factory = self.entry.get_plugin_factory().expect("plugin factory");
+        let d = factory
+            .plugin_descriptors()
+            .find(|d| d.id().map(|id| id == PLUGIN_ID).unwrap_or(false))
+            .expect("Netbend descriptor");
+        d.name().unwrap().to_string_lossy().into_owned()
+    }
+
+    pub fn params(&mut self) -> Vec<ParamDesc> {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginParams = handle.get_extension().expect("params extension");
+        let count = ext.count(&mut handle);
+        let mut out = Vec::new();
+        let mut buffer = ParamInfoBuffer::new();
+        for i in 0..count {
+            let info = ext
+                .get_info(&mut handle, i, &mut buffer)
+                .expect("param info");
+            out.push(ParamDesc {
+                id: info.id,
+                name: String::from_utf8_lossy(info.name).into_owned(),
+                module: String::from_utf8_lossy(info.module).into_owned(),
+                min: info.min_value,
+                max: info.max_value,
+                default: info.default_value,
+                flags: info.flags,
+            });
+        }
+        out
+    }
+
+    pub fn param(&mut self, name: &str) -> ParamDesc {
+        self.params()
+            .into_iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no parameter named {name:?}"))
+    }
+
+    pub fn get_value(&mut self, id: ClapId) -> f64 {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginParams = handle.get_extension().expect("params extension");
+        ext.get_value(&mut handle, id).expect("param value")
+    }
+
+    /// The plugin's own parser: the CLAP value for a display text like "-6" (dB) or "25" (%).
+    pub fn text_to_value(&mut self, id: ClapId, text: &str) -> f64 {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginParams = handle.get_extension().expect("params extension");
+        let text = CString::new(text).unwrap();
+        ext.text_to_value(&mut handle, id, &text)
+            .unwrap_or_else(|| panic!("plugin could not parse {text:?}"))
+    }
+
+    pub fn value_to_text(&mut self, id: ClapId, value: f64) -> String {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginParams = handle.get_extension().expect("params extension");
+        let mut buf = [0u8; 256];
+        let text = ext
+            .value_to_text(&mut handle, id, value, &mut buf)
+            .expect("value_to_text");
+        let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+        String::from_utf8_lossy(&text[..end]).into_owned()
+    }
+
+    /// Audio port configurations as (id, main input channels, main output channels).
+    pub fn port_configs(&mut self) -> Vec<(ClapId, u32, u32)> {
+        use clack_extensions::audio_ports_config::{
+            AudioPortsConfigBuffer, PluginAudioPortsConfig,
+        };
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
+        let mut buffer = AudioPortsConfigBuffer::new();
+        (0..ext.count(&mut handle))
+            .map(|i| {
+                let c = ext.get(&mut handle, i, &mut buffer).expect("config");
+                let channels = |p: Option<clack_extensions::audio_ports_config::MainPortInfo>| {
+                    p.map(|p| p.channel_count).unwrap_or(0)
+                };
+                (c.id, channels(c.main_input), channels(c.main_output))
+            })
+            .collect()
+    }
+
+    /// Selects an audio port configuration (the plugin must be inactive).
+    pub fn select_port_config(&mut self, id: ClapId) {
+        use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
+        ext.select(&mut handle, id).expect("select config");
+    }
+
+    pub fn latency(&mut self) -> u32 {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginLatency = handle.get_extension().expect("latency extension");
+        ext.get(&mut handle)
+    }
+
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginState = handle.get_extension().expect("state extension");
+        let mut bytes = Vec::new();
+        ext.save(&mut handle, &mut bytes).expect("state save");
+        bytes
+    }
+
+    pub fn load_state(&mut self, bytes: &[u8]) {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginState = handle.get_extension().expect("state extension");
+        let mut reader = bytes;
+        ext.load(&mut handle, &mut reader).expect("state load");
+    }
+
+    pub fn activate(&mut self, sample_rate: f64, max_frames: u32) -> Processor {
+        let config = PluginAudioConfiguration {
+            sample_rate,
+            min_frames_count: 1,
+            max_frames_count: max_frames,
+        };
+        let stopped = self.instance.activate(|_, _| (), config).expect("activate");
+        let processor = stopped.start_processing().expect("start processing");
+        Processor {
+            processor: Some(processor),
+            input_ports: AudioPorts::with_capacity(2, 1),
+            output_ports: AudioPorts::with_capacity(2, 1),
+            output_events: EventBuffer::with_capacity(64),
+            steady_time: 0,
+        }
+    }
+}
+
+/// A started audio processor plus the host's buffers.
+pub struct Processor {
+    processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    input_ports: AudioPorts,
+    output_ports: AudioPorts,
+    output_events: EventBuffer,
+    steady_time: u64,
+}
+
+/// A parameter change at a sample offset within a block.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamChange {
+    pub time: u32,
+    pub id: ClapId,
+    pub value: f64,
+}
+
+impl Processor {
+    /// Processes one block: `input[ch]` and `output[ch]` have the block's length (1 or 2 channels).
+    pub fn process(
+        &mut self,
+        input: &mut [Vec<f32>],
+        output: &mut [Vec<f32>],
+        changes: &[ParamChange],
+    ) {
+        let mut events = EventBuffer::with_capacity(changes.len());
+        for c in changes {
+            events.push(&ParamValueEvent::new(
+                c.time,
+                c.id,
+                Pckn::match_all(),
+                c.value,
+            ));
+        }
+        self.process_events(input, output, &events);
+    }
+
+    /// Like [`Processor::process`] with a prepared event buffer (no allocation by the host).
+    pub fn process_events(
+        &mut self,
+        input: &mut [Vec<f32>],
+        output: &mut [Vec<f32>],
+        events: &EventBuffer,
+    ) {
+        let frames = input[0].len() as u64;
+        let processor = self.processor.as_mut().expect("processor");
+        let input_audio = self.input_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                input
+                    .iter_mut()
+                    .map(|b| InputChannel::variable(b.as_mut_slice())),
+            ),
+        }]);
+        let mut output_audio = self.output_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                output.iter_mut().map(|b| b.as_mut_slice()),
+            ),
+        }]);
+        self.output_events.clear();
+        let input_events = InputEvents::from_buffer(events);
+        let mut output_events = OutputEvents::from_buffer(&mut self.output_events);
+        processor
+            .process(
+                &input_audio,
+                &mut output_audio,
+                &input_events,
+                &mut output_events,
+                Some(self.steady_time),
+                None,
+            )
+            .expect("process");
+        self.steady_time += frames;
+    }
+
+    /// Stops processing and deactivates the plugin.
+    pub fn finish(mut self, plugin: &mut LoadedPlugin) {
+        let stopped = self.processor.take().unwrap().stop_processing();
+        plugin.instance.deactivate(stopped);
+    }
+}

@@ -1,0 +1,142 @@
+//! The editor opens through the CLAP gui extension, embedded in an X11 window the host made,
+//! renders for a while and closes without crashing.
+//!
+//! Needs an X server: run under Xvfb, e.g.
+//! `xvfb-run -s "-screen 0 1400x900x24" cargo test -p netbend --test editor_gui`.
+//! Without `DISPLAY` the test says so and passes without opening anything.
+//! With `NETBEND_SCREENSHOT=path.png` it also saves a screenshot of the window (ImageMagick's
+//! `import`), which is how docs/plugin-editor.png was made.
+
+mod common;
+
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
+use common::{LoadedPlugin, ParamChange};
+use std::time::{Duration, Instant};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+
+/// Sets a few slots so the screenshot shows different transforms and selections.
+fn configure_some_slots(plugin: &mut LoadedPlugin) {
+    let mut changes = Vec::new();
+    let mut set = |plugin: &mut LoadedPlugin, name: &str, text: Option<&str>, value: f64| {
+        let p = plugin.param(name);
+        let value = match text {
+            Some(t) => plugin.text_to_value(p.id, t),
+            None => value,
+        };
+        changes.push(ParamChange {
+            time: 0,
+            id: p.id,
+            value,
+        });
+    };
+    // Slot 1: rotate 30 deg on layer 2, cluster 1.
+    set(plugin, "Slot 1 On", None, 1.0);
+    set(plugin, "Slot 1 Layer", None, 1.0);
+    set(plugin, "Slot 1 Transform", None, 3.0);
+    set(plugin, "Slot 1 Rotate", Some("30"), 0.0);
+    set(plugin, "Slot 1 Selection", None, 2.0);
+    set(plugin, "Slot 1 Cluster", None, 1.0);
+    // Slot 2: translate on a random 25 % of layer 1.
+    set(plugin, "Slot 2 On", None, 1.0);
+    set(plugin, "Slot 2 Transform", None, 1.0);
+    set(plugin, "Slot 2 Translate X", Some("25"), 0.0);
+    set(plugin, "Slot 2 Selection", None, 1.0);
+    set(plugin, "Slot 2 Fraction", Some("25"), 0.0);
+    // Slot 3: ablate all of layer 3 at 60 % mix.
+    set(plugin, "Slot 3 On", None, 1.0);
+    set(plugin, "Slot 3 Layer", None, 2.0);
+    set(plugin, "Slot 3 Mix", Some("60"), 0.0);
+    // Slot 4: noise (seeded).
+    set(plugin, "Slot 4 On", None, 1.0);
+    set(plugin, "Slot 4 Transform", None, 12.0);
+    set(plugin, "Dry/Wet", Some("80"), 0.0);
+    let mut processor = plugin.activate(48_000.0, 64);
+    let mut input = vec![vec![0.0f32; 64]; 2];
+    let mut output = vec![vec![0.0f32; 64]; 2];
+    processor.process(&mut input, &mut output, &changes);
+    processor.finish(plugin);
+}
+
+#[test]
+fn editor_opens_through_the_clap_gui_extension() {
+    let _serial = common::serial();
+    if std::env::var_os("DISPLAY").is_none() {
+        eprintln!("editor_gui: no DISPLAY, not opening the editor (run under xvfb-run)");
+        return;
+    }
+    let mut plugin = LoadedPlugin::load();
+    configure_some_slots(&mut plugin);
+
+    let (conn, screen_num) = x11rb::connect(None).expect("X11 connection");
+    let screen = conn.setup().roots[screen_num].clone();
+
+    let config = GuiConfiguration {
+        api_type: GuiApiType::X11,
+        is_floating: false,
+    };
+    let (width, height) = {
+        let handle = plugin.instance.plugin_handle();
+        let gui: PluginGui = handle.get_extension().expect("gui extension");
+        assert!(gui.is_api_supported(&handle, config));
+        gui.create(&handle, config).expect("gui create");
+        let size = gui.get_size(&handle).expect("gui size");
+        (size.width, size.height)
+    };
+    assert!(
+        width >= 800 && height >= 500,
+        "editor size {width}x{height}"
+    );
+
+    let parent = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        parent,
+        screen.root,
+        0,
+        0,
+        width as u16,
+        height as u16,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(screen.black_pixel),
+    )
+    .unwrap();
+    conn.map_window(parent).unwrap();
+    conn.flush().unwrap();
+    // Round trip: the plugin uses its own X connection, so the server must have created the
+    // window before set_parent (a flush alone raced: BadWindow in ReparentWindow).
+    conn.get_input_focus().unwrap().reply().unwrap();
+
+    {
+        let handle = plugin.instance.plugin_handle();
+        let gui: PluginGui = handle.get_extension().unwrap();
+        // SAFETY: `parent` is a live X11 window of this connection until the end of the test.
+        unsafe { gui.set_parent(&handle, Window::from_x11_handle(parent as _)) }
+            .expect("set_parent");
+        gui.show(&handle).expect("show");
+    }
+
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        plugin.pump_main_thread();
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    if let Some(path) = std::env::var_os("NETBEND_SCREENSHOT") {
+        let status = std::process::Command::new("import")
+            .args(["-window", &parent.to_string()])
+            .arg(&path)
+            .status()
+            .expect("running ImageMagick's import");
+        assert!(status.success(), "import failed");
+    }
+    {
+        let handle = plugin.instance.plugin_handle();
+        let gui: PluginGui = handle.get_extension().unwrap();
+        gui.hide(&handle).ok();
+        gui.destroy(&handle);
+    }
+    conn.destroy_window(parent).unwrap();
+    conn.flush().unwrap();
+}

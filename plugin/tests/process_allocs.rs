@@ -1,0 +1,92 @@
+//! No allocation in process(): the plugin is built with nice-plug's `assert_process_allocs`
+//! feature, which in debug builds (this test's profile) aborts the whole process on any
+//! allocation inside the plugin's process call. This binary therefore holds only this test:
+//! an abort shows up as a failed test binary, not as a failure of unrelated tests.
+//!
+//! Covers 44.1 and 48 kHz, mono-sized and odd block sizes (1, 17, 512, 4096), parameter events
+//! in every block (dry/wet, gain, bypass, and every slot's transform, parameters, selection and
+//! mix), so the bridge publication and the output stage run on every path.
+
+mod common;
+
+use common::{LoadedPlugin, ParamChange};
+
+#[test]
+fn process_never_allocates() {
+    let _serial = common::serial();
+    assert!(
+        cfg!(debug_assertions),
+        "assert_process_allocs only checks in debug builds: run this test without --release"
+    );
+    let mut plugin = LoadedPlugin::load();
+    let params = plugin.params();
+    let id = |name: &str| {
+        params
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
+    let drywet = id("Dry/Wet");
+    let gain = id("Output Gain");
+    let bypass = id("Bypass");
+    let slot_params: Vec<common::ParamDesc> = params
+        .iter()
+        .filter(|p| p.name.starts_with("Slot "))
+        .cloned()
+        .collect();
+
+    for sample_rate in [44_100.0, 48_000.0] {
+        for block in [1usize, 17, 512, 4096] {
+            let mut processor = plugin.activate(sample_rate, block as u32);
+            let blocks = (8192 / block).clamp(16, 400);
+            for b in 0..blocks {
+                let mut input: Vec<Vec<f32>> = (0..2)
+                    .map(|ch| {
+                        (0..block)
+                            .map(|n| {
+                                let t = (b * block + n) as f32 / sample_rate as f32;
+                                0.3 * (std::f32::consts::TAU * (220.0 + 110.0 * ch as f32) * t)
+                                    .sin()
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let mut output = vec![vec![0.0f32; block]; 2];
+                // A few changes in every block, cycling through all slot parameters.
+                let phase = (b % 10) as f64 / 10.0;
+                let mut changes = vec![
+                    ParamChange {
+                        time: 0,
+                        id: drywet.id,
+                        value: phase,
+                    },
+                    ParamChange {
+                        time: 0,
+                        id: gain.id,
+                        value: 1.0 - phase,
+                    },
+                    ParamChange {
+                        time: 0,
+                        id: bypass.id,
+                        value: if b % 7 == 3 { 1.0 } else { 0.0 },
+                    },
+                ];
+                for k in 0..4 {
+                    let p = &slot_params[(b * 4 + k) % slot_params.len()];
+                    let value = p.min + (p.max - p.min) * phase;
+                    let value = if p.max > 1.0 { value.round() } else { value };
+                    changes.push(ParamChange {
+                        time: 0,
+                        id: p.id,
+                        value,
+                    });
+                }
+                processor.process(&mut input, &mut output, &changes);
+                assert!(output.iter().flatten().all(|v| v.is_finite()));
+                plugin.pump_main_thread();
+            }
+            processor.finish(&mut plugin);
+        }
+    }
+}
