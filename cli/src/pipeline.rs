@@ -216,6 +216,8 @@ pub struct Rendered {
     /// Channel 0 at the model rate, before and after (for the spectrogram picture).
     pub input_model_rate: Vec<f32>,
     pub output_model_rate: Vec<f32>,
+    /// Channel 0's bent magnitude `[frames, bins]` before the phase is attached.
+    pub bent_magnitude: Vec<f32>,
 }
 
 pub struct PhaseOptions {
@@ -238,9 +240,13 @@ pub fn render_audio(
     let mut stft = Stft::new(StftConfig::default());
     let mut out_channels = Vec::new();
     let mut model_rate_out = Vec::new();
+    let mut bent_magnitude = Vec::new();
     for channel in &channels {
         let spectrogram = stft.analyse(channel);
         let bent = renderer.bend_magnitude(&spectrogram.magnitudes(), bar)?;
+        if bent_magnitude.is_empty() {
+            bent_magnitude = bent.clone();
+        }
         let signal = match phase.phase {
             PhaseSource::Input => stft.synthesise(&with_input_phase(&bent, &spectrogram)),
             PhaseSource::GriffinLim => {
@@ -262,6 +268,7 @@ pub fn render_audio(
         },
         input_model_rate: channels.into_iter().next().unwrap_or_default(),
         output_model_rate: model_rate_out,
+        bent_magnitude,
     })
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use dsp::{read_audio, write_wav};
 
@@ -38,6 +38,10 @@ pub struct RenderArgs {
     /// Also write a PNG of the input (top) and output (bottom) spectrograms
     #[arg(long, value_name = "PNG")]
     spectrogram: Option<PathBuf>,
+    /// Tests: write channel 0's bent magnitude (before the phase) as raw little-endian f32
+    /// `[frames, 513]`
+    #[arg(long, value_name = "FILE", hide = true)]
+    dump_magnitude: Option<PathBuf>,
 }
 
 pub fn run(args: &RenderArgs) -> Result<()> {
@@ -66,6 +70,14 @@ pub fn run(args: &RenderArgs) -> Result<()> {
             png,
             &[&rendered.input_model_rate, &rendered.output_model_rate],
         )?;
+    }
+    if let Some(dump) = &args.dump_magnitude {
+        let bytes: Vec<u8> = rendered
+            .bent_magnitude
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        std::fs::write(dump, bytes).with_context(|| format!("cannot write {}", dump.display()))?;
     }
     write_wav(&args.output, &rendered.audio)?;
     eprintln!(

@@ -456,3 +456,47 @@ fn bad_inputs_fail_with_a_clear_message_and_leave_no_output() {
         &["not a Netbend model"],
     );
 }
+
+/// `<workspace>/.venv/bin/python`, else `$NETBEND_PYTHON` (the dsp tests' convention); missing
+/// is a failure, not a skip.
+fn python() -> PathBuf {
+    let venv = workspace_root().join(".venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    let p = std::env::var_os("NETBEND_PYTHON")
+        .map(PathBuf::from)
+        .expect("no .venv/bin/python and NETBEND_PYTHON unset: run `cargo xtask setup`");
+    assert!(p.exists(), "NETBEND_PYTHON={} does not exist", p.display());
+    p
+}
+
+#[test]
+fn neutral_render_spectrogram_matches_the_numpy_onnxruntime_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = test_data("drum_break.flac");
+    let dump = dir.path().join("bent.f32");
+    let out = render(
+        &input,
+        &dir.path().join("neutral.wav"),
+        None,
+        &["--dump-magnitude", dump.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "netbend failed: {}", stderr(&out));
+    let script = workspace_root().join("tests/tests/render_reference.py");
+    let out = Command::new(python())
+        .arg(&script)
+        .arg(tiny_vae())
+        .arg(&input)
+        .arg(&dump)
+        .env("PYTHONPATH", workspace_root().join("models"))
+        .output()
+        .expect("cannot start the reference Python");
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "reference failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
