@@ -50,11 +50,19 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let frames = StftConfig::default().frames_for(samples);
     let layout = WindowLayout::new(frames, renderer.window);
     let latents = engine::sample_latents(args.seed, layout.count, renderer.latent_dim());
-    let progress = bar(layout.count as u64, "decode");
+    // One bar: the windows, then the Griffin-Lim iterations.
+    let progress = bar((layout.count + args.iterations) as u64, "generate");
     let magnitude = renderer.decode_magnitude(&latents, frames, &progress)?;
-    progress.finish_and_clear();
     let mut stft = Stft::new(StftConfig::default());
-    let signal = griffin_lim(&mut stft, &magnitude, samples, args.iterations, args.seed);
+    let signal = griffin_lim(
+        &mut stft,
+        &magnitude,
+        samples,
+        args.iterations,
+        args.seed,
+        &progress,
+    );
+    progress.finish_and_clear();
     if let Some(png) = &args.spectrogram {
         spectrogram_png::write(png, &[&signal])?;
     }

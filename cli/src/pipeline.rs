@@ -250,7 +250,7 @@ pub fn render_audio(
         let signal = match phase.phase {
             PhaseSource::Input => stft.synthesise(&with_input_phase(&bent, &spectrogram)),
             PhaseSource::GriffinLim => {
-                griffin_lim(&mut stft, &bent, channel.len(), phase.iterations, 0)
+                griffin_lim(&mut stft, &bent, channel.len(), phase.iterations, 0, bar)
             }
         };
         let mut back = resample(&signal, MODEL_SAMPLE_RATE, rate)
@@ -272,28 +272,38 @@ pub fn render_audio(
     })
 }
 
-/// Fast Griffin-Lim (momentum 0.99) from a seeded random phase.
+/// Fast Griffin-Lim (momentum 0.99) from a seeded random phase; advances `bar` by one step per
+/// iteration.
 pub fn griffin_lim(
     stft: &mut Stft,
     magnitude: &[f32],
     samples: usize,
     iterations: usize,
     seed: u64,
+    bar: &ProgressBar,
 ) -> Vec<f32> {
     let gl = GriffinLim {
         iterations,
         variant: GriffinLimVariant::FAST,
         initial_phase: InitialPhase::Random { seed },
     };
-    gl.run(stft, magnitude, samples, |_| {})
+    gl.run(stft, magnitude, samples, |report| {
+        if report.iteration > 0 {
+            bar.inc(1);
+        }
+    })
 }
 
-/// Total progress steps (windows) for rendering `audio`.
-pub fn render_steps(audio: &AudioData, window: usize) -> u64 {
+/// Total progress steps (windows, plus Griffin-Lim iterations) for rendering `audio`.
+pub fn render_steps(audio: &AudioData, window: usize, phase: &PhaseOptions) -> u64 {
     let samples = (audio.frames() as u64 * MODEL_SAMPLE_RATE as u64)
         .div_ceil(audio.sample_rate.max(1) as u64) as usize;
     // Resampling may add a sample or two; the bar length is only indicative.
-    (audio.channel_count() * window_count(samples, window)) as u64
+    let gl = match phase.phase {
+        PhaseSource::Input => 0,
+        PhaseSource::GriffinLim => phase.iterations,
+    };
+    (audio.channel_count() * (window_count(samples, window) + gl)) as u64
 }
 
 pub fn check_iterations(phase: PhaseSource, iterations: Option<usize>) -> Result<usize> {

@@ -58,11 +58,11 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         audio.sample_rate,
         audio.frames() as f64 / audio.sample_rate as f64
     );
-    let progress = bar(render_steps(&audio, renderer.window), "render");
     let phase = PhaseOptions {
         phase: args.phase,
         iterations,
     };
+    let progress = bar(render_steps(&audio, renderer.window, &phase), "render");
     let rendered = render_audio(&mut renderer, &audio, &phase, &progress)?;
     progress.finish_and_clear();
     if let Some(png) = &args.spectrogram {

@@ -70,12 +70,12 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
         .unwrap_or_else(|| "variation".into());
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
-    let per = render_steps(&audio, renderer.window);
-    let progress = bar(per * args.count, "variations");
     let phase = PhaseOptions {
         phase: args.phase,
         iterations,
     };
+    let per = render_steps(&audio, renderer.window, &phase);
+    let progress = bar(per * args.count, "variations");
     for seed in args.seed..=last {
         spec.seed = seed;
         renderer.set_spec(&spec)?;
