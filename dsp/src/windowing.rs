@@ -38,7 +38,7 @@ impl WindowLayout {
         let count = if frames == 0 {
             0
         } else {
-            (frames + hop - 1) / hop + 1
+            frames.div_ceil(hop) + 1
         };
         WindowLayout {
             frames,
