@@ -358,7 +358,16 @@ fn bad_inputs_fail_with_a_clear_message_and_leave_no_output() {
     std::fs::write(&corrupt, &flac[..flac.len() / 3]).unwrap();
     let not_audio = inputs.join("notes.wav");
     std::fs::write(&not_audio, "these are not samples\n").unwrap();
-    for bad in [&corrupt, &not_audio] {
+    let empty = inputs.join("empty.wav");
+    dsp::write_wav(
+        &empty,
+        &dsp::AudioData {
+            channels: vec![vec![]],
+            sample_rate: 44_100,
+        },
+    )
+    .unwrap();
+    for bad in [&corrupt, &not_audio, &empty] {
         let out = render(
             bad,
             &output,
@@ -499,4 +508,23 @@ fn neutral_render_spectrogram_matches_the_numpy_onnxruntime_reference() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_file_shorter_than_one_window_keeps_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("short.wav");
+    let samples: Vec<f32> = (0..100).map(|i| (i as f32 * 0.3).sin() * 0.1).collect();
+    dsp::write_wav(
+        &input,
+        &dsp::AudioData {
+            channels: vec![samples],
+            sample_rate: 22_050,
+        },
+    )
+    .unwrap();
+    let output = dir.path().join("out.wav");
+    render_ok(&input, &output, None, &[]);
+    let result = read_audio(&output).unwrap();
+    assert_eq!((result.sample_rate, result.frames()), (22_050, 100));
 }
