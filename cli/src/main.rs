@@ -2,8 +2,14 @@
 //! line and dispatches to one module per subcommand, and turns errors into a message and exit
 //! status 1.
 
+mod bench;
+mod generate;
 mod inspect;
+mod pipeline;
+mod render;
 mod resynth;
+mod spectrogram_png;
+mod variations;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +27,14 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Analyse a file with the model's STFT and resynthesise it (input phase or Griffin-Lim)
     Resynth(resynth::ResynthArgs),
+    /// Bend a file: autoencode it through the model with a bend config (neutral without one)
+    Render(render::RenderArgs),
+    /// Render a file with a stochastic config once per seed (seed, seed + 1, ...)
+    Variations(variations::VariationsArgs),
+    /// Decode random latents with a bend and voice them by Griffin-Lim
+    Generate(generate::GenerateArgs),
+    /// Measure render speed (multiples of real time) and peak memory
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +42,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args).map_err(anyhow::Error::msg),
         Command::Resynth(args) => resynth::run(&args),
+        Command::Render(args) => render::run(&args),
+        Command::Variations(args) => variations::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

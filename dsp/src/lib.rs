@@ -15,6 +15,7 @@ pub mod normalisation;
 pub mod resample;
 pub mod resynth;
 pub mod stft;
+pub mod windowing;
 
 pub use audio_file::{AudioData, AudioFileError, read_audio, write_wav};
 pub use framer::{Frame, StreamingFramer};
@@ -26,6 +27,7 @@ pub use resynth::{
     spectral_convergence, with_input_phase,
 };
 pub use stft::{Spectrogram, Stft, StftConfig};
+pub use windowing::WindowLayout;
 
 /// The model's sample rate (docs/signal.md): every other rate is resampled to it.
 pub const MODEL_SAMPLE_RATE: u32 = 44_100;

@@ -105,6 +105,17 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
             "`cargo xtask demo` takes no arguments (got {extra_args:?})"
         ));
     }
+    // Checked before the setup so that a missing model fails at once.
+    let model_dir = setup::workspace_root().join("models").join("vae");
+    let manifest = model_dir.join("manifest.json");
+    if !manifest.is_file() {
+        return Err(format!(
+            "the shipped default model is missing: {} does not exist. Export it first \
+             (models/README.md, \"Export\"), e.g. `cd models && ../.venv/bin/python -m \
+             netbend_models.export --checkpoint runs/default/last.pt --out vae/`",
+            manifest.display()
+        ));
+    }
     let env = setup::run()?;
     let out_dir = env.root.join("demo-output");
     std::fs::create_dir_all(&out_dir)
@@ -119,12 +130,99 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
     )?;
     let netbend = setup::target_dir(&env.root).join("release").join("netbend");
     let drum_break = env.root.join("tests/data/drum_break.flac");
+    let figure3 = env.root.join("examples/figure3-stochastic.yaml");
+    let run = |args: &[&std::ffi::OsStr], what: &str| -> Result<(), String> {
+        run_command(
+            Command::new(&netbend)
+                .args(args)
+                .arg("--model")
+                .arg(&model_dir)
+                .env("ORT_DYLIB_PATH", &env.ort_dylib),
+            what,
+        )
+    };
+    let path = |name: &str| out_dir.join(name);
 
     println!(
-        "\n[demo] No trained model has landed yet, so the demo shows the signal path the model will sit in:\n\
-         [demo] the bundled drum break through the STFT and back (input phase), and resynthesised from its\n\
-         [demo] magnitude alone by fast Griffin-Lim (what `netbend generate` will use)."
+        "\n[demo] the bundled drum break through the default model {}:",
+        model_dir.display()
     );
+    println!("[demo] 1. plain autoencoding (neutral bends)");
+    let (neutral, neutral_png) = (
+        path("drum_break_neutral.wav"),
+        path("drum_break_neutral.png"),
+    );
+    run(
+        &[
+            "render".as_ref(),
+            "--in".as_ref(),
+            drum_break.as_os_str(),
+            "--out".as_ref(),
+            neutral.as_os_str(),
+            "--spectrogram".as_ref(),
+            neutral_png.as_os_str(),
+        ],
+        "netbend render (neutral)",
+    )?;
+    println!(
+        "[demo] 2. bent by the paper's Figure 3 configuration ({})",
+        figure3.display()
+    );
+    let (bent, bent_png) = (
+        path("drum_break_figure3.wav"),
+        path("drum_break_figure3.png"),
+    );
+    run(
+        &[
+            "render".as_ref(),
+            "--config".as_ref(),
+            figure3.as_os_str(),
+            "--in".as_ref(),
+            drum_break.as_os_str(),
+            "--out".as_ref(),
+            bent.as_os_str(),
+            "--spectrogram".as_ref(),
+            bent_png.as_os_str(),
+        ],
+        "netbend render (Figure 3)",
+    )?;
+    println!("[demo] 3. four variations of it (seeds 1 to 4: other random feature selections)");
+    let variations = path("figure3-variations");
+    run(
+        &[
+            "variations".as_ref(),
+            "--config".as_ref(),
+            figure3.as_os_str(),
+            "--in".as_ref(),
+            drum_break.as_os_str(),
+            "--count".as_ref(),
+            "4".as_ref(),
+            "--seed".as_ref(),
+            "1".as_ref(),
+            "--out-dir".as_ref(),
+            variations.as_os_str(),
+            "--spectrogram".as_ref(),
+        ],
+        "netbend variations",
+    )?;
+    println!("[demo] 4. four seconds generated from random latents (seed 7, Griffin-Lim)");
+    let (generated, generated_png) = (path("generated_seed7.wav"), path("generated_seed7.png"));
+    run(
+        &[
+            "generate".as_ref(),
+            "--seed".as_ref(),
+            "7".as_ref(),
+            "--seconds".as_ref(),
+            "4".as_ref(),
+            "--out".as_ref(),
+            generated.as_os_str(),
+            "--spectrogram".as_ref(),
+            generated_png.as_os_str(),
+        ],
+        "netbend generate",
+    )?;
+
+    println!("[demo] 5. the signal path alone: STFT round trip and Griffin-Lim from the magnitude");
     let jobs: [(&str, &[&str]); 2] = [
         ("drum_break_stft_roundtrip.wav", &["--phase", "input"]),
         (
@@ -146,6 +244,9 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
             "netbend resynth",
         )?;
     }
-    println!("\n[demo] done: outputs are in {}", out_dir.display());
+    println!(
+        "\n[demo] done: outputs are in {} (each PNG: input spectrogram on top, output below)",
+        out_dir.display()
+    );
     Ok(())
 }

@@ -1,0 +1,106 @@
+//! `netbend bench`: render speed in multiples of real time (seconds of audio rendered per second
+//! of wall time) for a model, neutral and with a config, plus the process's peak memory.
+//! The input is a synthetic mono signal at the model rate (chirp plus noise), so the figure
+//! covers STFT, windows through the model, overlap-add, input-phase ISTFT; no file I/O.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use dsp::{AudioData, MODEL_SAMPLE_RATE};
+
+use crate::pipeline::{ModelArgs, PhaseOptions, PhaseSource, Renderer, render_audio};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// A bend config to measure besides the neutral bend
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seconds of audio per run
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Timed runs per case (the best is reported, after one warm-up run)
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+}
+
+fn test_signal(samples: usize) -> Vec<f32> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..samples)
+        .map(|i| {
+            let t = i as f64 / MODEL_SAMPLE_RATE as f64;
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let noise = (state >> 40) as f64 / (1u64 << 24) as f64 - 0.5;
+            (0.3 * (2.0 * std::f64::consts::PI * (100.0 + 400.0 * t) * t).sin() + 0.05 * noise)
+                as f32
+        })
+        .collect()
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if !(args.seconds > 0.0 && args.seconds <= 600.0) {
+        bail!("--seconds must be in (0, 600], got {}", args.seconds);
+    }
+    if args.repeats == 0 {
+        bail!("--repeats must be at least 1");
+    }
+    let mut renderer = Renderer::load(&args.model)?;
+    let model_name = renderer.runtime.model().manifest().name.clone();
+    let samples = (args.seconds * MODEL_SAMPLE_RATE as f64).round() as usize;
+    let audio = AudioData {
+        channels: vec![test_signal(samples)],
+        sample_rate: MODEL_SAMPLE_RATE,
+    };
+    let phase = PhaseOptions {
+        phase: PhaseSource::Input,
+        iterations: 0,
+    };
+    let mut cases = vec![("neutral".to_string(), renderer.spec(None, None)?)];
+    if let Some(config) = &args.config {
+        cases.push((
+            config.display().to_string(),
+            renderer.spec(Some(config), None)?,
+        ));
+    }
+    println!(
+        "model `{model_name}` ({}), {:.1} s mono at {MODEL_SAMPLE_RATE} Hz, threads {}",
+        renderer.runtime.model().dir().display(),
+        args.seconds,
+        args.model
+            .threads
+            .map_or("default".to_string(), |n| n.to_string())
+    );
+    let hidden = indicatif::ProgressBar::hidden();
+    for (name, spec) in &cases {
+        renderer.set_spec(spec)?;
+        render_audio(&mut renderer, &audio, &phase, &hidden)?;
+        let mut best = f64::INFINITY;
+        for _ in 0..args.repeats {
+            let started = Instant::now();
+            render_audio(&mut renderer, &audio, &phase, &hidden)?;
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        println!(
+            "{name}: {:.2} s per run, {:.1}x real time",
+            best,
+            args.seconds / best
+        );
+    }
+    if let Some(mib) = peak_memory_mib() {
+        println!("peak memory: {mib:.0} MiB");
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! `--spectrogram out.png`: dB spectrograms of signals at the model rate, stacked one above the
+//! other (e.g. input on top, output below), low frequencies at the bottom, an inferno-like
+//! colour map from -80 dB (black) to the loudest bin (pale yellow). Written atomically.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use dsp::{Normalisation, Stft, StftConfig};
+
+/// Colour map control points (inferno, approximately).
+const MAP: [[f32; 3]; 6] = [
+    [0.0, 0.0, 4.0],
+    [40.0, 11.0, 84.0],
+    [101.0, 21.0, 110.0],
+    [188.0, 55.0, 84.0],
+    [249.0, 142.0, 9.0],
+    [252.0, 255.0, 164.0],
+];
+
+fn colour(v: f32) -> [u8; 3] {
+    let v = v.clamp(0.0, 1.0) * (MAP.len() - 1) as f32;
+    let i = (v.floor() as usize).min(MAP.len() - 2);
+    let f = v - i as f32;
+    let mut out = [0u8; 3];
+    for c in 0..3 {
+        out[c] = (MAP[i][c] + f * (MAP[i + 1][c] - MAP[i][c])).round() as u8;
+    }
+    out
+}
+
+/// Writes the spectrograms of `signals` (model rate), one panel each from top to bottom.
+pub fn write(path: &Path, signals: &[&[f32]]) -> Result<()> {
+    let mut stft = Stft::new(StftConfig::default());
+    let norm = Normalisation::default();
+    let spectra: Vec<(usize, Vec<f32>)> = signals
+        .iter()
+        .map(|s| {
+            let sp = stft.analyse(s);
+            (sp.frames(), sp.magnitudes())
+        })
+        .collect();
+    let bins = dsp::N_BINS;
+    let width = spectra.iter().map(|s| s.0).max().unwrap_or(1).max(1);
+    let gap = 4;
+    let height = spectra.len() * bins + gap * spectra.len().saturating_sub(1);
+    // dB range: from -80 dB to the loudest bin of all panels, so panels compare directly.
+    let top_db = spectra
+        .iter()
+        .flat_map(|s| s.1.iter())
+        .map(|&m| norm.magnitude_to_db(m))
+        .fold(-80.0f32, f32::max)
+        .max(-60.0);
+    let floor_db = -80.0f32;
+    let mut img = image::RgbImage::from_pixel(
+        width as u32,
+        height.max(1) as u32,
+        image::Rgb([255, 255, 255]),
+    );
+    for (p, (frames, mags)) in spectra.iter().enumerate() {
+        let y0 = p * (bins + gap);
+        for t in 0..*frames {
+            for b in 0..bins {
+                let db = norm.magnitude_to_db(mags[t * bins + b]);
+                let v = (db - floor_db) / (top_db - floor_db);
+                img.put_pixel(t as u32, (y0 + bins - 1 - b) as u32, image::Rgb(colour(v)));
+            }
+        }
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let temp = folder.join(format!(
+        ".{}.{}.partial.png",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = img
+        .save_with_format(&temp, image::ImageFormat::Png)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| std::fs::rename(&temp, path).map_err(anyhow::Error::from));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `netbend variations`: the paper's Sec. 6 "chaining stochastic layers" workflow. Variation `i`
+//! renders the input with the config's seed replaced by `seed + i`, into `STEM_seedNNNN.wav`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use dsp::{read_audio, write_wav};
+
+use crate::pipeline::{
+    ModelArgs, PhaseOptions, PhaseSource, Renderer, bar, check_iterations, render_audio,
+    render_steps,
+};
+use crate::spectrogram_png;
+
+#[derive(Args, Debug)]
+pub struct VariationsArgs {
+    /// Bend config (YAML) with random selections or noise
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Input audio file
+    #[arg(long = "in", value_name = "FILE")]
+    input: PathBuf,
+    /// Number of variations
+    #[arg(long, default_value_t = 16)]
+    count: u64,
+    /// Seed of the first variation; variation i uses seed + i
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output folder (created if missing)
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Where the output's phase comes from
+    #[arg(long, value_enum, default_value_t = PhaseSource::Input)]
+    phase: PhaseSource,
+    /// Griffin-Lim iterations (only with --phase griffin-lim) [default: 100]
+    #[arg(long, value_name = "N")]
+    iterations: Option<usize>,
+    /// Also write a spectrogram PNG per variation (input on top), named like the WAV
+    #[arg(long)]
+    spectrogram: bool,
+}
+
+/// `drum_break` + 7 -> `drum_break_seed0007.wav`.
+pub fn file_name(stem: &str, seed: u64, ext: &str) -> String {
+    format!("{stem}_seed{seed:04}.{ext}")
+}
+
+pub fn run(args: &VariationsArgs) -> Result<()> {
+    let iterations = check_iterations(args.phase, args.iterations)?;
+    if args.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let last = args
+        .seed
+        .checked_add(args.count - 1)
+        .context("--seed + --count overflows")?;
+    let started = Instant::now();
+    let mut renderer = Renderer::load(&args.model)?;
+    // Checked once against the model before any audio work.
+    let mut spec = renderer.spec(Some(&args.config), None)?;
+    let audio = read_audio(&args.input)?;
+    let stem = args
+        .input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "variation".into());
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let phase = PhaseOptions {
+        phase: args.phase,
+        iterations,
+    };
+    let per = render_steps(&audio, renderer.window, &phase);
+    let progress = bar(per * args.count, "variations");
+    for seed in args.seed..=last {
+        spec.seed = seed;
+        renderer.set_spec(&spec)?;
+        progress.set_message(format!("seed {seed}"));
+        let rendered = render_audio(&mut renderer, &audio, &phase, &progress)?;
+        if args.spectrogram {
+            let png = args.out_dir.join(file_name(&stem, seed, "png"));
+            spectrogram_png::write(
+                &png,
+                &[&rendered.input_model_rate, &rendered.output_model_rate],
+            )?;
+        }
+        let out = args.out_dir.join(file_name(&stem, seed, "wav"));
+        write_wav(&out, &rendered.audio)?;
+        progress.suspend(|| eprintln!("wrote {}", out.display()));
+    }
+    progress.finish_and_clear();
+    eprintln!(
+        "{} variations (seeds {}..={last}) in {} in {:.1} s",
+        args.count,
+        args.seed,
+        args.out_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

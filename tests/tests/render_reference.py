@@ -1,0 +1,64 @@
+"""Independent NumPy + onnxruntime reference of `netbend render`'s spectrogram path (neutral bend):
+STFT (netbend_models.audio), db-minmax normalisation with the manifest's constants, 128-frame
+windows at hop 64 with 64 frames of silence in front and enough at the end, encoder -> mu ->
+decoder with every bend stage empty (K = 0), sin^2 cross-fade of the two windows covering each
+frame, denormalisation. Compares with the magnitude `netbend render --dump-magnitude` wrote.
+
+argv: model_dir audio_file dumped_magnitude.f32
+"""
+import json
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import soundfile as sf
+
+from netbend_models.audio import Normalisation, denormalise, normalise, stft
+
+model_dir, audio_path, dump_path = sys.argv[1:4]
+manifest = json.load(open(f"{model_dir}/manifest.json"))
+n = manifest["normalisation"]
+norm = Normalisation(amin=n["amin"], db_min=n["db_min"], db_max=n["db_max"])
+signal, rate = sf.read(audio_path, dtype="float64", always_2d=True)
+assert rate == 44_100, rate
+spec = normalise(np.abs(stft(signal[:, 0])), norm)  # [T, 513]
+T, bins = spec.shape
+W, H = 128, 64
+count = (T + H - 1) // H + 1
+padded = np.zeros(((count - 1) * H + W, bins))  # normalise(0) == 0 (silence)
+padded[H:H + T] = spec
+windows = np.stack([padded[k * H:k * H + W] for k in range(count)]).astype(np.float32)
+
+opts = ort.SessionOptions()
+enc = ort.InferenceSession(f"{model_dir}/encoder.onnx", opts)
+dec = ort.InferenceSession(f"{model_dir}/decoder.onnx", opts)
+mu = enc.run(["mu"], {"spectrogram": windows[:, None]})[0]
+feeds = {"z": mu}
+for i in dec.get_inputs():
+    if i.name == "z":
+        continue
+    shape = [0 if isinstance(d, str) else d for d in i.shape]
+    dtype = np.int64 if i.type == "tensor(int64)" else np.float32
+    feeds[i.name] = np.zeros(shape, dtype=dtype)
+out = dec.run(["spectrogram"], feeds)[0][:, 0].astype(np.float64)  # [count, W, bins]
+
+o = np.arange(H)
+fade = np.sin(np.pi * (o + 0.5) / (2 * H)) ** 2
+result = np.zeros((T, bins))
+for t in range(T):
+    p = t + H
+    k, off = divmod(p, H)
+    a = out[k - 1, H + off]
+    b = out[k, off]
+    result[t] = (1 - fade[off]) * a + fade[off] * b
+expected = denormalise(result, norm)
+
+got = np.fromfile(dump_path, dtype="<f4").reshape(-1, bins).astype(np.float64)
+assert got.shape == expected.shape, (got.shape, expected.shape)
+# Compare in the normalised (dB) domain, where the model works.
+got_v = (20 * np.log10(np.maximum(got, 1e-30)) - norm.db_min) / (norm.db_max - norm.db_min)
+exp_v = (20 * np.log10(np.maximum(expected, 1e-30)) - norm.db_min) / (norm.db_max - norm.db_min)
+err = np.abs(got_v - exp_v)
+print(f"frames {T}, windows {count}: max |dv| {err.max():.2e}, mean {err.mean():.2e}")
+assert err.max() < 1e-5, err.max()
+assert err.mean() < 1e-6, err.mean()
