@@ -108,6 +108,10 @@ pub struct Manifest {
     pub clusters: ClusterMaps,
     #[serde(default)]
     pub training: Option<serde_json::Value>,
+    /// How `clusters.general` was made and the embedding CNNs per-clip clustering needs
+    /// (docs/model-manifest.md, `clustering`); kept as JSON until the run-time clustering reads it.
+    #[serde(default)]
+    pub clustering: Option<serde_json::Value>,
 }
 
 impl Manifest {
