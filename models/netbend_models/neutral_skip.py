@@ -46,8 +46,14 @@ def wrap_in_if(graph: onnx.GraphProto, prefix: str, group: list, idx_inputs: lis
     The group must have exactly one output used outside it; the If takes over that name."""
     nodes = list(graph.node)
     in_group = {id(n) for n in group}
-    produced = {o for n in group for o in n.output}
     used_outside = {i for n in nodes if id(n) not in in_group for i in n.input} | {o.name for o in graph.output}
+    # The TorchScript exporter deduplicates equal constants across the whole graph, so a scalar
+    # traced inside a block can also feed nodes elsewhere (seen in the StyleGAN2 decoder: a
+    # block's int64 6 was the index of a w+ row). Such a Constant stays in the outer graph,
+    # where the If's branches still see it.
+    group = [n for n in group if not (n.op_type == "Constant" and set(n.output) & used_outside)]
+    in_group = {id(n) for n in group}
+    produced = {o for n in group for o in n.output}
     escaping = produced & used_outside
     if len(escaping) != 1:
         raise ValueError(f"nodes {prefix}* must have exactly one output used outside them, found {sorted(escaping)}")

@@ -12,7 +12,10 @@ from netbend_models.export_stylegan2 import BentSynthesis, random_generator
 
 torch.set_num_threads(1)
 
-SIZE, WIDTH, STYLE_DIM, SEED = 16, 1 / 64, 32, 5
+# 32 px: 7 layers and 8 w+ rows, enough for the exporter to share a block's constant with the
+# w+ indexing outside it (what neutral_skip must leave in place)
+SIZE, WIDTH, STYLE_DIM, SEED = 32, 1 / 64, 32, 5
+LAYERS = range(1, 8)
 # float32 graph vs eager PyTorch: the same operations in a different order (ONNX Runtime's conv
 # kernels); images are ~unit scale, measured max differences 2.4e-6 to 2.9e-6 (seeds 0-3)
 IMAGE_ATOL = 1e-4
@@ -43,16 +46,17 @@ def test_manifest(exported):
     assert m["image"] == {"height": SIZE, "width": SIZE, "channels": 3, "range": [-1.0, 1.0]}
     assert [(l["index"], l["name"], l["channels"], l["height"], l["activation"]) for l in m["layers"]] == [
         (1, "conv1", 8, 4, "act.L1"), (2, "convs.0", 8, 8, "act.L2"), (3, "convs.1", 8, 8, "act.L3"),
-        (4, "convs.2", 8, 16, "act.L4"), (5, "convs.3", 8, 16, "act.L5")]
+        (4, "convs.2", 8, 16, "act.L4"), (5, "convs.3", 8, 16, "act.L5"), (6, "convs.4", 8, 32, "act.L6"),
+        (7, "convs.5", 8, 32, "act.L7")]
     sg = m["stylegan2"]
-    assert sg["n_latent"] == 6 and len(sg["mean_latent"]) == STYLE_DIM
+    assert sg["n_latent"] == 8 and len(sg["mean_latent"]) == STYLE_DIM
     np.testing.assert_allclose(sg["mean_latent"], g.mean_latent(4096, seed=0).numpy(), rtol=1e-6)
-    assert [n["input"] for n in sg["noise"]] == [f"noise.L{l}" for l in range(1, 6)]
+    assert [n["input"] for n in sg["noise"]] == [f"noise.L{l}" for l in LAYERS]
     assert m["stages"] == [{"name": s, "params": p} for s, p in STAGES]
     dec = m["graphs"]["decoder"]
-    assert dec["inputs"] == ["w", "psi", *[f"noise.L{l}" for l in range(1, 6)],
-                             *[n for l in range(1, 6) for n in block_input_names(l)]]
-    assert dec["outputs"] == ["image", *[f"act.L{l}" for l in range(1, 6)]]
+    assert dec["inputs"] == ["w", "psi", *[f"noise.L{l}" for l in LAYERS],
+                             *[n for l in LAYERS for n in block_input_names(l)]]
+    assert dec["outputs"] == ["image", *[f"act.L{l}" for l in LAYERS]]
     assert m["graphs"]["mapping"] == {"file": "mapping.onnx", "inputs": ["z"], "outputs": ["w"]}
     assert "encoder" not in m["graphs"]
 
@@ -129,7 +133,7 @@ def test_bend_work_is_skipped_when_neutral(exported):
     _, out = exported
     model = onnx.load(str(out / "decoder.onnx"))
     ifs = [n for n in model.graph.node if n.op_type == "If"]
-    assert [n.name for n in ifs] == [f"/blocks.{i}/If" for i in range(5)]
+    assert [n.name for n in ifs] == [f"/blocks.{i}/If" for i in range(len(LAYERS))]
     for node in ifs:
         then = next(a.g for a in node.attribute if a.name == "then_branch")
         assert sum(n.op_type == "If" for n in then.node) == len(STAGES)
