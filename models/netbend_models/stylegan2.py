@@ -344,13 +344,15 @@ def load_rosinality(path: Path, trust: bool = False) -> tuple[Generator, torch.T
                          "a training checkpoint you trust, load it with --trust-checkpoint") from exc
     if not isinstance(ckpt, dict) or "g_ema" not in ckpt:
         raise ValueError(f"{path} holds no `g_ema`: not a rosinality StyleGAN2 checkpoint")
-    lr_mlp = getattr(ckpt.get("args"), "lr_mlp", 0.01) if trust else 0.01
+    # rosinality's train.py keeps args as an argparse Namespace, train_stylegan2.py as a dict
+    args = ckpt.get("args")
+    lr_mlp = args.get("lr_mlp", 0.01) if isinstance(args, dict) else getattr(args, "lr_mlp", 0.01)
     g = Generator.from_state_dict(ckpt["g_ema"], lr_mlp=lr_mlp).eval()
     latent_avg = ckpt.get("latent_avg")
     if latent_avg is not None:
         latent_avg = latent_avg.reshape(-1).float()
     facts = {"checkpoint": path.name, **g.config()}
-    for key in ("step", "iteration"):
+    for key in ("step", "iteration", "images_seen"):
         if isinstance(ckpt.get(key), int):
             facts[key] = ckpt[key]
     return g, latent_avg, facts
