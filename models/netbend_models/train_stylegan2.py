@@ -166,6 +166,7 @@ def train(args: dict, run_dir: Path, resume: bool, max_minutes: float | None, ch
     ema_beta = 0.5 ** (args["batch"] / 10_000)
     log = open(run_dir / "train.log.txt", "a")
     log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} start at step {step}: {json.dumps(args)}\n")
+    log.flush()
     session_start = last_ckpt = time.monotonic()
     cpu_start = time.process_time()
 

@@ -214,3 +214,15 @@ def test_each_stage_changes_exactly_the_selected_channels(tiny, layer):
     finally:
         for h in hooks:
             h.remove()
+
+
+def test_training_checkpoint_with_pickled_args_needs_trust(tiny, tmp_path):
+    """rosinality's train.py saves its argparse Namespace: refused by the safe loader with a hint,
+    accepted with trust=True (which also reads lr_mlp from it)."""
+    import argparse
+    path = tmp_path / "train.pt"
+    torch.save({"g_ema": tiny.state_dict(), "args": argparse.Namespace(size=SIZE, lr_mlp=0.01)}, path)
+    with pytest.raises(ValueError, match="--trust-checkpoint"):
+        load_rosinality(path)
+    g, mean, _ = load_rosinality(path, trust=True)
+    assert mean is None and g.size == SIZE
