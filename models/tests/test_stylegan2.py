@@ -74,7 +74,7 @@ def test_config_f_channels_and_layer_counts():
         [(1, "conv1", 4), (2, "convs.0", 8), (3, "convs.1", 8), (4, "convs.2", 16)]
 
 
-@pytest.mark.parametrize("size,width,cm,n_mlp", [(16, 1 / 64, 2, 8), (64, 1 / 32, 1, 3)])
+@pytest.mark.parametrize("size,width,cm,n_mlp", [(16, 1 / 64, 2, 8), (64, 1 / 32, 1, 3), (1024, 1 / 64, 2, 8)])
 def test_state_dict_has_rosinality_keys_and_shapes(size, width, cm, n_mlp):
     g = Generator(size, style_dim=STYLE_DIM, n_mlp=n_mlp, channel_multiplier=cm, width=width)
     got = {k: tuple(v.shape) for k, v in g.state_dict().items()}
