@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dsp::{read_audio, write_wav};
+use dsp::read_audio;
 
 use crate::pipeline::{Keep, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps};
 use crate::spectrogram_png;
@@ -58,12 +58,12 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     };
     let rendered = render_audio(&mut renderer, &audio, &phase, keep, &progress)?;
     progress.finish_and_clear();
-    if let Some(png) = &args.spectrogram {
-        spectrogram_png::write(
-            png,
-            &[&rendered.input_model_rate, &rendered.output_model_rate],
-        )?;
-    }
+    spectrogram_png::write_with_wav(
+        args.spectrogram.as_deref(),
+        &[&rendered.input_model_rate, &rendered.output_model_rate],
+        &args.output,
+        &rendered.audio,
+    )?;
     if let Some(dump) = &args.dump_magnitude {
         let bytes: Vec<u8> = rendered
             .bent_magnitude
@@ -72,7 +72,6 @@ pub fn run(args: &RenderArgs) -> Result<()> {
             .collect();
         std::fs::write(dump, bytes).with_context(|| format!("cannot write {}", dump.display()))?;
     }
-    write_wav(&args.output, &rendered.audio)?;
     eprintln!(
         "wrote {} ({} ch, {} Hz) in {:.1} s",
         args.output.display(),

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use dsp::{read_audio, write_wav};
+use dsp::read_audio;
 
 use crate::pipeline::{Keep, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps};
 use crate::spectrogram_png;
@@ -74,15 +74,16 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
             magnitude: false,
         };
         let rendered = render_audio(&mut renderer, &audio, &phase, keep, &progress)?;
-        if args.spectrogram {
-            let png = args.out_dir.join(file_name(&stem, seed, "png"));
-            spectrogram_png::write(
-                &png,
-                &[&rendered.input_model_rate, &rendered.output_model_rate],
-            )?;
-        }
+        let png = args
+            .spectrogram
+            .then(|| args.out_dir.join(file_name(&stem, seed, "png")));
         let out = args.out_dir.join(file_name(&stem, seed, "wav"));
-        write_wav(&out, &rendered.audio)?;
+        spectrogram_png::write_with_wav(
+            png.as_deref(),
+            &[&rendered.input_model_rate, &rendered.output_model_rate],
+            &out,
+            &rendered.audio,
+        )?;
         progress.suspend(|| eprintln!("wrote {}", out.display()));
     }
     progress.finish_and_clear();

@@ -10,6 +10,7 @@
 //! allocate freely.
 
 pub mod audio_file;
+mod audio_format;
 pub mod framer;
 pub mod normalisation;
 pub mod resample;
