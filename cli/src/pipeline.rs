@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use dsp::{
-    AudioData, GriffinLim, GriffinLimVariant, InitialPhase, MODEL_SAMPLE_RATE, Normalisation,
-    Spectrogram, Stft, StftConfig, WindowLayout, apply_magnitude, resample,
+    AudioData, GriffinLim, GriffinLimVariant, InitialPhase, MODEL_SAMPLE_RATE, Normalisation, Stft,
+    StftConfig, WindowLayout, resample,
 };
 use engine::{BendSpec, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::frame_store::{FrameStore, Magnitudes, StreamingInputPhase};
 use ndarray::{Array2, Array3, ArrayView3, s};
 
 /// Windows per engine call.
@@ -136,7 +138,7 @@ impl Renderer {
         &mut self,
         store: &mut dyn FrameStore,
         bar: &ProgressBar,
-        mut windows: impl FnMut(&mut Runtime, Range<usize>, &dyn FrameStore) -> Result<Array3<f32>>,
+        mut windows: impl FnMut(&mut Runtime, Range<usize>, &mut dyn FrameStore) -> Result<Array3<f32>>,
     ) -> Result<()> {
         let (window, bins) = (self.window, self.bins);
         let layout = WindowLayout::new(store.frames(), window);
@@ -146,7 +148,7 @@ impl Renderer {
         let mut start = 0;
         while start < layout.count {
             let end = (start + BATCH).min(layout.count);
-            let y = windows(&mut self.runtime, start..end, &*store)?;
+            let y = windows(&mut self.runtime, start..end, &mut *store)?;
             if y.dim() != (end - start, window, bins) {
                 bail!(
                     "the model returned windows of shape {:?}, expected [{}, {window}, {bins}]",
@@ -235,60 +237,6 @@ impl Renderer {
     }
 }
 
-/// Where [`Renderer::bend_frames`] reads each frame's magnitude and writes the bent one. Frames
-/// are written in ascending order, and frame `t` is never read after it has been written, so
-/// a store may keep one buffer for both.
-pub trait FrameStore {
-    fn frames(&self) -> usize;
-    /// Frame `t`'s magnitudes into `row` (`bins` values).
-    fn read(&self, t: usize, row: &mut [f32]);
-    /// The bent magnitudes of frame `t`.
-    fn write(&mut self, t: usize, row: &[f32]);
-}
-
-/// A row-major `[frames, bins]` magnitude spectrogram.
-pub struct Magnitudes {
-    pub data: Vec<f32>,
-    pub bins: usize,
-}
-
-impl FrameStore for Magnitudes {
-    fn frames(&self) -> usize {
-        self.data.len() / self.bins
-    }
-    fn read(&self, t: usize, row: &mut [f32]) {
-        row.copy_from_slice(&self.data[t * self.bins..][..self.bins]);
-    }
-    fn write(&mut self, t: usize, row: &[f32]) {
-        self.data[t * self.bins..][..self.bins].copy_from_slice(row);
-    }
-}
-
-/// The input's complex STFT: read gives `|X|`, write gives the frame the bent magnitude under
-/// its own phase (input-phase reuse in place, so no second copy of the spectrogram exists).
-/// `record` optionally collects the written magnitudes (`--dump-magnitude`).
-struct InputPhase<'a> {
-    spectrogram: &'a mut Spectrogram,
-    record: Option<Vec<f32>>,
-}
-
-impl FrameStore for InputPhase<'_> {
-    fn frames(&self) -> usize {
-        self.spectrogram.frames()
-    }
-    fn read(&self, t: usize, row: &mut [f32]) {
-        for (m, c) in row.iter_mut().zip(self.spectrogram.frame(t)) {
-            *m = c.norm();
-        }
-    }
-    fn write(&mut self, t: usize, row: &[f32]) {
-        apply_magnitude(self.spectrogram.frame_mut(t), row);
-        if let Some(record) = &mut self.record {
-            record.extend_from_slice(row);
-        }
-    }
-}
-
 /// Windows the pipeline needs for a signal of `samples` samples at the model rate.
 pub fn window_count(samples: usize, window: usize) -> usize {
     WindowLayout::new(StftConfig::default().frames_for(samples), window).count
@@ -350,9 +298,10 @@ impl PhaseArgs {
     }
 }
 
-/// Renders `audio` through the renderer's current bend, one channel at a time. Besides the
-/// input and output audio, memory holds one channel's model-rate signal and complex
-/// spectrogram (bent in place) and one batch of windows.
+/// Renders `audio` through the renderer's current bend, one channel at a time. With the input's
+/// phase, frames are analysed, bent and resynthesised as the windows advance, so besides the
+/// input and output audio (and a model-rate copy of one channel when resampling) memory holds a
+/// batch of windows; Griffin-Lim needs the channel's whole magnitude.
 pub fn render_audio(
     renderer: &mut Renderer,
     audio: &AudioData,
@@ -382,25 +331,20 @@ pub fn render_audio(
             })?;
             &resampled
         };
-        let mut spectrogram = stft.analyse(signal);
         let output = match phase.phase {
             PhaseSource::Input => {
-                let mut store = InputPhase {
-                    spectrogram: &mut spectrogram,
-                    record: (first && keep.magnitude).then(Vec::new),
-                };
+                let mut store = StreamingInputPhase::new(signal, first && keep.magnitude);
                 renderer.bend_frames(&mut store, bar)?;
-                if let Some(record) = store.record {
+                if let Some(record) = store.record.take() {
                     rendered.bent_magnitude = record;
                 }
-                stft.synthesise(&spectrogram)
+                store.finish()
             }
             PhaseSource::GriffinLim => {
                 let mut store = Magnitudes {
-                    data: spectrogram.magnitudes(),
+                    data: stft.analyse(signal).magnitudes(),
                     bins: renderer.bins,
                 };
-                drop(spectrogram);
                 renderer.bend_frames(&mut store, bar)?;
                 let out = griffin_lim(
                     &mut stft,

@@ -52,7 +52,10 @@ pub enum AudioFileError {
     },
     #[error("{path}: not a readable audio file (supported: WAV, FLAC, OGG Vorbis, MP3): {reason}")]
     Unrecognised { path: PathBuf, reason: String },
-    #[error("{path}: unsupported audio format: {format}; supported: {}", crate::audio_format::SUPPORTED)]
+    #[error(
+        "{path}: unsupported audio format: {format}; supported: {}",
+        crate::audio_format::SUPPORTED
+    )]
     UnsupportedFormat { path: PathBuf, format: String },
     #[error("{path}: contains no audio track")]
     NoAudioTrack { path: PathBuf },

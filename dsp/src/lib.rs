@@ -27,7 +27,7 @@ pub use resynth::{
     GriffinLim, GriffinLimReport, GriffinLimVariant, InitialPhase, apply_magnitude,
     spectral_convergence, with_input_phase,
 };
-pub use stft::{Spectrogram, Stft, StftConfig};
+pub use stft::{Spectrogram, Stft, StftConfig, StreamingSynthesis};
 pub use windowing::WindowLayout;
 
 /// The model's sample rate (docs/signal.md): every other rate is resampled to it.
