@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use dsp::{AudioData, MODEL_SAMPLE_RATE};
 
-use crate::pipeline::{ModelArgs, PhaseOptions, PhaseSource, Renderer, render_audio};
+use crate::pipeline::{Keep, ModelArgs, PhaseOptions, PhaseSource, Renderer, render_audio};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -86,11 +86,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let hidden = indicatif::ProgressBar::hidden();
     for (name, spec) in &cases {
         renderer.set_spec(spec)?;
-        render_audio(&mut renderer, &audio, &phase, &hidden)?;
+        render_audio(&mut renderer, &audio, &phase, Keep::default(), &hidden)?;
         let mut best = f64::INFINITY;
         for _ in 0..args.repeats {
             let started = Instant::now();
-            render_audio(&mut renderer, &audio, &phase, &hidden)?;
+            render_audio(&mut renderer, &audio, &phase, Keep::default(), &hidden)?;
             best = best.min(started.elapsed().as_secs_f64());
         }
         println!(

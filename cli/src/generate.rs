@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use dsp::{AudioData, MODEL_SAMPLE_RATE, Stft, StftConfig, WindowLayout, write_wav};
+use dsp::{AudioData, MODEL_SAMPLE_RATE, Stft, StftConfig, WindowLayout};
 
 use crate::pipeline::{ModelArgs, Renderer, bar, griffin_lim};
 use crate::spectrogram_png;
@@ -63,14 +63,16 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         &progress,
     );
     progress.finish_and_clear();
-    if let Some(png) = &args.spectrogram {
-        spectrogram_png::write(png, &[&signal])?;
-    }
     let audio = AudioData {
         channels: vec![signal],
         sample_rate: MODEL_SAMPLE_RATE,
     };
-    write_wav(&args.output, &audio)?;
+    spectrogram_png::write_with_wav(
+        args.spectrogram.as_deref(),
+        &[&audio.channels[0]],
+        &args.output,
+        &audio,
+    )?;
     eprintln!(
         "wrote {} ({:.2} s, seed {}) in {:.1} s",
         args.output.display(),

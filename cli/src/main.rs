@@ -3,6 +3,7 @@
 //! status 1.
 
 mod bench;
+mod frame_store;
 mod generate;
 mod inspect;
 mod pipeline;

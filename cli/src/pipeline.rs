@@ -3,16 +3,19 @@
 //! engine in batches, cross-faded overlap-add (dsp::WindowLayout), denormalise, input phase or
 //! Griffin-Lim, ISTFT, back to the file's rate.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use dsp::{
     AudioData, GriffinLim, GriffinLimVariant, InitialPhase, MODEL_SAMPLE_RATE, Normalisation, Stft,
-    StftConfig, WindowLayout, resample, resample_channels, with_input_phase,
+    StftConfig, WindowLayout, resample,
 };
 use engine::{BendSpec, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::frame_store::{FrameStore, Magnitudes, StreamingInputPhase};
 use ndarray::{Array2, Array3, ArrayView3, s};
 
 /// Windows per engine call.
@@ -126,53 +129,91 @@ impl Renderer {
         self.runtime.model().manifest().latent_dim
     }
 
-    /// Runs `windows` (`[count, window, bins]`) through `f` in batches of [`BATCH`].
-    fn batched(
+    /// Runs the windows of a `store.frames()`-frame spectrogram through `windows` in batches of
+    /// [`BATCH`] and cross-fades them (the `dsp::WindowLayout` formula) into `store`, denormalised.
+    /// Memory stays at one batch: frame `t` is written as soon as both windows covering it exist,
+    /// and only windows that do not read `t` any more are built afterwards, so a store may
+    /// overwrite the very frames the windows are read from (see [`FrameStore`]).
+    fn stream_windows(
         &mut self,
-        count: usize,
+        store: &mut dyn FrameStore,
         bar: &ProgressBar,
-        mut f: impl FnMut(&mut Runtime, std::ops::Range<usize>) -> Result<Array3<f32>>,
-    ) -> Result<Vec<f32>> {
-        let mut out = Vec::with_capacity(count * self.window * self.bins);
+        mut windows: impl FnMut(&mut Runtime, Range<usize>, &mut dyn FrameStore) -> Result<Array3<f32>>,
+    ) -> Result<()> {
+        let (window, bins) = (self.window, self.bins);
+        let layout = WindowLayout::new(store.frames(), window);
+        let (hop, size) = (layout.hop, window * bins);
+        let mut prev = vec![0.0f32; size];
+        let (mut mixed, mut row) = (vec![0.0f32; bins], vec![0.0f32; bins]);
         let mut start = 0;
-        while start < count {
-            let end = (start + BATCH).min(count);
-            let y = f(&mut self.runtime, start..end)?;
-            if y.dim() != (end - start, self.window, self.bins) {
+        while start < layout.count {
+            let end = (start + BATCH).min(layout.count);
+            let y = windows(&mut self.runtime, start..end, &mut *store)?;
+            if y.dim() != (end - start, window, bins) {
                 bail!(
-                    "the model returned windows of shape {:?}, expected [{}, {}, {}]",
+                    "the model returned windows of shape {:?}, expected [{}, {window}, {bins}]",
                     y.dim(),
-                    end - start,
-                    self.window,
-                    self.bins
+                    end - start
                 );
             }
-            out.extend(y.iter());
+            let y = y.as_standard_layout();
+            let y = y.as_slice().expect("standard layout");
+            // Frames t in [(k - 1) hop, k hop) are the second half of window k - 1 (a) faded
+            // into the first half of window k (b); window 0 only covers the front padding.
+            for k in start.max(1)..end {
+                let a_window = if k > start {
+                    &y[(k - 1 - start) * size..][..size]
+                } else {
+                    &prev[..]
+                };
+                let b_window = &y[(k - start) * size..][..size];
+                for t in (k - 1) * hop..(k * hop).min(layout.frames) {
+                    let o = t + hop - k * hop;
+                    let f = layout.fade_in(o);
+                    let a = &a_window[(hop + o) * bins..][..bins];
+                    let b = &b_window[o * bins..][..bins];
+                    for ((m, &a), &b) in mixed.iter_mut().zip(a).zip(b) {
+                        *m = a + f * (b - a);
+                    }
+                    self.norm.denormalise_slice(&mixed, &mut row);
+                    store.write(t, &row);
+                }
+            }
+            prev.copy_from_slice(&y[(end - 1 - start) * size..][..size]);
             bar.inc((end - start) as u64);
             start = end;
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// Autoencodes a magnitude spectrogram (`[frames, bins]` row-major) with the current bend.
-    pub fn bend_magnitude(&mut self, magnitude: &[f32], bar: &ProgressBar) -> Result<Vec<f32>> {
-        let bins = self.bins;
-        let frames = magnitude.len() / bins;
-        let layout = WindowLayout::new(frames, self.window);
-        let mut normalised = vec![0.0; magnitude.len()];
-        self.norm.normalise_slice(magnitude, &mut normalised);
+    /// Autoencodes the magnitudes in `store` with the current bend, in place.
+    pub fn bend_frames(&mut self, store: &mut dyn FrameStore, bar: &ProgressBar) -> Result<()> {
+        let (window, bins) = (self.window, self.bins);
+        let layout = WindowLayout::new(store.frames(), window);
+        let hop = layout.hop;
+        let norm = self.norm;
         // Padding: the normalised value of silence (amin).
-        let pad = self.norm.normalise(0.0);
-        let windows = layout.split(&normalised, bins, pad);
-        let windows = ArrayView3::from_shape((layout.count, self.window, bins), &windows)
-            .expect("split returns [count, window, bins]");
-        let out = self.batched(layout.count, bar, |rt, range| {
-            Ok(rt.autoencode(windows.slice(s![range, .., ..]))?)
-        })?;
-        let bent = layout.overlap_add(&out, bins);
-        let mut result = vec![0.0; bent.len()];
-        self.norm.denormalise_slice(&bent, &mut result);
-        Ok(result)
+        let pad = norm.normalise(0.0);
+        let mut batch: Vec<f32> = Vec::with_capacity(BATCH * window * bins);
+        let mut row = vec![0.0f32; bins];
+        self.stream_windows(store, bar, |rt, range, store| {
+            batch.clear();
+            for k in range.clone() {
+                for j in 0..window {
+                    // Padded frame p = k hop + j is real frame p - hop.
+                    let p = k * hop + j;
+                    let filled = batch.len();
+                    batch.resize(filled + bins, pad);
+                    if p >= hop && p - hop < layout.frames {
+                        store.read(p - hop, &mut row);
+                        norm.normalise_slice(&row, &mut batch[filled..]);
+                    }
+                }
+            }
+            let view = ArrayView3::from_shape((range.len(), window, bins), &batch)
+                .expect("the batch holds range.len() windows");
+            Ok(rt.autoencode(view)?)
+        })
     }
 
     /// Decodes `latents` (one per window) with the current bend and cross-fades the windows into
@@ -185,13 +226,14 @@ impl Renderer {
     ) -> Result<Vec<f32>> {
         let layout = WindowLayout::new(frames, self.window);
         assert_eq!(latents.nrows(), layout.count, "one latent per window");
-        let out = self.batched(layout.count, bar, |rt, range| {
+        let mut store = Magnitudes {
+            data: vec![0.0; frames * self.bins],
+            bins: self.bins,
+        };
+        self.stream_windows(&mut store, bar, |rt, range, _| {
             Ok(rt.decode(latents.slice(s![range, ..]))?)
         })?;
-        let decoded = layout.overlap_add(&out, self.bins);
-        let mut result = vec![0.0; decoded.len()];
-        self.norm.denormalise_slice(&decoded, &mut result);
-        Ok(result)
+        Ok(store.data)
     }
 }
 
@@ -213,11 +255,21 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
 /// The result of rendering one file.
 pub struct Rendered {
     pub audio: AudioData,
-    /// Channel 0 at the model rate, before and after (for the spectrogram picture).
+    /// Channel 0 at the model rate, before and after (for the spectrogram picture); empty unless
+    /// [`Keep::model_rate`].
     pub input_model_rate: Vec<f32>,
     pub output_model_rate: Vec<f32>,
-    /// Channel 0's bent magnitude `[frames, bins]` before the phase is attached.
+    /// Channel 0's bent magnitude `[frames, bins]` before the phase is attached; empty unless
+    /// [`Keep::magnitude`].
     pub bent_magnitude: Vec<f32>,
+}
+
+/// What [`render_audio`] keeps besides the output audio (each is a full-length copy, so only on
+/// request).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Keep {
+    pub model_rate: bool,
+    pub magnitude: bool,
 }
 
 pub struct PhaseOptions {
@@ -225,51 +277,103 @@ pub struct PhaseOptions {
     pub iterations: usize,
 }
 
-/// Renders `audio` through the renderer's current bend.
+/// `--phase` and `--iterations`, shared by `render` and `variations`.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct PhaseArgs {
+    /// Where the output's phase comes from
+    #[arg(long, value_enum, default_value_t = PhaseSource::Input)]
+    pub phase: PhaseSource,
+    /// Griffin-Lim iterations (only with --phase griffin-lim) [default: 100]
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<usize>,
+}
+
+impl PhaseArgs {
+    /// Checks the combination and fills in the default iteration count.
+    pub fn options(&self) -> Result<PhaseOptions> {
+        Ok(PhaseOptions {
+            phase: self.phase,
+            iterations: check_iterations(self.phase, self.iterations)?,
+        })
+    }
+}
+
+/// Renders `audio` through the renderer's current bend, one channel at a time. With the input's
+/// phase, frames are analysed, bent and resynthesised as the windows advance, so besides the
+/// input and output audio (and a model-rate copy of one channel when resampling) memory holds a
+/// batch of windows; Griffin-Lim needs the channel's whole magnitude.
 pub fn render_audio(
     renderer: &mut Renderer,
     audio: &AudioData,
     phase: &PhaseOptions,
+    keep: Keep,
     bar: &ProgressBar,
 ) -> Result<Rendered> {
     let rate = audio.sample_rate;
-    let channels =
-        resample_channels(&audio.channels, rate, MODEL_SAMPLE_RATE).with_context(|| {
-            format!("cannot resample {rate} Hz to the model rate {MODEL_SAMPLE_RATE} Hz")
-        })?;
     let mut stft = Stft::new(StftConfig::default());
-    let mut out_channels = Vec::new();
-    let mut model_rate_out = Vec::new();
-    let mut bent_magnitude = Vec::new();
-    for channel in &channels {
-        let spectrogram = stft.analyse(channel);
-        let bent = renderer.bend_magnitude(&spectrogram.magnitudes(), bar)?;
-        if bent_magnitude.is_empty() {
-            bent_magnitude = bent.clone();
-        }
-        let signal = match phase.phase {
-            PhaseSource::Input => stft.synthesise(&with_input_phase(&bent, &spectrogram)),
-            PhaseSource::GriffinLim => {
-                griffin_lim(&mut stft, &bent, channel.len(), phase.iterations, 0, bar)
-            }
-        };
-        let mut back = resample(&signal, MODEL_SAMPLE_RATE, rate)
-            .with_context(|| format!("cannot resample back to {rate} Hz"))?;
-        back.resize(audio.frames(), 0.0);
-        out_channels.push(back);
-        if model_rate_out.is_empty() {
-            model_rate_out = signal;
-        }
-    }
-    Ok(Rendered {
+    let mut rendered = Rendered {
         audio: AudioData {
-            channels: out_channels,
+            channels: Vec::with_capacity(audio.channel_count()),
             sample_rate: rate,
         },
-        input_model_rate: channels.into_iter().next().unwrap_or_default(),
-        output_model_rate: model_rate_out,
-        bent_magnitude,
-    })
+        input_model_rate: Vec::new(),
+        output_model_rate: Vec::new(),
+        bent_magnitude: Vec::new(),
+    };
+    for (c, channel) in audio.channels.iter().enumerate() {
+        let first = c == 0;
+        let resampled;
+        let signal: &[f32] = if rate == MODEL_SAMPLE_RATE {
+            channel
+        } else {
+            resampled = resample(channel, rate, MODEL_SAMPLE_RATE).with_context(|| {
+                format!("cannot resample {rate} Hz to the model rate {MODEL_SAMPLE_RATE} Hz")
+            })?;
+            &resampled
+        };
+        let output = match phase.phase {
+            PhaseSource::Input => {
+                let mut store = StreamingInputPhase::new(signal, first && keep.magnitude);
+                renderer.bend_frames(&mut store, bar)?;
+                if let Some(record) = store.record.take() {
+                    rendered.bent_magnitude = record;
+                }
+                store.finish()
+            }
+            PhaseSource::GriffinLim => {
+                let mut store = Magnitudes {
+                    data: stft.analyse(signal).magnitudes(),
+                    bins: renderer.bins,
+                };
+                renderer.bend_frames(&mut store, bar)?;
+                let out = griffin_lim(
+                    &mut stft,
+                    &store.data,
+                    signal.len(),
+                    phase.iterations,
+                    0,
+                    bar,
+                );
+                if first && keep.magnitude {
+                    rendered.bent_magnitude = store.data;
+                }
+                out
+            }
+        };
+        if first && keep.model_rate {
+            rendered.input_model_rate = signal.to_vec();
+            rendered.output_model_rate = output.clone();
+        }
+        let mut back = if rate == MODEL_SAMPLE_RATE {
+            output
+        } else {
+            resample(&output, MODEL_SAMPLE_RATE, rate)
+                .with_context(|| format!("cannot resample back to {rate} Hz"))?
+        };
+        back.resize(audio.frames(), 0.0);
+        rendered.audio.channels.push(back);
+    }
+    Ok(rendered)
 }
 
 /// Fast Griffin-Lim (momentum 0.99) from a seeded random phase; advances `bar` by one step per

@@ -5,12 +5,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dsp::{read_audio, write_wav};
+use dsp::read_audio;
 
-use crate::pipeline::{
-    ModelArgs, PhaseOptions, PhaseSource, Renderer, bar, check_iterations, render_audio,
-    render_steps,
-};
+use crate::pipeline::{Keep, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -26,12 +23,8 @@ pub struct RenderArgs {
     output: PathBuf,
     #[command(flatten)]
     model: ModelArgs,
-    /// Where the output's phase comes from
-    #[arg(long, value_enum, default_value_t = PhaseSource::Input)]
-    phase: PhaseSource,
-    /// Griffin-Lim iterations (only with --phase griffin-lim) [default: 100]
-    #[arg(long, value_name = "N")]
-    iterations: Option<usize>,
+    #[command(flatten)]
+    phase: PhaseArgs,
     /// Seed of the config's random selections and noise (overrides the config's `seed`)
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -45,7 +38,7 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: &RenderArgs) -> Result<()> {
-    let iterations = check_iterations(args.phase, args.iterations)?;
+    let phase = args.phase.options()?;
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
     let spec = renderer.spec(args.config.as_deref(), args.seed)?;
@@ -58,19 +51,19 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         audio.sample_rate,
         audio.frames() as f64 / audio.sample_rate as f64
     );
-    let phase = PhaseOptions {
-        phase: args.phase,
-        iterations,
-    };
     let progress = bar(render_steps(&audio, renderer.window, &phase), "render");
-    let rendered = render_audio(&mut renderer, &audio, &phase, &progress)?;
+    let keep = Keep {
+        model_rate: args.spectrogram.is_some(),
+        magnitude: args.dump_magnitude.is_some(),
+    };
+    let rendered = render_audio(&mut renderer, &audio, &phase, keep, &progress)?;
     progress.finish_and_clear();
-    if let Some(png) = &args.spectrogram {
-        spectrogram_png::write(
-            png,
-            &[&rendered.input_model_rate, &rendered.output_model_rate],
-        )?;
-    }
+    spectrogram_png::write_with_wav(
+        args.spectrogram.as_deref(),
+        &[&rendered.input_model_rate, &rendered.output_model_rate],
+        &args.output,
+        &rendered.audio,
+    )?;
     if let Some(dump) = &args.dump_magnitude {
         let bytes: Vec<u8> = rendered
             .bent_magnitude
@@ -79,7 +72,6 @@ pub fn run(args: &RenderArgs) -> Result<()> {
             .collect();
         std::fs::write(dump, bytes).with_context(|| format!("cannot write {}", dump.display()))?;
     }
-    write_wav(&args.output, &rendered.audio)?;
     eprintln!(
         "wrote {} ({} ch, {} Hz) in {:.1} s",
         args.output.display(),

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use dsp::{Normalisation, Stft, StftConfig};
+use dsp::{AudioData, Normalisation, Stft, StftConfig, write_wav};
 
 /// Colour map control points (inferno, approximately).
 const MAP: [[f32; 3]; 6] = [
@@ -85,6 +85,26 @@ pub fn write(path: &Path, signals: &[&[f32]]) -> Result<()> {
     if let Err(e) = result {
         let _ = std::fs::remove_file(&temp);
         return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Writes the optional spectrogram PNG of `signals` and then the WAV, each atomically; if the WAV
+/// cannot be written the PNG just written is removed again, so a failed command leaves neither.
+pub fn write_with_wav(
+    png: Option<&Path>,
+    signals: &[&[f32]],
+    wav: &Path,
+    audio: &AudioData,
+) -> Result<()> {
+    if let Some(png) = png {
+        write(png, signals)?;
+    }
+    if let Err(e) = write_wav(wav, audio) {
+        if let Some(png) = png {
+            let _ = std::fs::remove_file(png);
+        }
+        return Err(e.into());
     }
     Ok(())
 }

@@ -6,12 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use dsp::{read_audio, write_wav};
+use dsp::read_audio;
 
-use crate::pipeline::{
-    ModelArgs, PhaseOptions, PhaseSource, Renderer, bar, check_iterations, render_audio,
-    render_steps,
-};
+use crate::pipeline::{Keep, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -33,12 +30,8 @@ pub struct VariationsArgs {
     out_dir: PathBuf,
     #[command(flatten)]
     model: ModelArgs,
-    /// Where the output's phase comes from
-    #[arg(long, value_enum, default_value_t = PhaseSource::Input)]
-    phase: PhaseSource,
-    /// Griffin-Lim iterations (only with --phase griffin-lim) [default: 100]
-    #[arg(long, value_name = "N")]
-    iterations: Option<usize>,
+    #[command(flatten)]
+    phase: PhaseArgs,
     /// Also write a spectrogram PNG per variation (input on top), named like the WAV
     #[arg(long)]
     spectrogram: bool,
@@ -50,7 +43,7 @@ pub fn file_name(stem: &str, seed: u64, ext: &str) -> String {
 }
 
 pub fn run(args: &VariationsArgs) -> Result<()> {
-    let iterations = check_iterations(args.phase, args.iterations)?;
+    let phase = args.phase.options()?;
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
@@ -70,26 +63,27 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
         .unwrap_or_else(|| "variation".into());
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
-    let phase = PhaseOptions {
-        phase: args.phase,
-        iterations,
-    };
     let per = render_steps(&audio, renderer.window, &phase);
     let progress = bar(per * args.count, "variations");
     for seed in args.seed..=last {
         spec.seed = seed;
         renderer.set_spec(&spec)?;
         progress.set_message(format!("seed {seed}"));
-        let rendered = render_audio(&mut renderer, &audio, &phase, &progress)?;
-        if args.spectrogram {
-            let png = args.out_dir.join(file_name(&stem, seed, "png"));
-            spectrogram_png::write(
-                &png,
-                &[&rendered.input_model_rate, &rendered.output_model_rate],
-            )?;
-        }
+        let keep = Keep {
+            model_rate: args.spectrogram,
+            magnitude: false,
+        };
+        let rendered = render_audio(&mut renderer, &audio, &phase, keep, &progress)?;
+        let png = args
+            .spectrogram
+            .then(|| args.out_dir.join(file_name(&stem, seed, "png")));
         let out = args.out_dir.join(file_name(&stem, seed, "wav"));
-        write_wav(&out, &rendered.audio)?;
+        spectrogram_png::write_with_wav(
+            png.as_deref(),
+            &[&rendered.input_model_rate, &rendered.output_model_rate],
+            &out,
+            &rendered.audio,
+        )?;
         progress.suspend(|| eprintln!("wrote {}", out.display()));
     }
     progress.finish_and_clear();

@@ -52,6 +52,11 @@ pub enum AudioFileError {
     },
     #[error("{path}: not a readable audio file (supported: WAV, FLAC, OGG Vorbis, MP3): {reason}")]
     Unrecognised { path: PathBuf, reason: String },
+    #[error(
+        "{path}: unsupported audio format: {format}; supported: {}",
+        crate::audio_format::SUPPORTED
+    )]
+    UnsupportedFormat { path: PathBuf, format: String },
     #[error("{path}: contains no audio track")]
     NoAudioTrack { path: PathBuf },
     #[error("{path}: corrupt or unsupported audio data: {reason}")]
@@ -98,9 +103,16 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<AudioData, AudioFileError> {
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(|e| AudioFileError::Unrecognised {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
+        .map_err(|e| match crate::audio_format::wav_format(path) {
+            // A WAV file symphonia cannot read: say which sample format it holds.
+            Some(format) => AudioFileError::UnsupportedFormat {
+                path: path.to_path_buf(),
+                format: format!("WAV {format} ({e})"),
+            },
+            None => AudioFileError::Unrecognised {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            },
         })?;
     let no_track = || AudioFileError::NoAudioTrack {
         path: path.to_path_buf(),
@@ -118,7 +130,13 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<AudioData, AudioFileError> {
         .clone();
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| decode_err(format!("no decoder for this codec ({e})")))?;
+        .map_err(|e| AudioFileError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            format: format!(
+                "{} audio ({e})",
+                crate::audio_format::codec_name(params.codec)
+            ),
+        })?;
 
     let mut sample_rate = params.sample_rate;
     let mut channel_count = params.channels.as_ref().map(|c| c.count());

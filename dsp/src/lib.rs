@@ -10,6 +10,7 @@
 //! allocate freely.
 
 pub mod audio_file;
+mod audio_format;
 pub mod framer;
 pub mod normalisation;
 pub mod resample;
@@ -26,7 +27,7 @@ pub use resynth::{
     GriffinLim, GriffinLimReport, GriffinLimVariant, InitialPhase, apply_magnitude,
     spectral_convergence, with_input_phase,
 };
-pub use stft::{Spectrogram, Stft, StftConfig};
+pub use stft::{Spectrogram, Stft, StftConfig, StreamingSynthesis};
 pub use windowing::WindowLayout;
 
 /// The model's sample rate (docs/signal.md): every other rate is resampled to it.

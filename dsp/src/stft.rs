@@ -271,9 +271,19 @@ impl Stft {
             signal.len(),
             "spectrogram was made for another signal length"
         );
+        self.analyse_frames(signal, 0, &mut out.data);
+    }
+
+    /// Frames `first..first + out.len() / n_bins` of the STFT of the whole `signal` (the same
+    /// values as [`Self::analyse`] gives for them), for processing a long signal piecewise.
+    pub fn analyse_frames(&mut self, signal: &[f32], first: usize, out: &mut [Complex32]) {
+        let config = self.config();
+        let bins = config.n_bins();
+        assert!(out.len().is_multiple_of(bins), "whole frames only");
         let front = config.front_padding() as isize;
         let mut frame = vec![0.0f32; config.n_fft];
-        for m in 0..out.frames {
+        for (k, spectrum) in out.chunks_exact_mut(bins).enumerate() {
+            let m = first + k;
             // Frame m starts at m*hop in the padded signal, i.e. m*hop - front in the signal.
             let start = (m * config.hop) as isize - front;
             for (n, x) in frame.iter_mut().enumerate() {
@@ -284,7 +294,7 @@ impl Stft {
                     0.0
                 };
             }
-            self.transform.forward(&frame, &[], out.frame_mut(m));
+            self.transform.forward(&frame, &[], spectrum);
         }
     }
 
@@ -328,9 +338,108 @@ impl Stft {
     }
 }
 
+/// The inverse of [`Stft::synthesise`] one frame at a time: frames are pushed in order and each
+/// push hands out the samples no later frame can touch. Every sample is the same sum in the same
+/// order as in `synthesise`, so the result is identical bit for bit; memory is one frame.
+pub struct StreamingSynthesis {
+    signal_len: usize,
+    /// Padded samples from padded index `start` on, still receiving frames.
+    acc: Vec<f32>,
+    start: usize,
+    frames: usize,
+}
+
+impl StreamingSynthesis {
+    /// For a signal of `signal_len` samples (the length [`Spectrogram::signal_len`] would hold).
+    pub fn new(signal_len: usize) -> Self {
+        Self {
+            signal_len,
+            acc: Vec::new(),
+            start: 0,
+            frames: 0,
+        }
+    }
+
+    /// Adds the next frame and appends the finished signal samples to `out`.
+    pub fn push(&mut self, stft: &mut Stft, frame: &[Complex32], out: &mut Vec<f32>) {
+        let config = stft.config();
+        let offset = self.frames * config.hop - self.start;
+        self.acc.resize(offset + config.n_fft, 0.0);
+        stft.transform.inverse(frame);
+        for (acc, y) in self.acc[offset..]
+            .iter_mut()
+            .zip(stft.transform.synthesised())
+        {
+            *acc += y;
+        }
+        self.frames += 1;
+        // Later frames start at `frames * hop` or after: everything before is final.
+        let done = self.frames * config.hop - self.start;
+        self.emit(config.front_padding(), done, out);
+    }
+
+    /// Appends the remaining samples; `out` then holds exactly `signal_len` samples in all.
+    pub fn finish(mut self, config: StftConfig, out: &mut Vec<f32>) {
+        let len = self.acc.len();
+        self.emit(config.front_padding(), len, out);
+        out.resize(self.signal_len, 0.0);
+    }
+
+    /// Moves `acc[..count]` (padded indices `start..start + count`) out, keeping the samples that
+    /// fall inside the signal (`front..front + signal_len`).
+    fn emit(&mut self, front: usize, count: usize, out: &mut Vec<f32>) {
+        let (lo, hi) = (front, front + self.signal_len);
+        let from = lo.clamp(self.start, self.start + count) - self.start;
+        let to = hi.clamp(self.start, self.start + count) - self.start;
+        out.extend_from_slice(&self.acc[from..to]);
+        self.acc.drain(..count);
+        self.start += count;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn piecewise_analysis_and_streaming_synthesis_equal_the_whole_signal_bit_for_bit() {
+        let config = StftConfig::default();
+        let mut stft = Stft::new(config);
+        // Lengths around frame boundaries, shorter than one frame, and a few seconds.
+        for len in [1, 300, 1024, 5000, 5001, 100_003] {
+            let mut state = 12_345u32;
+            let signal: Vec<f32> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                })
+                .collect();
+            let whole = stft.analyse(&signal);
+            let bins = config.n_bins();
+            let mut pieces = vec![Complex32::new(0.0, 0.0); whole.frames() * bins];
+            // Uneven pieces: 1, 2, 3, ... frames.
+            let (mut first, mut step) = (0, 1);
+            while first < whole.frames() {
+                let n = step.min(whole.frames() - first);
+                stft.analyse_frames(
+                    &signal,
+                    first,
+                    &mut pieces[first * bins..(first + n) * bins],
+                );
+                first += n;
+                step += 1;
+            }
+            assert!(pieces == whole.data(), "analysis, length {len}");
+            let expected = stft.synthesise(&whole);
+            let mut streamed = Vec::new();
+            let mut synthesis = StreamingSynthesis::new(len);
+            for m in 0..whole.frames() {
+                synthesis.push(&mut stft, whole.frame(m), &mut streamed);
+            }
+            synthesis.finish(config, &mut streamed);
+            assert!(streamed == expected, "synthesis, length {len}");
+        }
+    }
 
     #[test]
     fn hann_1024_hop_256_synthesis_window_is_window_over_one_and_a_half() {
