@@ -19,6 +19,7 @@
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod kmeans;
 pub mod manifest;
 pub mod model;
 pub mod onnxruntime;
