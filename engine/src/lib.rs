@@ -16,6 +16,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod clip_clusters;
+pub mod clustering;
 pub mod compile;
 pub mod config;
 pub mod error;
@@ -31,6 +33,8 @@ pub mod stages;
 #[cfg(test)]
 mod test_support;
 
+pub use clip_clusters::{ClipClusterOptions, ClipClusterer};
+pub use clustering::{ClusterMap, ClusteringInfo};
 pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
 pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};
