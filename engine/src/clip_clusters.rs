@@ -33,6 +33,11 @@ use ort::value::TensorRef;
 /// Windows per model and embedding call: as `netbend render` batches them.
 pub const BATCH: usize = 8;
 
+/// Map values per embedding call at most (16 maps of layer 4's 64x257): ONNX Runtime keeps each
+/// session's peak working memory, which grows with the rows per call (measured: 63 maps of layer
+/// 4 -> +150 MB, 128 -> +380 MB).
+const MAX_EMBED_VALUES: usize = 1 << 18;
+
 /// How to cluster: clusters per layer and the Forgy seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClipClusterOptions {
@@ -185,37 +190,27 @@ impl ClipClusterer {
             for (l, act) in acts.iter().enumerate() {
                 let (b, c, h, w) = act.dim();
                 let maps = act.as_standard_layout();
-                let e = &self.info.embeddings[l];
-                let input = TensorRef::from_array_view((
-                    [b * c, 1, h, w],
-                    maps.as_slice().expect("standard layout"),
-                ))
-                .map_err(|e| Error::Runtime(format!("cannot make the embedding input: {e}")))?;
-                let what = format!("embedding CNN {} (layer {})", e.file, l + 1);
-                let outputs = self.embedders[l]
-                    .run(ort::inputs![e.input.as_str() => input])
-                    .map_err(|err| Error::Runtime(format!("{what} failed: {err}")))?;
-                let emb = outputs[e.output.as_str()]
-                    .try_extract_array::<f32>()
-                    .map_err(|err| Error::Runtime(format!("{what}: output `{}`: {err}", e.output)))?
-                    .into_dimensionality::<Ix2>()
-                    .map_err(|err| {
-                        Error::Runtime(format!("{what}: output `{}`: {err}", e.output))
-                    })?;
-                if emb.dim() != (b * c, dim) {
-                    return Err(Error::Runtime(format!(
-                        "{what}: output `{}` has shape {:?}, expected [{}, {dim}] (clustering.embedding_dim)",
-                        e.output,
-                        emb.dim(),
-                        b * c
-                    )));
-                }
-                // Row window * C + channel: sum each channel's rows in window order.
-                for (row, v) in emb.outer_iter().enumerate() {
-                    let mut acc = sums[l].row_mut(row % c);
-                    for (a, x) in acc.iter_mut().zip(v) {
-                        *a += f64::from(*x);
+                let maps = maps.as_slice().expect("standard layout");
+                let rows = b * c;
+                // Bounded calls: all of a batch's layer-4 maps at once made the CNN's first
+                // feature maps take ~1.5 GB; each row's embedding does not depend on the others.
+                let chunk = (MAX_EMBED_VALUES / (h * w)).max(1);
+                let mut first = 0;
+                while first < rows {
+                    let last = (first + chunk).min(rows);
+                    let emb = self.embed_maps(
+                        l,
+                        &maps[first * h * w..last * h * w],
+                        [last - first, 1, h, w],
+                    )?;
+                    // Row window * C + channel: sum each channel's rows in window order.
+                    for (i, v) in emb.outer_iter().enumerate() {
+                        let mut acc = sums[l].row_mut((first + i) % c);
+                        for (a, x) in acc.iter_mut().zip(v) {
+                            *a += f64::from(*x);
+                        }
                     }
+                    first = last;
                 }
             }
             start = end;
@@ -227,6 +222,32 @@ impl ClipClusterer {
             s.mapv_inplace(|x| x / count as f64);
         }
         Ok(sums)
+    }
+
+    /// Layer `l`'s (0-based) embedding CNN on maps of `shape` `[N, 1, H, W]`: `[N, D]`.
+    fn embed_maps(&mut self, l: usize, maps: &[f32], shape: [usize; 4]) -> Result<Array2<f32>> {
+        let dim = self.info.embedding_dim;
+        let e = &self.info.embeddings[l];
+        let what = format!("embedding CNN {} (layer {})", e.file, l + 1);
+        let input = TensorRef::from_array_view((shape, maps))
+            .map_err(|err| Error::Runtime(format!("{what}: cannot make the input: {err}")))?;
+        let outputs = self.embedders[l]
+            .run(ort::inputs![e.input.as_str() => input])
+            .map_err(|err| Error::Runtime(format!("{what} failed: {err}")))?;
+        let emb = outputs[e.output.as_str()]
+            .try_extract_array::<f32>()
+            .map_err(|err| Error::Runtime(format!("{what}: output `{}`: {err}", e.output)))?
+            .into_dimensionality::<Ix2>()
+            .map_err(|err| Error::Runtime(format!("{what}: output `{}`: {err}", e.output)))?;
+        if emb.dim() != (shape[0], dim) {
+            return Err(Error::Runtime(format!(
+                "{what}: output `{}` has shape {:?}, expected [{}, {dim}] (clustering.embedding_dim)",
+                e.output,
+                emb.dim(),
+                shape[0]
+            )));
+        }
+        Ok(emb.to_owned())
     }
 
     /// k-means per layer on mean embeddings (step 5).
