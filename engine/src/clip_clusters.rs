@@ -319,3 +319,73 @@ fn clip_clusterer_is_send() {
     fn send<T: Send>() {}
     send::<ClipClusterer>();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::default_model_dir;
+
+    fn clusterer() -> ClipClusterer {
+        let model = Model::load(default_model_dir()).expect("the shipped model models/vae");
+        let options = RuntimeOptions {
+            intra_threads: Some(1),
+            ..RuntimeOptions::default()
+        };
+        ClipClusterer::new(model, &options).unwrap()
+    }
+
+    /// 1.5 s of a decaying 220 Hz tone with a click every 0.25 s, at 48 kHz stereo.
+    fn clip() -> Vec<Vec<f32>> {
+        let left: Vec<f32> = (0..72_000)
+            .map(|i| {
+                let t = i as f32 / 48_000.0;
+                let click = if i % 12_000 < 40 { 0.8 } else { 0.0 };
+                0.3 * (std::f32::consts::TAU * 220.0 * t).sin() * (-t).exp() + click
+            })
+            .collect();
+        let right = left.iter().map(|x| 0.5 * x).collect();
+        vec![left, right]
+    }
+
+    #[test]
+    fn cluster_audio_partitions_every_layer_and_reports_progress() {
+        let mut c = clusterer();
+        let mut calls = Vec::new();
+        let options = ClipClusterOptions {
+            k: Some(vec![3, 3, 2, 2]),
+            seed: Some(9),
+        };
+        let map = c
+            .cluster_audio(&clip(), 48_000, &options, &mut |done, total| {
+                calls.push((done, total));
+                true
+            })
+            .unwrap();
+        // 1.5 s at 44.1 kHz: 262 frames -> ceil(262 / 64) + 1 = 6 windows, batches of 8.
+        assert_eq!(calls, [(6, 6)]);
+        for (layer, clusters) in c.model().layers().iter().zip(&map.layers) {
+            let mut all: Vec<usize> = clusters.iter().flatten().copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..layer.channels).collect::<Vec<_>>(), "layer {}", layer.index);
+            assert!(clusters.len() <= 3 && !clusters.is_empty());
+        }
+        // Same input and seed: the same clusters (sessions reused, no state carried over).
+        let again = c.cluster_audio(&clip(), 48_000, &options, &mut |_, _| true).unwrap();
+        assert_eq!(again, map);
+    }
+
+    #[test]
+    fn a_progress_callback_returning_false_cancels() {
+        let mut c = clusterer();
+        let err = c
+            .cluster_audio(&clip(), 48_000, &ClipClusterOptions { k: None, seed: None }, &mut |_, _| false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cancelled"), "{err}");
+        let err = c
+            .cluster_embeddings(&[], &ClipClusterOptions { k: Some(vec![2, 2]), seed: None })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("one count of at least 1 per layer (4 layers)"), "{err}");
+    }
+}
