@@ -251,6 +251,36 @@ fn render_with_per_clip_clusters_ablates_the_clips_own_cluster() {
         per_clip, explicit,
         "--clusters did not select the file's cluster 0"
     );
+    // `variations --clusters` selects from the same file: its one variation (seed 1) equals the
+    // render (an ablation has no random part).
+    let out_dir = dir.path().join("variations");
+    let model = shipped_model();
+    let out = netbend(&[
+        os("variations"),
+        os("--model"),
+        model.as_os_str(),
+        os("--config"),
+        config.as_os_str(),
+        os("--clusters"),
+        file.as_os_str(),
+        os("--in"),
+        input.as_os_str(),
+        os("--count"),
+        os("1"),
+        os("--out-dir"),
+        out_dir.as_os_str(),
+        os("--threads"),
+        os("1"),
+    ]);
+    assert!(out.status.success(), "variations failed: {}", stderr(&out));
+    let variation = read_audio(out_dir.join("drum_break_seed0001.wav"))
+        .unwrap()
+        .channels
+        .remove(0);
+    assert_eq!(
+        variation, per_clip,
+        "variations --clusters differs from render --clusters"
+    );
     let general_l2 = std::fs::read_to_string(shipped_model().join("clusters.yaml")).unwrap();
     if clusters_of(&general_l2, 2)[0] != *channels {
         assert_ne!(
