@@ -282,12 +282,13 @@ fn render_with_per_clip_clusters_ablates_the_clips_own_cluster() {
         "variations --clusters differs from render --clusters"
     );
     let general_l2 = std::fs::read_to_string(shipped_model().join("clusters.yaml")).unwrap();
-    if clusters_of(&general_l2, 2)[0] != *channels {
-        assert_ne!(
-            per_clip, general,
-            "per-clip and general cluster 0 differ but the outputs do not"
-        );
-    }
+    // On this clip the per-clip cluster 0 of layer 2 is not the general one (adjusted Rand
+    // index 0.18 between the two clusterings of layer 2), so the outputs must differ too.
+    assert_ne!(clusters_of(&general_l2, 2)[0], *channels);
+    assert_ne!(
+        per_clip, general,
+        "per-clip and general cluster 0 differ but the outputs do not"
+    );
 }
 
 #[test]
