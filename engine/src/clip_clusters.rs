@@ -366,11 +366,18 @@ mod tests {
         for (layer, clusters) in c.model().layers().iter().zip(&map.layers) {
             let mut all: Vec<usize> = clusters.iter().flatten().copied().collect();
             all.sort_unstable();
-            assert_eq!(all, (0..layer.channels).collect::<Vec<_>>(), "layer {}", layer.index);
+            assert_eq!(
+                all,
+                (0..layer.channels).collect::<Vec<_>>(),
+                "layer {}",
+                layer.index
+            );
             assert!(clusters.len() <= 3 && !clusters.is_empty());
         }
         // Same input and seed: the same clusters (sessions reused, no state carried over).
-        let again = c.cluster_audio(&clip(), 48_000, &options, &mut |_, _| true).unwrap();
+        let again = c
+            .cluster_audio(&clip(), 48_000, &options, &mut |_, _| true)
+            .unwrap();
         assert_eq!(again, map);
     }
 
@@ -378,14 +385,31 @@ mod tests {
     fn a_progress_callback_returning_false_cancels() {
         let mut c = clusterer();
         let err = c
-            .cluster_audio(&clip(), 48_000, &ClipClusterOptions { k: None, seed: None }, &mut |_, _| false)
+            .cluster_audio(
+                &clip(),
+                48_000,
+                &ClipClusterOptions {
+                    k: None,
+                    seed: None,
+                },
+                &mut |_, _| false,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("cancelled"), "{err}");
         let err = c
-            .cluster_embeddings(&[], &ClipClusterOptions { k: Some(vec![2, 2]), seed: None })
+            .cluster_embeddings(
+                &[],
+                &ClipClusterOptions {
+                    k: Some(vec![2, 2]),
+                    seed: None,
+                },
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("one count of at least 1 per layer (4 layers)"), "{err}");
+        assert!(
+            err.contains("one count of at least 1 per layer (4 layers)"),
+            "{err}"
+        );
     }
 }
