@@ -10,13 +10,20 @@ struct Fixture {
     cases: Vec<Case>,
 }
 
+/// One data set and scikit-learn's result for each initialisation.
 #[derive(Deserialize)]
 struct Case {
     name: String,
     dim: usize,
     k: usize,
-    seed: Option<u64>,
     points: Vec<f64>,
+    runs: Vec<Run>,
+}
+
+/// Forgy from `seed` (with the Python draw's `forgy` indices), or Lloyd from given `init`.
+#[derive(Deserialize)]
+struct Run {
+    seed: Option<u64>,
     forgy: Option<Vec<usize>>,
     init: Option<Vec<f64>>,
     labels: Vec<usize>,
@@ -48,26 +55,28 @@ fn kmeans_equals_scikit_learn_from_the_same_forgy_points() {
     let mut checked = 0;
     for case in &fixture.cases {
         let points = Points::new(&case.points, case.dim).unwrap();
-        let result = match (&case.forgy, &case.init, case.seed) {
-            (Some(forgy), None, Some(seed)) => {
-                let r = kmeans(points, case.k, seed, MAX_ITER).unwrap();
-                assert_eq!(&r.init_indices, forgy, "{}: Forgy draw", case.name);
-                r
+        for run in &case.runs {
+            let name = format!("{} seed {:?}", case.name, run.seed);
+            let result = match (&run.forgy, &run.init, run.seed) {
+                (Some(forgy), None, Some(seed)) => {
+                    let r = kmeans(points, case.k, seed, MAX_ITER).unwrap();
+                    assert_eq!(&r.init_indices, forgy, "{name}: Forgy draw");
+                    r
+                }
+                (None, Some(init), None) => lloyd(points, init, MAX_ITER).unwrap(),
+                _ => panic!("{name}: malformed run"),
+            };
+            assert!(result.converged, "{name}");
+            assert_eq!(result.labels, run.labels, "{name}: labels");
+            assert_eq!(result.centroids.len(), run.centroids.len());
+            for (i, (a, b)) in result.centroids.iter().zip(&run.centroids).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                    "{name}: centroid value {i}: {a} vs scikit-learn {b}"
+                );
             }
-            (None, Some(init), None) => lloyd(points, init, MAX_ITER).unwrap(),
-            _ => panic!("{}: malformed case", case.name),
-        };
-        assert!(result.converged, "{}", case.name);
-        assert_eq!(result.labels, case.labels, "{}: labels", case.name);
-        assert_eq!(result.centroids.len(), case.centroids.len());
-        for (i, (a, b)) in result.centroids.iter().zip(&case.centroids).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
-                "{}: centroid value {i}: {a} vs scikit-learn {b}",
-                case.name
-            );
+            checked += 1;
         }
-        checked += 1;
     }
     assert_eq!(checked, 14);
 }
