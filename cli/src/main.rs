@@ -3,6 +3,7 @@
 //! status 1.
 
 mod bench;
+mod clusters;
 mod frame_store;
 mod generate;
 mod inspect;
@@ -34,6 +35,8 @@ enum Command {
     Variations(variations::VariationsArgs),
     /// Decode random latents with a bend and voice them by Griffin-Lim
     Generate(generate::GenerateArgs),
+    /// Cluster a clip's features per layer (per-clip clusters) and write a cluster file
+    Clusters(clusters::ClustersArgs),
     /// Measure render speed (multiples of real time) and peak memory
     Bench(bench::BenchArgs),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Variations(args) => variations::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Clusters(args) => clusters::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use dsp::{
     AudioData, GriffinLim, GriffinLimVariant, InitialPhase, MODEL_SAMPLE_RATE, Normalisation, Stft,
     StftConfig, WindowLayout, resample,
 };
-use engine::{BendSpec, Model, Runtime, RuntimeOptions, load_config};
+use engine::{BendConfig, BendSpec, ClusterFile, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::frame_store::{FrameStore, Magnitudes, StreamingInputPhase};
@@ -114,6 +114,34 @@ impl Renderer {
             Some(path) => load_config(path, self.runtime.model().manifest())?,
             None => BendSpec::neutral(),
         };
+        if let Some(seed) = seed {
+            spec.seed = seed;
+        }
+        Ok(spec)
+    }
+
+    /// As [`Renderer::spec`], with `features: cluster` selecting from the cluster file
+    /// `clusters` (e.g. written by `netbend clusters`) instead of the config's clusters.
+    pub fn spec_with_clusters(
+        &self,
+        config: Option<&Path>,
+        seed: Option<u64>,
+        clusters: Option<&Path>,
+    ) -> Result<BendSpec> {
+        let Some(clusters) = clusters else {
+            return self.spec(config, seed);
+        };
+        let Some(config) = config else {
+            bail!(
+                "--clusters {} needs --config: without a config nothing selects clusters",
+                clusters.display()
+            );
+        };
+        let file = ClusterFile::read(clusters)?;
+        let manifest = self.runtime.model().manifest();
+        let mut spec = BendConfig::read(config)?
+            .with_cluster_file(file)
+            .to_spec(manifest)?;
         if let Some(seed) = seed {
             spec.seed = seed;
         }

@@ -21,6 +21,11 @@ pub struct RenderArgs {
     /// Output WAV file (32-bit float, at the input's rate and channel count)
     #[arg(long = "out", value_name = "FILE")]
     output: PathBuf,
+    /// Cluster file ({layer: [{cluster_index, feature_index}, ...]}, e.g. from `netbend
+    /// clusters`) that the config's `features: cluster` entries select from, instead of the
+    /// model's general clusters
+    #[arg(long, value_name = "FILE")]
+    clusters: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
     #[command(flatten)]
@@ -41,7 +46,8 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     let phase = args.phase.options()?;
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
-    let spec = renderer.spec(args.config.as_deref(), args.seed)?;
+    let spec =
+        renderer.spec_with_clusters(args.config.as_deref(), args.seed, args.clusters.as_deref())?;
     renderer.set_spec(&spec)?;
     let audio = read_audio(&args.input)?;
     eprintln!(

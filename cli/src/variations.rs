@@ -28,6 +28,11 @@ pub struct VariationsArgs {
     /// Output folder (created if missing)
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
+    /// Cluster file ({layer: [{cluster_index, feature_index}, ...]}, e.g. from `netbend
+    /// clusters`) that the config's `features: cluster` entries select from, instead of the
+    /// model's general clusters
+    #[arg(long, value_name = "FILE")]
+    clusters: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
     #[command(flatten)]
@@ -54,7 +59,8 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
     // Checked once against the model before any audio work.
-    let mut spec = renderer.spec(Some(&args.config), None)?;
+    let mut spec =
+        renderer.spec_with_clusters(Some(&args.config), None, args.clusters.as_deref())?;
     let audio = read_audio(&args.input)?;
     let stem = args
         .input

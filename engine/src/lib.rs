@@ -16,9 +16,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod clip_clusters;
+pub mod clustering;
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod kmeans;
 pub mod manifest;
 pub mod model;
 pub mod onnxruntime;
@@ -30,6 +33,8 @@ pub mod stages;
 #[cfg(test)]
 mod test_support;
 
+pub use clip_clusters::{ClipClusterOptions, ClipClusterer};
+pub use clustering::{ClusterMap, ClusteringInfo};
 pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
 pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};

@@ -109,7 +109,9 @@ pub struct Manifest {
     #[serde(default)]
     pub training: Option<serde_json::Value>,
     /// How `clusters.general` was made and the embedding CNNs per-clip clustering needs
-    /// (docs/model-manifest.md, `clustering`); kept as JSON until the run-time clustering reads it.
+    /// (docs/model-manifest.md, `clustering`); kept as JSON here and checked by
+    /// [`crate::ClusteringInfo::from_manifest`] when per-clip clustering needs it, so that a
+    /// broken record never stops rendering.
     #[serde(default)]
     pub clustering: Option<serde_json::Value>,
 }

@@ -146,6 +146,14 @@ impl BendConfig {
         &self.path
     }
 
+    /// Makes `features: cluster` select from `file` (e.g. per-clip clusters from `netbend
+    /// clusters`) instead of the config's own `cluster-file` or `cluster-map`.
+    pub fn with_cluster_file(mut self, file: ClusterFile) -> BendConfig {
+        self.cluster_file = Some(file);
+        self.cluster_map = "general".to_string();
+        self
+    }
+
     /// The config's top-level `seed`, if it has one.
     pub fn seed(&self) -> Option<u64> {
         self.seed

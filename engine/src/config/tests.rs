@@ -283,14 +283,20 @@ fn wrong_types_and_yaml_syntax_errors_have_positions() {
     assert!(e.contains("missing"), "{e}");
 }
 
+/// Layer 1 of the test manifest (16 channels): cluster 1 = {0, 5}, cluster 0 = the rest.
+fn full_layer_1() -> String {
+    let mut text = "1:\n".to_string();
+    for c in 0..16 {
+        let j = usize::from(c == 0 || c == 5);
+        text += &format!("- {{cluster_index: {j}, feature_index: {c}}}\n");
+    }
+    text
+}
+
 #[test]
 fn cluster_file_in_the_reference_format() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("clusters.yaml"),
-        "1:\n- {cluster_index: 1, feature_index: 0}\n- {cluster_index: 0, feature_index: 2}\n- {cluster_index: 1, feature_index: 5}\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("clusters.yaml"), full_layer_1()).unwrap();
     let config = dir.path().join("bend.yaml");
     std::fs::write(
         &config,
@@ -329,7 +335,34 @@ fn cluster_file_in_the_reference_format() {
     )
     .unwrap();
     let e = load_config(&config, &m).unwrap_err().to_string();
-    assert!(e.contains("channel 7 is outside layer 4"), "{e}");
+    assert!(
+        e.contains("clusters.yaml:2:")
+            && e.contains("channel 7 is outside layer 4's channels: allowed 0..=3"),
+        "{e}"
+    );
+    // A channel left out, and a gap in the cluster indices.
+    let without_9 = full_layer_1().replace("- {cluster_index: 0, feature_index: 9}\n", "");
+    std::fs::write(dir.path().join("clusters.yaml"), without_9).unwrap();
+    let e = load_config(&config, &m).unwrap_err().to_string();
+    assert!(
+        e.contains("clusters.yaml:2:") && e.contains("field `1`") && e.contains("1 missing: 9"),
+        "{e}"
+    );
+    let gap = full_layer_1().replace("cluster_index: 1,", "cluster_index: 2,");
+    std::fs::write(dir.path().join("clusters.yaml"), gap).unwrap();
+    let e = load_config(&config, &m).unwrap_err().to_string();
+    assert!(
+        e.contains("field `1.cluster_index`") && e.contains("no channel has cluster_index 1"),
+        "{e}"
+    );
+    let dup = full_layer_1() + "- {cluster_index: 0, feature_index: 5}\n";
+    std::fs::write(dir.path().join("clusters.yaml"), dup).unwrap();
+    let e = load_config(&config, &m).unwrap_err().to_string();
+    assert!(
+        e.contains("clusters.yaml:18:")
+            && e.contains("channel 5 is assigned to more than one cluster"),
+        "{e}"
+    );
     std::fs::write(
         dir.path().join("clusters.yaml"),
         "1:\n- {cluster: 0, feature_index: 7}\n",
@@ -366,7 +399,11 @@ fn examples_in_the_repository_parse_against_a_four_layer_model() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml")
-            && !path.to_string_lossy().contains("clusters")
+            // The file name, not the path: a checkout under a folder named "...clusters..."
+            // would otherwise skip every example.
+            && !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("clusters"))
         {
             let s = load_config(&path, &test_support::manifest())
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -1,0 +1,159 @@
+//! `netbend clusters`: per-clip clusters of one audio file (engine::clip_clusters), written in the
+//! reference implementation's cluster-file format for `render --clusters` or a config's
+//! `cluster-file`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use dsp::read_audio;
+use engine::clustering::write_atomically;
+use engine::{ClipClusterOptions, ClipClusterer, Model, RuntimeOptions};
+
+use crate::pipeline::{ModelArgs, bar};
+
+#[derive(Args, Debug)]
+pub struct ClustersArgs {
+    /// Input audio file (any rate; stereo is mixed to mono)
+    #[arg(long = "in", value_name = "FILE")]
+    input: PathBuf,
+    /// Cluster file to write (YAML, {layer: [{cluster_index, feature_index}, ...]})
+    #[arg(long = "out", value_name = "FILE")]
+    output: PathBuf,
+    /// Clusters per layer, one per layer, e.g. 5,5,4,4 [default: the manifest's clustering.k]
+    #[arg(long, value_name = "K1,K2,..")]
+    k: Option<String>,
+    /// k-means (Forgy) seed [default: the manifest's clustering.seed]
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Tests: also write the mean embeddings as JSON {"layer": [[..D..] per channel]}
+    #[arg(long, value_name = "FILE", hide = true)]
+    dump_embeddings: Option<PathBuf>,
+}
+
+/// "5,5,4,4" -> one count (>= 2, as the Python pipeline's --k) per layer.
+fn parse_k(text: &str, layers: usize) -> Result<Vec<usize>> {
+    let values: Vec<usize> = text
+        .split(',')
+        .map(|v| v.trim().parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            anyhow::anyhow!("--k {text:?}: expected {layers} integers separated by commas")
+        })?;
+    if values.len() != layers || values.iter().any(|&v| v < 2) {
+        bail!(
+            "--k {text:?}: the model has {layers} layers, so give {layers} counts, each at least 2 (e.g. 5,5,4,4)"
+        );
+    }
+    Ok(values)
+}
+
+pub fn run(args: &ClustersArgs) -> Result<()> {
+    if args.model.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    let started = Instant::now();
+    let dir = args
+        .model
+        .model
+        .clone()
+        .unwrap_or_else(engine::default_model_dir);
+    let model = Model::load(&dir)?;
+    let k = match &args.k {
+        Some(text) => Some(parse_k(text, model.layers().len())?),
+        None => None,
+    };
+    let options = RuntimeOptions {
+        intra_threads: args.model.threads,
+        ..RuntimeOptions::default()
+    };
+    let mut clusterer = ClipClusterer::new(model, &options)?;
+    let audio = read_audio(&args.input)?;
+    eprintln!(
+        "read {} ({} ch, {} Hz, {:.2} s)",
+        args.input.display(),
+        audio.channel_count(),
+        audio.sample_rate,
+        audio.frames() as f64 / audio.sample_rate as f64
+    );
+    let mono = engine::clip_clusters::mix_to_mono(&audio.channels);
+    let mono = dsp::resample(&mono, audio.sample_rate, dsp::MODEL_SAMPLE_RATE)
+        .with_context(|| format!("cannot resample {} Hz to the model rate", audio.sample_rate))?;
+    let windows = clusterer.windows(&mono);
+    let progress = bar(windows.dim().0 as u64, "clusters");
+    let embeddings = clusterer.embed_windows(windows.view(), &mut |done, _| {
+        progress.set_position(done as u64);
+        true
+    })?;
+    progress.finish_and_clear();
+    let cluster_options = ClipClusterOptions { k, seed: args.seed };
+    let map = clusterer.cluster_embeddings(&embeddings, &cluster_options)?;
+    write_atomically(&args.output, &map.to_yaml())?;
+    if let Some(path) = &args.dump_embeddings {
+        let layers: Vec<String> = embeddings
+            .iter()
+            .enumerate()
+            .map(|(l, e)| {
+                let rows: Vec<String> = e
+                    .outer_iter()
+                    .map(|r| {
+                        format!(
+                            "[{}]",
+                            r.iter()
+                                .map(|x| format!("{x:e}"))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        )
+                    })
+                    .collect();
+                format!("\"{}\":[{}]", l + 1, rows.join(","))
+            })
+            .collect();
+        write_atomically(path, &format!("{{{}}}\n", layers.join(",")))?;
+    }
+    let summary: Vec<String> = map
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(l, c)| format!("L{} {} clusters", l + 1, c.len()))
+        .collect();
+    eprintln!(
+        "wrote {} ({}) from {} windows in {:.1} s",
+        args.output.display(),
+        summary.join(", "),
+        windows.dim().0,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_k;
+
+    #[test]
+    fn k_needs_one_count_of_at_least_two_per_layer() {
+        assert_eq!(parse_k("5,5,4,4", 4).unwrap(), vec![5, 5, 4, 4]);
+        assert!(
+            parse_k("5,5,4", 4)
+                .unwrap_err()
+                .to_string()
+                .contains("has 4 layers")
+        );
+        assert!(
+            parse_k("5,5,1,4", 4)
+                .unwrap_err()
+                .to_string()
+                .contains("at least 2")
+        );
+        assert!(
+            parse_k("5,x,4,4", 4)
+                .unwrap_err()
+                .to_string()
+                .contains("integers")
+        );
+    }
+}
