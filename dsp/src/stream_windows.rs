@@ -46,7 +46,10 @@ impl StreamSchedule {
     /// A schedule; panics unless `1 <= hop`, `fade <= hop` and `hop + fade <= window`.
     pub fn new(window: usize, hop: usize, fade: usize, budget: usize) -> StreamSchedule {
         assert!(hop >= 1, "the window hop must be at least one frame");
-        assert!(fade <= hop, "the fade ({fade}) cannot be longer than the hop ({hop})");
+        assert!(
+            fade <= hop,
+            "the fade ({fade}) cannot be longer than the hop ({hop})"
+        );
         assert!(
             hop + fade <= window,
             "hop {hop} + fade {fade} frames do not fit in a {window}-frame window"
