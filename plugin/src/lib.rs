@@ -28,6 +28,8 @@ use worker::{WorkerHandle, WorkerLink};
 const MAX_CHANNELS: usize = 2;
 /// Capacity of the latency-compensation delay, in seconds of host audio.
 const MAX_LATENCY_SECONDS: f32 = 1.0;
+/// Largest magnitude the model path is fed (+24 dBFS): beyond it the input is clipped there.
+const MODEL_INPUT_LIMIT: f32 = 16.0;
 /// Tests and benchmarks: extra milliseconds the worker spends per window (a slow machine).
 pub const WORKER_DELAY_ENV: &str = "NETBEND_WORKER_DELAY_MS";
 /// Length of the bypass cross-fade.
@@ -285,7 +287,15 @@ impl Plugin for Netbend {
             && samples <= self.wet[0].len()
         {
             for (w, c) in self.wet.iter_mut().zip(channels.iter()) {
-                w[..samples].copy_from_slice(&c[..samples]);
+                // Non-finite input would stay in the framer's and resamplers' history; the model
+                // path gets silence there instead (the output stage guards the rest).
+                for (w, &x) in w[..samples].iter_mut().zip(&c[..samples]) {
+                    *w = if x.is_finite() {
+                        x.clamp(-MODEL_INPUT_LIMIT, MODEL_INPUT_LIMIT)
+                    } else {
+                        0.0
+                    };
+                }
             }
             wet_ready = path.process(&mut self.wet, samples);
         }

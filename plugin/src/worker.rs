@@ -150,8 +150,10 @@ impl WorkerHandle {
                     job.ok = run_window(&mut runtime, &mut job.data, link.window, link.bins)
                         .map_err(|e| status.set_message(format!("the model failed: {e}")))
                         .is_ok();
-                    if !link.extra_delay.is_zero() {
-                        std::thread::sleep(link.extra_delay);
+                    // The simulated slow machine still stops promptly when asked to.
+                    let slow_until = started + link.extra_delay;
+                    while Instant::now() < slow_until && !stop_flag.load(Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_millis(1));
                     }
                     status.record_window_time(started.elapsed());
                     // The ring holds the whole pool, so there is always room.

@@ -107,6 +107,18 @@ pub fn use_model(dir: Option<&std::path::Path>) {
     unsafe { std::env::set_var("NETBEND_MODEL_DIR", value) };
 }
 
+/// Makes the plugin's model worker take `ms` extra milliseconds per window (read when the plugin
+/// activates): a machine too slow for the model. `None` restores normal speed.
+pub fn set_worker_delay(ms: Option<u64>) {
+    // SAFETY: as in `use_model`.
+    unsafe {
+        match ms {
+            Some(ms) => std::env::set_var("NETBEND_WORKER_DELAY_MS", ms.to_string()),
+            None => std::env::remove_var("NETBEND_WORKER_DELAY_MS"),
+        }
+    }
+}
+
 /// The workspace directory (for `tests/data`).
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
