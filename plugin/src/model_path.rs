@@ -40,13 +40,15 @@ pub const POOL: usize = 3;
 /// Longest wait for a window in offline rendering before it counts as a miss.
 const OFFLINE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The schedule of each quality mode. Default: a window every 32 frames (186 ms), 16 frames
-/// (93 ms) of cross-fade, 12 frames (70 ms) for the model; low latency: every 12 frames (70 ms),
-/// 6 frames of fade, 6 frames (35 ms) for the model, at 2.7x the model runs per second.
+/// The schedule of each quality mode (frames of 256 samples at 44.1 kHz, 5.8 ms).
+/// Default: a window every 32 frames (186 ms), a 12-frame (70 ms) cross-fade, 8 frames (46 ms)
+/// for the model; 319 ms at 44.1 kHz, at most 380 ms at any host rate (32 kHz resamples slowest).
+/// Low latency: a window every 12 frames (70 ms, 2.7x the model runs), a 3-frame (17 ms) fade,
+/// 5 frames (29 ms) for the model; 134 ms at 44.1 kHz, at most 200 ms at any host rate.
 pub fn schedule_for(mode: QualityMode, window: usize) -> StreamSchedule {
     let (hop, fade, budget) = match mode {
-        QualityMode::Default => (32, 16, 12),
-        QualityMode::LowLatency => (12, 6, 6),
+        QualityMode::Default => (32, 12, 8),
+        QualityMode::LowLatency => (12, 3, 5),
     };
     let hop = hop.min(window / 2);
     StreamSchedule::new(window, hop, fade.min(hop), budget)

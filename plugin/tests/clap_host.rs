@@ -359,7 +359,7 @@ fn reported_latency_is_where_an_impulse_comes_out() {
     let mode = plugin.param("Quality Mode");
     // The modes' latencies at 44.1 kHz, from their schedules: n_fft + (hop + fade - 1 + budget)
     // STFT hops of 256 samples (README, "Latency").
-    for (mode_value, expected_44k) in [(0.0, 1024 + 59 * 256), (1.0, 1024 + 23 * 256)] {
+    for (mode_value, expected_44k) in [(0.0, 1024 + 51 * 256), (1.0, 1024 + 19 * 256)] {
         render(
             &mut plugin,
             44_100.0,
@@ -431,7 +431,7 @@ fn without_a_model_the_wet_signal_is_the_dry_signal_delayed_by_the_same_latency(
     let mut plugin = LoadedPlugin::load();
     let out = impulse_response(&mut plugin, 44_100.0, 512, 1.0);
     let latency = plugin.latency() as usize;
-    assert_eq!(latency, 1024 + 59 * 256);
+    assert_eq!(latency, 1024 + 51 * 256);
     // Through the DC blocker only: the impulse's peak is untouched.
     assert_eq!(out[0][3000 + latency], 0.5);
     assert_eq!(out[1][3000 + latency], -0.5);

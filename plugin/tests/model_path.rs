@@ -133,7 +133,7 @@ fn identity_model_gives_the_input_back_exactly_latency_samples_later() {
             job.ok = true;
             true
         });
-        assert_eq!(r.latency, 1024 + 59 * 256, "default mode at 44.1 kHz");
+        assert_eq!(r.latency, 1024 + 51 * 256, "default mode at 44.1 kHz");
         assert_eq!(r.misses, 0);
         let len = r.output[0].len();
         for ch in 0..channels {
@@ -240,4 +240,20 @@ fn a_worker_that_never_answers_gives_the_delayed_dry_signal() {
         "misses {} for {windows_due} windows due",
         r.misses
     );
+}
+
+#[test]
+fn each_mode_stays_within_its_latency_target_at_every_host_rate() {
+    // Targets of the issue: default <= 400 ms, low latency <= 200 ms.
+    for (mode, target_ms) in [(QualityMode::Default, 400.0), (QualityMode::LowLatency, 200.0)] {
+        let schedule = schedule_for(mode, 128);
+        for rate in [22_050u32, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000] {
+            for (channels, block) in [(1, 1), (2, 4096)] {
+                let l = latency_for(rate, channels, block, &schedule).unwrap();
+                let ms = l.host_samples as f64 * 1000.0 / rate as f64;
+                println!("{mode:?} {rate} Hz block {block}: {} samples = {ms:.1} ms", l.host_samples);
+                assert!(ms <= target_ms, "{mode:?} at {rate} Hz: {ms:.1} ms");
+            }
+        }
+    }
 }
