@@ -245,13 +245,21 @@ fn a_worker_that_never_answers_gives_the_delayed_dry_signal() {
 #[test]
 fn each_mode_stays_within_its_latency_target_at_every_host_rate() {
     // Targets of the issue: default <= 400 ms, low latency <= 200 ms.
-    for (mode, target_ms) in [(QualityMode::Default, 400.0), (QualityMode::LowLatency, 200.0)] {
+    for (mode, target_ms) in [
+        (QualityMode::Default, 400.0),
+        (QualityMode::LowLatency, 200.0),
+    ] {
         let schedule = schedule_for(mode, 128);
-        for rate in [22_050u32, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000] {
+        for rate in [
+            22_050u32, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000,
+        ] {
             for (channels, block) in [(1, 1), (2, 4096)] {
                 let l = latency_for(rate, channels, block, &schedule).unwrap();
                 let ms = l.host_samples as f64 * 1000.0 / rate as f64;
-                println!("{mode:?} {rate} Hz block {block}: {} samples = {ms:.1} ms", l.host_samples);
+                println!(
+                    "{mode:?} {rate} Hz block {block}: {} samples = {ms:.1} ms",
+                    l.host_samples
+                );
                 assert!(ms <= target_ms, "{mode:?} at {rate} Hz: {ms:.1} ms");
             }
         }
