@@ -30,6 +30,8 @@ const MAX_CHANNELS: usize = 2;
 const MAX_LATENCY_SECONDS: f32 = 1.0;
 /// Largest magnitude the model path is fed (+24 dBFS): beyond it the input is clipped there.
 const MODEL_INPUT_LIMIT: f32 = 16.0;
+/// Benchmarks: a file the plugin writes its status counters to when it is deactivated.
+pub const STATS_ENV: &str = "NETBEND_STATS_FILE";
 /// Tests and benchmarks: extra milliseconds the worker spends per window (a slow machine).
 pub const WORKER_DELAY_ENV: &str = "NETBEND_WORKER_DELAY_MS";
 /// Length of the bypass cross-fade.
@@ -254,6 +256,24 @@ impl Plugin for Netbend {
 
     fn deactivate(&mut self) {
         self.stop_worker();
+        if let Some(file) = std::env::var_os(STATS_ENV) {
+            // Main thread: the benchmark reads the counters it cannot see through a host.
+            let s = &self.status;
+            let line = format!(
+                "connected={} latency={} windows={} misses={} window_ms_max={:.2}\n",
+                s.model_connected.load(Ordering::Relaxed),
+                self.latency,
+                s.windows.load(Ordering::Relaxed),
+                s.deadline_misses.load(Ordering::Relaxed),
+                s.window_ms_max.load(Ordering::Relaxed),
+            );
+            if let Err(e) = std::fs::write(&file, line) {
+                nice_log!(
+                    "Netbend: cannot write {}: {e}",
+                    std::path::Path::new(&file).display()
+                );
+            }
+        }
         self.path = None;
         self.status.sample_rate.store(0.0, Ordering::Relaxed);
     }
