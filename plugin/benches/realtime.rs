@@ -139,7 +139,6 @@ fn main() {
             "default"
         }
     );
-    let mut plugin = LoadedPlugin::load();
     let report = |what: &str, o: &Outcome| {
         println!(
             "{what}: {:.1} s wall, {:.1}x real time, worst process() {:.2} ms ({:.0} % of a block); {}",
@@ -150,18 +149,20 @@ fn main() {
             o.stats
         );
     };
+    // A fresh instance per run: its counters (windows, misses) start at zero.
+    let fresh = LoadedPlugin::load;
     report(
         "offline render (waits for the model)",
-        &run(&mut plugin, &input, true, false, mode),
+        &run(&mut fresh(), &input, true, false, mode),
     );
     report(
         "real-time mode, unpaced (audio thread only)",
-        &run(&mut plugin, &input, false, false, mode),
+        &run(&mut fresh(), &input, false, false, mode),
     );
     if args.paced {
         report(
             "real-time mode, paced by the clock",
-            &run(&mut plugin, &input, false, true, mode),
+            &run(&mut fresh(), &input, false, true, mode),
         );
     }
 }
