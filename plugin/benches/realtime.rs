@@ -67,8 +67,22 @@ fn run(
     let stats_file = std::env::temp_dir().join(format!("netbend-bench-{}.txt", std::process::id()));
     // SAFETY: single-threaded benchmark; the plugin reads the variable when deactivated.
     unsafe { std::env::set_var("NETBEND_STATS_FILE", &stats_file) };
-    plugin.set_offline(offline);
+    // The quality mode takes effect at activation: set it in a short activation first, as a
+    // host restarting the plugin after a mode change would.
     let mode_id = plugin.param("Quality Mode").id;
+    let mut setup = plugin.activate(RATE, BLOCK as u32);
+    let change = [ParamChange {
+        time: 0,
+        id: mode_id,
+        value: mode,
+    }];
+    setup.process(
+        &mut vec![vec![0.0; BLOCK]; 2],
+        &mut vec![vec![0.0; BLOCK]; 2],
+        &change,
+    );
+    setup.finish(plugin);
+    plugin.set_offline(offline);
     let mut processor = plugin.activate(RATE, BLOCK as u32);
     let len = input[0].len();
     let mut inb = vec![vec![0.0f32; BLOCK]; 2];
@@ -80,17 +94,8 @@ fn run(
         for (b, x) in inb.iter_mut().zip(input) {
             b.copy_from_slice(&x[start..start + BLOCK]);
         }
-        let changes = if start == 0 {
-            vec![ParamChange {
-                time: 0,
-                id: mode_id,
-                value: mode,
-            }]
-        } else {
-            Vec::new()
-        };
         let t = Instant::now();
-        processor.process(&mut inb, &mut outb, &changes);
+        processor.process(&mut inb, &mut outb, &[]);
         worst = worst.max(t.elapsed());
         start += BLOCK;
         if paced {

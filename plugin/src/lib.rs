@@ -56,6 +56,10 @@ pub struct Netbend {
     worker: Option<WorkerHandle>,
     /// The loaded runtime while no worker runs, kept to reuse its sessions, with its model dir.
     runtime: Option<(PathBuf, engine::Runtime)>,
+    /// The quality mode this activation runs, and each mode's latency at its settings: a mode
+    /// change in `process()` reports the new latency, which makes the host restart the plugin.
+    active_mode: params::QualityMode,
+    mode_latencies: [u32; 2],
 }
 
 impl Default for Netbend {
@@ -74,6 +78,8 @@ impl Default for Netbend {
             wet: Vec::new(),
             worker: None,
             runtime: None,
+            active_mode: params::QualityMode::Default,
+            mode_latencies: [0; 2],
         }
     }
 }
@@ -201,16 +207,23 @@ impl Plugin for Netbend {
         let max_block = buffer_config.max_buffer_size.max(1) as usize;
         self.stop_worker();
         let host_rate = self.sample_rate.round() as u32;
-        let schedule = model_path::schedule_for(self.params.mode.value(), dsp::WINDOW_FRAMES);
         let offline = buffer_config.process_mode == ProcessMode::Offline;
         // The latency does not depend on whether a model loads, so a session keeps its timing.
-        let latency = match model_path::latency_for(host_rate, channels, max_block, &schedule) {
-            Ok(l) => l.host_samples,
-            Err(e) => {
-                nice_log!("Netbend: cannot resample {host_rate} Hz: {e}");
-                return false;
+        for mode in [
+            params::QualityMode::Default,
+            params::QualityMode::LowLatency,
+        ] {
+            let schedule = model_path::schedule_for(mode, dsp::WINDOW_FRAMES);
+            match model_path::latency_for(host_rate, channels, max_block, &schedule) {
+                Ok(l) => self.mode_latencies[mode.index() as usize] = l.host_samples,
+                Err(e) => {
+                    nice_log!("Netbend: cannot resample {host_rate} Hz: {e}");
+                    return false;
+                }
             }
-        };
+        }
+        self.active_mode = self.params.mode.value();
+        let latency = self.mode_latencies[self.active_mode.index() as usize];
         match self.start_model_path(host_rate, channels, max_block, offline) {
             Ok(()) => {
                 self.status.set_message(String::new());
@@ -282,11 +295,17 @@ impl Plugin for Netbend {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let samples = buffer.samples();
         if samples == 0 {
             return ProcessStatus::Normal;
+        }
+        // A new quality mode needs a new latency: reporting it makes the host restart the plugin,
+        // and `activate()` then builds the path for the new mode.
+        let mode = self.params.mode.value();
+        if mode != self.active_mode {
+            context.set_latency_samples(self.mode_latencies[mode.index() as usize]);
         }
 
         // Parameters -> bridge (block rate; the worker reads one snapshot per model window).
