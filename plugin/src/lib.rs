@@ -400,7 +400,7 @@ impl Netbend {
         offline: bool,
     ) -> Result<(), String> {
         let dir = find_model(&self.params.model_name())?;
-        let runtime = match self.runtime.take() {
+        let mut runtime = match self.runtime.take() {
             Some((loaded, runtime)) if loaded == dir => runtime,
             _ => load_runtime(&dir)?,
         };
@@ -413,6 +413,12 @@ impl Netbend {
                 dsp::WINDOW_FRAMES
             ));
         }
+        // ONNX Runtime allocates and tunes on a session's first run: do that here, not in the
+        // worker's first window (which would miss its deadline).
+        let silence = ndarray::Array3::<f32>::zeros((1, signal.window, signal.bins));
+        runtime
+            .autoencode(silence.view())
+            .map_err(|e| format!("the model cannot run: {e}; passing dry audio"))?;
         let setup = PathSetup {
             host_rate,
             channels,
