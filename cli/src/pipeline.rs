@@ -56,41 +56,7 @@ impl Renderer {
         }
         let dir = args.model.clone().unwrap_or_else(engine::default_model_dir);
         let model = Model::load(&dir)?;
-        let manifest = model.manifest();
-        let Some(signal) = &manifest.signal else {
-            bail!(
-                "model {} (`{}`) is not an audio model: its manifest has no `signal`",
-                dir.display(),
-                manifest.name
-            );
-        };
-        if signal.sample_rate != MODEL_SAMPLE_RATE
-            || signal.n_fft != dsp::N_FFT
-            || signal.hop != dsp::HOP
-        {
-            bail!(
-                "model {}: signal settings {} Hz, n_fft {}, hop {} are not those of this build \
-                 ({MODEL_SAMPLE_RATE} Hz, n_fft {}, hop {})",
-                dir.display(),
-                signal.sample_rate,
-                signal.n_fft,
-                signal.hop,
-                dsp::N_FFT,
-                dsp::HOP
-            );
-        }
-        let norm = match &manifest.normalisation {
-            Some(n) => Normalisation::new(n.amin as f32, n.db_min as f32, n.db_max as f32)
-                .with_context(|| format!("model {}: normalisation", dir.display()))?,
-            None => Normalisation::default(),
-        };
-        let (window, bins) = (signal.window_frames, signal.bins);
-        if window < 2 || window % 2 != 0 {
-            bail!(
-                "model {}: window_frames {window} must be even",
-                dir.display()
-            );
-        }
+        let engine::AudioSignal { norm, window, bins } = model.audio_signal()?;
         let options = RuntimeOptions {
             intra_threads: args.threads,
             ..RuntimeOptions::default()

@@ -16,6 +16,7 @@ pub mod normalisation;
 pub mod resample;
 pub mod resynth;
 pub mod stft;
+pub mod stream_windows;
 pub mod windowing;
 
 pub use audio_file::{AudioData, AudioFileError, read_audio, write_wav};
@@ -28,7 +29,8 @@ pub use resynth::{
     spectral_convergence, with_input_phase,
 };
 pub use stft::{Spectrogram, Stft, StftConfig, StreamingSynthesis};
-pub use windowing::WindowLayout;
+pub use stream_windows::{FrameSources, StreamSchedule};
+pub use windowing::{WindowLayout, sin2_fade_in};
 
 /// The model's sample rate (docs/signal.md): every other rate is resampled to it.
 pub const MODEL_SAMPLE_RATE: u32 = 44_100;

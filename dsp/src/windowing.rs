@@ -12,6 +12,15 @@
 //! `f` sum to one by construction, and when both windows agree the result is that value exactly
 //! (no rounding), which the identity test checks bit for bit.
 
+/// The raised-cosine fade-in weight at offset `o` of a fade `len` long:
+/// `sin²(π (o + ½) / (2 len))`. `f(o) + f(len - 1 - o) = 1`, so a fade-out with `1 - f` keeps the
+/// sum of the two weights at one. Shared by the offline [`WindowLayout`] and the streaming
+/// [`crate::StreamSchedule`] so both cross-fade model windows identically.
+pub fn sin2_fade_in(o: usize, len: usize) -> f32 {
+    let x = std::f64::consts::PI * (o as f64 + 0.5) / (2.0 * len as f64);
+    (x.sin() * x.sin()) as f32
+}
+
 /// The layout of the overlapping windows over a `[frames, bins]` spectrogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WindowLayout {
@@ -59,8 +68,7 @@ impl WindowLayout {
 
     /// The fade-in weight of the later window at offset `o` in the hop.
     pub fn fade_in(&self, o: usize) -> f32 {
-        let x = std::f64::consts::PI * (o as f64 + 0.5) / (2.0 * self.hop as f64);
-        (x.sin() * x.sin()) as f32
+        sin2_fade_in(o, self.hop)
     }
 
     /// Cuts a row-major `[frames, bins]` spectrogram into `[count, window, bins]` (row-major),

@@ -39,7 +39,7 @@ pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
 pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
-pub use model::{Model, default_model_dir};
+pub use model::{AudioSignal, Model, default_model_dir};
 pub use onnxruntime::locate_onnxruntime;
 pub use random::sample_latents;
 pub use runtime::{Device, GraphPort, Runtime, RuntimeOptions};

@@ -147,3 +147,54 @@ impl Model {
             .map(|s| (s.window_frames, s.bins))
     }
 }
+
+/// How an audio model wants its input: the normalisation and the window shape, checked against
+/// the STFT this build uses (docs/signal.md). The CLI and the plugin both start from this.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AudioSignal {
+    pub norm: dsp::Normalisation,
+    /// Frames per model window (even).
+    pub window: usize,
+    pub bins: usize,
+}
+
+impl Model {
+    /// The model's [`AudioSignal`]; the error names the model and the setting that does not fit.
+    pub fn audio_signal(&self) -> Result<AudioSignal> {
+        let dir = self.dir.display();
+        let manifest = &self.manifest;
+        let Some(signal) = &manifest.signal else {
+            return Err(Error::Model(format!(
+                "model {dir} (`{}`) is not an audio model: its manifest has no `signal`",
+                manifest.name
+            )));
+        };
+        if signal.sample_rate != dsp::MODEL_SAMPLE_RATE
+            || signal.n_fft != dsp::N_FFT
+            || signal.hop != dsp::HOP
+        {
+            return Err(Error::Model(format!(
+                "model {dir}: signal settings {} Hz, n_fft {}, hop {} are not those of this build \
+                 ({} Hz, n_fft {}, hop {})",
+                signal.sample_rate,
+                signal.n_fft,
+                signal.hop,
+                dsp::MODEL_SAMPLE_RATE,
+                dsp::N_FFT,
+                dsp::HOP
+            )));
+        }
+        let norm = match &manifest.normalisation {
+            Some(n) => dsp::Normalisation::new(n.amin as f32, n.db_min as f32, n.db_max as f32)
+                .map_err(|e| Error::Model(format!("model {dir}: normalisation: {e}")))?,
+            None => dsp::Normalisation::default(),
+        };
+        let (window, bins) = (signal.window_frames, signal.bins);
+        if window < 2 || window % 2 != 0 {
+            return Err(Error::Model(format!(
+                "model {dir}: window_frames {window} must be even"
+            )));
+        }
+        Ok(AudioSignal { norm, window, bins })
+    }
+}

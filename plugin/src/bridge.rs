@@ -253,22 +253,51 @@ impl BridgeWriter {
     }
 }
 
-/// Status from the audio thread and the worker to the editor. All fields are plain atomics.
+/// Status from the audio thread and the worker to the editor. The audio thread only touches the
+/// atomics; `message` (a mutex) is written by the worker and the main thread only.
 #[derive(Debug, Default)]
 pub struct EngineStatus {
-    /// Windows the worker did not deliver in time (the audio path then plays the delayed dry
-    /// signal). Placeholder until the worker lands: nothing increments it yet.
+    /// Model windows that were not back by their deadline; the audio path then cross-fades to the
+    /// dry signal delayed by the latency for that window.
     pub deadline_misses: AtomicU64,
+    /// Windows the worker has run.
+    pub windows: AtomicU64,
+    /// Worker time of the last window and the largest so far, in ms.
+    pub window_ms: AtomicF32,
+    pub window_ms_max: AtomicF32,
+    /// Why the model path is not connected, or the last problem with the bend (empty: none).
+    pub message: std::sync::Mutex<String>,
     /// Non-finite samples replaced by the output safety stage.
     pub guard_events: AtomicU64,
     /// Latency reported to the host, in samples.
     pub latency_samples: AtomicU32,
     /// Host sample rate of the current activation (0 when inactive).
     pub sample_rate: AtomicF32,
-    /// Whether the model path is connected (false until the worker lands).
+    /// Whether the model path is connected (a model is loaded and its worker runs).
     pub model_connected: AtomicBool,
     /// Process blocks run so far.
     pub blocks: AtomicU64,
     /// Peak absolute output of the last block (for a meter).
     pub output_peak: AtomicF32,
+}
+
+impl EngineStatus {
+    /// Replaces the status message (worker and main thread only: takes a lock).
+    pub fn set_message(&self, text: String) {
+        if let Ok(mut m) = self.message.lock() {
+            *m = text;
+        }
+    }
+
+    pub fn message(&self) -> String {
+        self.message.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Worker bookkeeping after one window.
+    pub fn record_window_time(&self, elapsed: std::time::Duration) {
+        let ms = elapsed.as_secs_f32() * 1000.0;
+        self.window_ms.store(ms, Ordering::Relaxed);
+        self.window_ms_max.fetch_max(ms, Ordering::Relaxed);
+        self.windows.fetch_add(1, Ordering::Relaxed);
+    }
 }

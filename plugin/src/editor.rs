@@ -130,16 +130,33 @@ fn status_line(ui: &mut egui::Ui, params: &NetbendParams, status: &EngineStatus)
     let rate = status.sample_rate.load(Ordering::Relaxed);
     let misses = status.deadline_misses.load(Ordering::Relaxed);
     let guards = status.guard_events.load(Ordering::Relaxed);
+    let message = status.message();
+    let window_ms = status.window_ms.load(Ordering::Relaxed);
+    let window_ms_max = status.window_ms_max.load(Ordering::Relaxed);
     ui.horizontal_wrapped(|ui| {
         let model = params.model_name();
+        let warning = egui::Color32::from_rgb(240, 190, 90);
         if connected {
             ui.label(format!("Model: {model}"));
+            ui.separator();
+            ui.label(format!(
+                "Model time per window: {window_ms:.1} ms (max {window_ms_max:.1} ms)"
+            ));
+            if !message.is_empty() {
+                ui.separator();
+                ui.colored_label(warning, message);
+            }
         } else {
             ui.colored_label(
-                egui::Color32::from_rgb(240, 190, 90),
+                warning,
                 format!(
-                    "Model: {model} - model path not connected yet: the wet signal is the dry \
-                     signal delayed by the reported latency"
+                    "Model: {model} - not running: {} The wet signal is the dry signal delayed \
+                     by the reported latency.",
+                    if message.is_empty() {
+                        "not activated yet."
+                    } else {
+                        &message
+                    }
                 ),
             );
         }

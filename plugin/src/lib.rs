@@ -1,27 +1,39 @@
 //! Netbend, the real-time network bending effect (VST3 + CLAP, nice-plug, egui editor).
 //!
-//! This is the plugin shell: parameters ([`params`]), the lock-free parameter bridge to the
-//! future model worker ([`bridge`]), the output stage ([`safety`]) and the editor ([`editor`]).
-//! The model path (STFT framer -> worker thread -> ONNX -> resynthesis) is not connected yet:
-//! the wet signal is the dry signal delayed by the reported latency (0 samples for now).
+//! Parameters ([`params`]), the lock-free parameter bridge to the model worker ([`bridge`]), the
+//! audio-thread model path ([`model_path`]: resampling, STFT framing, windows to the worker and
+//! back, resynthesis), the worker thread running the engine ([`worker`]), the output stage
+//! ([`safety`]) and the editor ([`editor`]). Without a model or ONNX Runtime the wet signal is
+//! the dry signal delayed by the same latency, and the editor says why.
 
 pub mod bridge;
 pub mod editor;
+pub mod model_path;
 pub mod params;
 pub mod safety;
+pub mod worker;
 
 use bridge::{BendBridge, BendSnapshot, BridgeWriter, EngineStatus, QualityModeSnapshot};
+use model_path::{ModelPath, PathSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
 use params::{NetbendParams, SlotParams, Transform};
 use safety::{ChannelOutput, OutputControls};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use worker::{WorkerHandle, WorkerLink};
 
 /// Channels the output stage keeps state for (stereo at most).
 const MAX_CHANNELS: usize = 2;
 /// Capacity of the latency-compensation delay, in seconds of host audio.
 const MAX_LATENCY_SECONDS: f32 = 1.0;
+/// Largest magnitude the model path is fed (+24 dBFS): beyond it the input is clipped there.
+const MODEL_INPUT_LIMIT: f32 = 16.0;
+/// Benchmarks: a file the plugin writes its status counters to when it is deactivated.
+pub const STATS_ENV: &str = "NETBEND_STATS_FILE";
+/// Tests and benchmarks: extra milliseconds the worker spends per window (a slow machine).
+pub const WORKER_DELAY_ENV: &str = "NETBEND_WORKER_DELAY_MS";
 /// Length of the bypass cross-fade.
 const BYPASS_FADE_MS: f32 = 10.0;
 
@@ -34,8 +46,20 @@ pub struct Netbend {
     channels: Vec<ChannelOutput>,
     bypass: Smoother<f32>,
     sample_rate: f32,
-    /// Latency reported to the host, in samples. The model path is not connected, so it is 0.
+    /// Latency reported to the host, in samples (the model path's, with or without a model).
     latency: u32,
+    /// The model path (audio thread), when a model is loaded.
+    path: Option<ModelPath>,
+    /// Per-channel host-rate scratch the model path works in (allocated in `activate`).
+    wet: Vec<Vec<f32>>,
+    /// The worker running the model (main thread owns the handle).
+    worker: Option<WorkerHandle>,
+    /// The loaded runtime while no worker runs, kept to reuse its sessions, with its model dir.
+    runtime: Option<(PathBuf, engine::Runtime)>,
+    /// The quality mode this activation runs, and each mode's latency at its settings: a mode
+    /// change in `process()` reports the new latency, which makes the host restart the plugin.
+    active_mode: params::QualityMode,
+    mode_latencies: [u32; 2],
 }
 
 impl Default for Netbend {
@@ -50,6 +74,12 @@ impl Default for Netbend {
             bypass: Smoother::new(SmoothingStyle::Linear(BYPASS_FADE_MS)),
             sample_rate: 48_000.0,
             latency: 0,
+            path: None,
+            wet: Vec::new(),
+            worker: None,
+            runtime: None,
+            active_mode: params::QualityMode::Default,
+            mode_latencies: [0; 2],
         }
     }
 }
@@ -174,8 +204,44 @@ impl Plugin for Netbend {
             .map(|c| c.get() as usize)
             .unwrap_or(MAX_CHANNELS)
             .min(MAX_CHANNELS);
-        let max_latency = (MAX_LATENCY_SECONDS * self.sample_rate).ceil() as usize;
-        self.latency = 0;
+        let max_block = buffer_config.max_buffer_size.max(1) as usize;
+        self.stop_worker();
+        let host_rate = self.sample_rate.round() as u32;
+        let offline = buffer_config.process_mode == ProcessMode::Offline;
+        // The latency does not depend on whether a model loads, so a session keeps its timing.
+        for mode in [
+            params::QualityMode::Default,
+            params::QualityMode::LowLatency,
+        ] {
+            let schedule = model_path::schedule_for(mode, dsp::WINDOW_FRAMES);
+            match model_path::latency_for(host_rate, channels, max_block, &schedule) {
+                Ok(l) => self.mode_latencies[mode.index() as usize] = l.host_samples,
+                Err(e) => {
+                    nice_log!("Netbend: cannot resample {host_rate} Hz: {e}");
+                    return false;
+                }
+            }
+        }
+        self.active_mode = self.params.mode.value();
+        let latency = self.mode_latencies[self.active_mode.index() as usize];
+        match self.start_model_path(host_rate, channels, max_block, offline) {
+            Ok(()) => {
+                self.status.set_message(String::new());
+                self.status.model_connected.store(true, Ordering::Relaxed);
+            }
+            Err(why) => {
+                self.path = None;
+                self.status.set_message(why);
+                self.status.model_connected.store(false, Ordering::Relaxed);
+            }
+        }
+        if let Some(path) = &self.path {
+            debug_assert_eq!(path.latency().host_samples, latency);
+        }
+        self.latency = latency;
+        self.wet = vec![vec![0.0; max_block]; channels];
+        let max_latency =
+            ((MAX_LATENCY_SECONDS * self.sample_rate).ceil() as usize).max(self.latency as usize);
         self.channels = (0..channels)
             .map(|_| {
                 let mut c = ChannelOutput::new(self.sample_rate, max_latency);
@@ -190,7 +256,6 @@ impl Plugin for Netbend {
         self.status
             .sample_rate
             .store(self.sample_rate, Ordering::Relaxed);
-        self.status.model_connected.store(false, Ordering::Relaxed);
         true
     }
 
@@ -203,6 +268,26 @@ impl Plugin for Netbend {
     }
 
     fn deactivate(&mut self) {
+        self.stop_worker();
+        if let Some(file) = std::env::var_os(STATS_ENV) {
+            // Main thread: the benchmark reads the counters it cannot see through a host.
+            let s = &self.status;
+            let line = format!(
+                "connected={} latency={} windows={} misses={} window_ms_max={:.2}\n",
+                s.model_connected.load(Ordering::Relaxed),
+                self.latency,
+                s.windows.load(Ordering::Relaxed),
+                s.deadline_misses.load(Ordering::Relaxed),
+                s.window_ms_max.load(Ordering::Relaxed),
+            );
+            if let Err(e) = std::fs::write(&file, line) {
+                nice_log!(
+                    "Netbend: cannot write {}: {e}",
+                    std::path::Path::new(&file).display()
+                );
+            }
+        }
+        self.path = None;
         self.status.sample_rate.store(0.0, Ordering::Relaxed);
     }
 
@@ -210,11 +295,17 @@ impl Plugin for Netbend {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let samples = buffer.samples();
         if samples == 0 {
             return ProcessStatus::Normal;
+        }
+        // A new quality mode needs a new latency: reporting it makes the host restart the plugin,
+        // and `activate()` then builds the path for the new mode.
+        let mode = self.params.mode.value();
+        if mode != self.active_mode {
+            context.set_latency_samples(self.mode_latencies[mode.index() as usize]);
         }
 
         // Parameters -> bridge (block rate; the worker reads one snapshot per model window).
@@ -228,15 +319,45 @@ impl Plugin for Netbend {
         let mut peak = 0.0f32;
         let channels = buffer.as_slice();
         let used = channels.len().min(self.channels.len());
+        // The model path works on a copy: the output stage still needs the input (dry) samples.
+        let mut wet_ready = false;
+        if let Some(path) = &mut self.path
+            && used == self.wet.len()
+            && samples <= self.wet[0].len()
+        {
+            for (w, c) in self.wet.iter_mut().zip(channels.iter()) {
+                // Non-finite input would stay in the framer's and resamplers' history; the model
+                // path gets silence there instead (the output stage guards the rest).
+                for (w, &x) in w[..samples].iter_mut().zip(&c[..samples]) {
+                    *w = if x.is_finite() {
+                        x.clamp(-MODEL_INPUT_LIMIT, MODEL_INPUT_LIMIT)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            wet_ready = path.process(&mut self.wet, samples);
+        }
         for i in 0..samples {
             let controls = OutputControls {
                 wet_amount: self.params.dry_wet.smoothed.next(),
                 gain: self.params.output_gain.smoothed.next(),
                 bypass: self.bypass.next(),
             };
-            for (state, channel) in self.channels[..used].iter_mut().zip(channels.iter_mut()) {
-                // Model path not connected: the wet signal is the latency-compensated dry signal.
-                let (out, bad) = state.process(channel[i], controls, |dry| dry);
+            for ((state, channel), wet) in self.channels[..used]
+                .iter_mut()
+                .zip(channels.iter_mut())
+                .zip(self.wet.iter())
+            {
+                // Without the model path the wet signal is the latency-compensated dry signal.
+                let (out, bad) =
+                    state.process(
+                        channel[i],
+                        controls,
+                        |dry| {
+                            if wet_ready { wet[i] } else { dry }
+                        },
+                    );
                 channel[i] = out;
                 guarded += bad as u64;
                 peak = peak.max(out.abs());
@@ -256,6 +377,139 @@ impl Plugin for Netbend {
         self.status.blocks.fetch_add(1, Ordering::Relaxed);
         ProcessStatus::Normal
     }
+}
+
+impl Netbend {
+    /// Stops the worker (main thread) and keeps its runtime for the next activation.
+    fn stop_worker(&mut self) {
+        if let Some(worker) = self.worker.take()
+            && let Some(runtime) = worker.stop()
+        {
+            let dir = runtime.model().dir().to_path_buf();
+            self.runtime = Some((dir, runtime));
+        }
+    }
+
+    /// Loads the model (or reuses the loaded one), builds the model path and starts the worker.
+    /// The error is the reason shown in the editor.
+    fn start_model_path(
+        &mut self,
+        host_rate: u32,
+        channels: usize,
+        max_block: usize,
+        offline: bool,
+    ) -> Result<(), String> {
+        let dir = find_model(&self.params.model_name())?;
+        let mut runtime = match self.runtime.take() {
+            Some((loaded, runtime)) if loaded == dir => runtime,
+            _ => load_runtime(&dir)?,
+        };
+        let signal = runtime.model().audio_signal().map_err(|e| e.to_string())?;
+        if signal.window != dsp::WINDOW_FRAMES {
+            return Err(format!(
+                "model {} has {}-frame windows; the plugin runs {}-frame windows",
+                dir.display(),
+                signal.window,
+                dsp::WINDOW_FRAMES
+            ));
+        }
+        // ONNX Runtime allocates and tunes on a session's first run: do that here, not in the
+        // worker's first window (which would miss its deadline).
+        let silence = ndarray::Array3::<f32>::zeros((1, signal.window, signal.bins));
+        runtime
+            .autoencode(silence.view())
+            .map_err(|e| format!("the model cannot run: {e}; passing dry audio"))?;
+        let setup = PathSetup {
+            host_rate,
+            channels,
+            max_block,
+            schedule: model_path::schedule_for(self.params.mode.value(), signal.window),
+            norm: signal.norm,
+            bins: signal.bins,
+            offline,
+        };
+        let (path, ends) =
+            ModelPath::new(&setup, self.status.clone()).map_err(|e| e.to_string())?;
+        let extra_delay = std::env::var(WORKER_DELAY_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(std::time::Duration::from_millis)
+            .unwrap_or_default();
+        let link = WorkerLink {
+            jobs: ends.jobs,
+            results: ends.results,
+            window: signal.window,
+            bins: signal.bins,
+            extra_delay,
+        };
+        let worker = WorkerHandle::spawn(runtime, self.bridge.clone(), self.status.clone(), link)
+            .map_err(|e| format!("cannot start the model thread: {e}"))?;
+        self.worker = Some(worker);
+        self.path = Some(path);
+        Ok(())
+    }
+}
+
+/// The directory of a model name: "default" is the shipped model (`NETBEND_MODEL_DIR`, then
+/// `netbend-model/` beside the plugin binary, then the workspace's `models/vae/`); any other name
+/// is a directory path.
+pub fn find_model(name: &str) -> Result<PathBuf, String> {
+    if name != params::DEFAULT_MODEL {
+        let dir = PathBuf::from(name);
+        return if dir.join("manifest.json").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "model `{name}`: no manifest.json in that directory"
+            ))
+        };
+    }
+    // An explicit NETBEND_MODEL_DIR wins: when it is wrong, say so instead of loading another.
+    if let Some(dir) = std::env::var_os("NETBEND_MODEL_DIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if dir.join("manifest.json").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "NETBEND_MODEL_DIR is {}, which has no manifest.json; passing dry audio",
+                dir.display()
+            ))
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Some(binary) = engine::onnxruntime::containing_binary()
+        && let Some(dir) = binary.parent()
+    {
+        candidates.push(dir.join("netbend-model"));
+    }
+    candidates.push(engine::default_model_dir());
+    candidates
+        .iter()
+        .find(|d| d.join("manifest.json").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+            format!(
+                "the default model was not found (looked in {}); passing dry audio",
+                looked.join(", ")
+            )
+        })
+}
+
+/// Loads a model and its ONNX Runtime sessions (main thread, before the worker starts).
+fn load_runtime(dir: &std::path::Path) -> Result<engine::Runtime, String> {
+    let model = engine::Model::load(dir).map_err(|e| e.to_string())?;
+    let library_dirs = engine::onnxruntime::containing_binary()
+        .and_then(|b| b.parent().map(|d| d.to_path_buf()))
+        .into_iter()
+        .collect();
+    // One intra-op thread: the audio thread needs the other core of a two-core machine.
+    let options = engine::RuntimeOptions {
+        intra_threads: Some(1),
+        library_dirs,
+        ..Default::default()
+    };
+    engine::Runtime::new(model, &options).map_err(|e| format!("{e}; passing dry audio"))
 }
 
 impl ClapPlugin for Netbend {

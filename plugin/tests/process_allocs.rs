@@ -5,7 +5,10 @@
 //!
 //! Covers 44.1 and 48 kHz, mono-sized and odd block sizes (1, 17, 512, 4096), parameter events
 //! in every block (dry/wet, gain, bypass, and every slot's transform, parameters, selection and
-//! mix), so the bridge publication and the output stage run on every path.
+//! mix), so the bridge publication and the output stage run on every path; with the model path
+//! connected (the tiny test model on its worker thread): resampling, framing, dispatching windows,
+//! collecting bent windows, resynthesis, and the dry fallback of late windows, in real-time mode
+//! and in offline rendering (where the audio thread waits for the worker).
 
 mod common;
 
@@ -18,6 +21,7 @@ fn process_never_allocates() {
         cfg!(debug_assertions),
         "assert_process_allocs only checks in debug builds: run this test without --release"
     );
+    common::use_model(Some(&common::tiny_model()));
     let mut plugin = LoadedPlugin::load();
     let params = plugin.params();
     let id = |name: &str| {
@@ -36,10 +40,18 @@ fn process_never_allocates() {
         .cloned()
         .collect();
 
-    for sample_rate in [44_100.0, 48_000.0] {
+    let runs = [
+        (44_100.0, false),
+        (48_000.0, false),
+        (44_100.0, true),
+        (48_000.0, true),
+    ];
+    for (sample_rate, offline) in runs {
+        plugin.set_offline(offline);
         for block in [1usize, 17, 512, 4096] {
             let mut processor = plugin.activate(sample_rate, block as u32);
-            let blocks = (8192 / block).clamp(16, 400);
+            // Long enough for several model windows to go out and come back (or miss).
+            let blocks = (40_000 / block).clamp(16, 40_000);
             for b in 0..blocks {
                 let mut input: Vec<Vec<f32>> = (0..2)
                     .map(|ch| {

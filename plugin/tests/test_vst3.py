@@ -96,8 +96,11 @@ def test_renders_wet_through_the_safety_stage():
     assert np.all(np.isfinite(y))
     tail = y[:, SR // 2 :]
     assert np.all(np.abs(tail.mean(axis=1)) < 0.01)
-    # Audio passes (the model path is not connected: wet = delayed dry, latency 0).
-    np.testing.assert_allclose(np.abs(tail).max(axis=1), [0.25, 0.2], atol=0.01)
+    # Audio passes through the model path, never above full scale. The shipped (early) model
+    # reproduces spectral envelopes, so two pure tones come out far quieter (about -50 dB here):
+    # the point is that the wet path is audible and bounded, not its level.
+    peaks = np.abs(tail).max(axis=1)
+    assert np.all(peaks > 1e-4) and np.all(peaks <= 1.0), peaks
 
 
 def test_bypass_passes_input_unchanged():

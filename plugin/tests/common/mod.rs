@@ -94,6 +94,43 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The model the plugin finds as its default (read by the plugin at activation): the tiny test
+/// model, another directory, or `None` for a directory without a model (the dry fallback).
+/// Callers hold [`serial`], so no other test thread reads the environment meanwhile.
+pub fn use_model(dir: Option<&std::path::Path>) {
+    let value = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join("netbend-no-model-here"),
+    };
+    // SAFETY: tests of one binary are serialised by `serial()`, and the plugin reads the variable
+    // only on the thread that activates it (this one).
+    unsafe { std::env::set_var("NETBEND_MODEL_DIR", value) };
+}
+
+/// Makes the plugin's model worker take `ms` extra milliseconds per window (read when the plugin
+/// activates): a machine too slow for the model. `None` restores normal speed.
+pub fn set_worker_delay(ms: Option<u64>) {
+    // SAFETY: as in `use_model`.
+    unsafe {
+        match ms {
+            Some(ms) => std::env::set_var("NETBEND_WORKER_DELAY_MS", ms.to_string()),
+            None => std::env::remove_var("NETBEND_WORKER_DELAY_MS"),
+        }
+    }
+}
+
+/// The workspace directory (for `tests/data`).
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn tiny_model() -> PathBuf {
+    workspace().join("tests/data/tiny-vae")
+}
+
 /// Path of the plugin binary under test.
 pub fn plugin_path() -> PathBuf {
     if let Some(p) = std::env::var_os("NETBEND_CLAP") {
@@ -273,6 +310,20 @@ impl LoadedPlugin {
         let mut handle = self.instance.plugin_handle();
         let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
         ext.select(&mut handle, id).expect("select config");
+    }
+
+    /// Tells the plugin the host renders offline (CLAP render extension): the plugin may then
+    /// wait for its model instead of missing deadlines. Call before `activate`.
+    pub fn set_offline(&mut self, offline: bool) {
+        use clack_extensions::render::{PluginRender, RenderMode};
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginRender = handle.get_extension().expect("render extension");
+        let mode = if offline {
+            RenderMode::Offline
+        } else {
+            RenderMode::Realtime
+        };
+        ext.set(&mut handle, mode).expect("render mode");
     }
 
     pub fn latency(&mut self) -> u32 {

@@ -1,0 +1,173 @@
+//! The plugin's real-time benchmark (not a timed test): the committed drum break, looped to
+//! `--seconds` (60 by default), stereo at 44.1 kHz in 512-sample blocks through the Netbend .clap
+//! in the clack-host test host, with the shipped default model (or `--model DIR`):
+//!
+//! 1. offline render (the host says so; the audio thread waits for each window): real-time factor
+//!    of the whole plugin including the model;
+//! 2. real-time mode as fast as possible: the audio thread's own cost (windows the worker cannot
+//!    finish in time fall back to the delayed dry signal), worst process() time per block;
+//! 3. real-time mode paced by the wall clock like an audio interface (takes `--seconds`):
+//!    deadline misses, worst process() time per block.
+//!
+//! `cargo bench -p netbend --bench realtime -- [--seconds N] [--model DIR] [--mode default|low]
+//! [--skip-paced]`. The plugin's counters come from `NETBEND_STATS_FILE`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{LoadedPlugin, ParamChange};
+use std::time::{Duration, Instant};
+
+const RATE: f64 = 44_100.0;
+const BLOCK: usize = 512;
+
+struct Args {
+    seconds: f64,
+    model: std::path::PathBuf,
+    low_latency: bool,
+    paced: bool,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        seconds: 60.0,
+        model: common::workspace().join("models/vae"),
+        low_latency: false,
+        paced: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seconds" => {
+                args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds N")
+            }
+            "--model" => args.model = it.next().expect("--model DIR").into(),
+            "--mode" => args.low_latency = it.next().as_deref() == Some("low"),
+            "--skip-paced" => args.paced = false,
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args
+}
+
+struct Outcome {
+    wall: Duration,
+    worst_block: Duration,
+    stats: String,
+}
+
+fn run(
+    plugin: &mut LoadedPlugin,
+    input: &[Vec<f32>],
+    offline: bool,
+    paced: bool,
+    mode: f64,
+) -> Outcome {
+    let stats_file = std::env::temp_dir().join(format!("netbend-bench-{}.txt", std::process::id()));
+    // SAFETY: single-threaded benchmark; the plugin reads the variable when deactivated.
+    unsafe { std::env::set_var("NETBEND_STATS_FILE", &stats_file) };
+    // The quality mode takes effect at activation: set it in a short activation first, as a
+    // host restarting the plugin after a mode change would.
+    let mode_id = plugin.param("Quality Mode").id;
+    let mut setup = plugin.activate(RATE, BLOCK as u32);
+    let change = [ParamChange {
+        time: 0,
+        id: mode_id,
+        value: mode,
+    }];
+    setup.process(
+        &mut vec![vec![0.0; BLOCK]; 2],
+        &mut vec![vec![0.0; BLOCK]; 2],
+        &change,
+    );
+    setup.finish(plugin);
+    plugin.set_offline(offline);
+    let mut processor = plugin.activate(RATE, BLOCK as u32);
+    let len = input[0].len();
+    let mut inb = vec![vec![0.0f32; BLOCK]; 2];
+    let mut outb = vec![vec![0.0f32; BLOCK]; 2];
+    let mut worst = Duration::ZERO;
+    let started = Instant::now();
+    let mut start = 0;
+    while start + BLOCK <= len {
+        for (b, x) in inb.iter_mut().zip(input) {
+            b.copy_from_slice(&x[start..start + BLOCK]);
+        }
+        let t = Instant::now();
+        processor.process(&mut inb, &mut outb, &[]);
+        worst = worst.max(t.elapsed());
+        start += BLOCK;
+        if paced {
+            let due = Duration::from_secs_f64(start as f64 / RATE);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    let wall = started.elapsed();
+    processor.finish(plugin);
+    let stats = std::fs::read_to_string(&stats_file).unwrap_or_else(|e| format!("no stats: {e}"));
+    let _ = std::fs::remove_file(&stats_file);
+    Outcome {
+        wall,
+        worst_block: worst,
+        stats: stats.trim().to_string(),
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    common::use_model(Some(&args.model));
+    let audio = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac"))
+        .expect("tests/data/drum_break.flac");
+    assert_eq!(audio.sample_rate as f64, RATE);
+    let n = (args.seconds * RATE) as usize;
+    let left: Vec<f32> = audio.channels[0].iter().copied().cycle().take(n).collect();
+    // Right channel: the same break 3 ms later, so the channels differ.
+    let right: Vec<f32> = std::iter::repeat_n(0.0, 132)
+        .chain(left.iter().copied())
+        .take(n)
+        .collect();
+    let input = vec![left, right];
+    let mode = if args.low_latency { 1.0 } else { 0.0 };
+    let budget = Duration::from_secs_f64(BLOCK as f64 / RATE);
+    println!(
+        "Netbend realtime benchmark: {:.0} s of the drum break, stereo, 44.1 kHz, {BLOCK}-sample \
+         blocks ({:.2} ms each), model {}, mode {}",
+        args.seconds,
+        budget.as_secs_f64() * 1000.0,
+        args.model.display(),
+        if args.low_latency {
+            "low latency"
+        } else {
+            "default"
+        }
+    );
+    let report = |what: &str, o: &Outcome| {
+        println!(
+            "{what}: {:.1} s wall, {:.1}x real time, worst process() {:.2} ms ({:.0} % of a block); {}",
+            o.wall.as_secs_f64(),
+            args.seconds / o.wall.as_secs_f64(),
+            o.worst_block.as_secs_f64() * 1000.0,
+            100.0 * o.worst_block.as_secs_f64() / budget.as_secs_f64(),
+            o.stats
+        );
+    };
+    // A fresh instance per run: its counters (windows, misses) start at zero.
+    let fresh = LoadedPlugin::load;
+    report(
+        "offline render (waits for the model)",
+        &run(&mut fresh(), &input, true, false, mode),
+    );
+    report(
+        "real-time mode, unpaced (audio thread only)",
+        &run(&mut fresh(), &input, false, false, mode),
+    );
+    if args.paced {
+        report(
+            "real-time mode, paced by the clock",
+            &run(&mut fresh(), &input, false, true, mode),
+        );
+    }
+}

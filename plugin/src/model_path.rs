@@ -1,0 +1,501 @@
+//! The audio-thread half of the model path: host rate -> 44.1 kHz (`dsp::StreamingResampler`),
+//! STFT frames (`dsp::StreamingFramer`), 128-frame windows of the normalised magnitude to the
+//! worker and bent windows back (SPSC rings of `ringbuf`, see [`crate::worker`]), cross-faded
+//! per [`dsp::StreamSchedule`], resynthesised under the input's phase, back to the host rate.
+//!
+//! How a bent frame is put back: the framer hands us frame `k`; we keep its spectra and return,
+//! in its place, frame `k - D` (`D = schedule.delay_frames()`) with the bent magnitude. So the
+//! model path delays by the framer's `n_fft` plus `D` hops, a fixed number of samples whatever
+//! the worker does.
+//!
+//! Stereo is linked: the model runs once, on the mid signal `(L + R) / 2`; its bent magnitude
+//! over the mid's magnitude is a per-bin gain applied to each channel's own spectrum, so each
+//! channel keeps its phase (and its level relative to the other). Mono is the same with mid = the
+//! channel. A window that is missing when its frames are due (late worker, full pool, model
+//! error) is replaced by the dry magnitude: the sin² fade of the schedule then cross-fades into
+//! and out of the dry signal, and a frame with no bent source at all passes through unchanged
+//! (the framer's identity: the dry signal delayed by the latency).
+//!
+//! Nothing here allocates, locks, does I/O or waits after construction, except in offline
+//! rendering (the host said so through its render mode), where waiting for the worker is what
+//! makes a bounce exact.
+
+use crate::bridge::EngineStatus;
+use crate::params::QualityMode;
+use crate::safety::DelayLine;
+use crate::worker::Job;
+use dsp::{
+    Complex32, Frame, MODEL_SAMPLE_RATE, Normalisation, ResampleError, StftConfig, StreamSchedule,
+    StreamingFramer, StreamingResampler,
+};
+use ringbuf::traits::{Consumer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Window buffers in circulation between the audio thread and the worker. Two in flight cover a
+/// worker that is one window behind; more would only queue work that is already late.
+pub const POOL: usize = 3;
+/// Longest wait for a window in offline rendering before it counts as a miss.
+const OFFLINE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The schedule of each quality mode (frames of 256 samples at 44.1 kHz, 5.8 ms).
+/// Default: a window every 32 frames (186 ms), a 12-frame (70 ms) cross-fade, 8 frames (46 ms)
+/// for the model; 319 ms at 44.1 kHz, at most 380 ms at any host rate (32 kHz resamples slowest).
+/// Low latency: a window every 12 frames (70 ms, 2.7x the model runs), a 3-frame (17 ms) fade,
+/// 5 frames (29 ms) for the model; 134 ms at 44.1 kHz, at most 200 ms at any host rate.
+pub fn schedule_for(mode: QualityMode, window: usize) -> StreamSchedule {
+    let (hop, fade, budget) = match mode {
+        QualityMode::Default => (32, 12, 8),
+        QualityMode::LowLatency => (12, 3, 5),
+    };
+    let hop = hop.min(window / 2);
+    StreamSchedule::new(window, hop, fade.min(hop), budget)
+}
+
+/// Latency of the model path at a host rate, in host samples, and the model-rate delay added so
+/// that it is a whole number of host samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathLatency {
+    pub host_samples: u32,
+    pub align_samples: usize,
+}
+
+/// Resamplers of a host rate other than 44.1 kHz (down, up).
+type Resamplers = (StreamingResampler, StreamingResampler);
+
+fn resamplers(
+    host_rate: u32,
+    channels: usize,
+    max_block: usize,
+) -> Result<Option<Resamplers>, ResampleError> {
+    if host_rate == MODEL_SAMPLE_RATE {
+        return Ok(None);
+    }
+    let down = StreamingResampler::new(host_rate, MODEL_SAMPLE_RATE, channels, max_block)?;
+    let mut up = StreamingResampler::new(
+        MODEL_SAMPLE_RATE,
+        host_rate,
+        channels,
+        down.max_output_per_push(),
+    )?;
+    // Priming lets every pop of exactly one host block succeed (dsp::StreamingResampler::prime).
+    up.prime(down.chunk_frames() + up.output_chunk_frames())?;
+    Ok(Some((down, up)))
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn latency_of(resamplers: Option<&Resamplers>, host_rate: u32, model_delay: usize) -> PathLatency {
+    let Some((down, up)) = resamplers else {
+        return PathLatency {
+            host_samples: model_delay as u32,
+            align_samples: 0,
+        };
+    };
+    // Host latency = priming + up.delay + (down.delay + model delay) * host / 44100. Pad the
+    // model-rate part to a multiple of 44100 / gcd so that it is a whole number of host samples
+    // (at most 146 samples, 3.3 ms, for the 48 kHz family; rates with a larger period round).
+    let (r, m) = (host_rate as u64, MODEL_SAMPLE_RATE as u64);
+    let period = m / gcd(r, m);
+    let model_part = (down.delay() + model_delay) as u64;
+    let align = if period <= 2048 {
+        (period - model_part % period) % period
+    } else {
+        0
+    };
+    let priming = (down.chunk_frames() + up.output_chunk_frames()) as u64;
+    let host =
+        priming as f64 + up.delay() as f64 + (model_part + align) as f64 * r as f64 / m as f64;
+    PathLatency {
+        host_samples: host.round() as u32,
+        align_samples: align as usize,
+    }
+}
+
+/// The model-rate delay of a schedule: the framer's `n_fft` plus `D` hops.
+pub fn model_delay(schedule: &StreamSchedule) -> usize {
+    StftConfig::default().n_fft + schedule.delay_frames() * StftConfig::default().hop
+}
+
+/// The latency the plugin reports for a mode at a host rate (with or without a model).
+pub fn latency_for(
+    host_rate: u32,
+    channels: usize,
+    max_block: usize,
+    schedule: &StreamSchedule,
+) -> Result<PathLatency, ResampleError> {
+    let r = resamplers(host_rate, channels, max_block)?;
+    Ok(latency_of(r.as_ref(), host_rate, model_delay(schedule)))
+}
+
+/// A window's bent rows that output frames still need: the last `hop + fade` rows.
+struct Stored {
+    index: Option<u64>,
+    ok: bool,
+    rows: Vec<f32>,
+}
+
+/// The per-frame work inside the framer's callback.
+struct Spectral {
+    schedule: StreamSchedule,
+    norm: Normalisation,
+    bins: usize,
+    window: usize,
+    delay: u64,
+    /// Normalised mid magnitudes of the last `window` frames, row `frame % window`.
+    history: Vec<f32>,
+    /// Spectra of the last `delay + 1` frames per channel, slot `frame % (delay + 1)`.
+    spectra: Vec<Vec<Complex32>>,
+    mid: Vec<f32>,
+    store: Vec<Stored>,
+    free: Vec<Job>,
+    jobs: HeapProd<Job>,
+    results: HeapCons<Job>,
+    last_dispatched: Option<u64>,
+    last_miss: Option<u64>,
+    offline: bool,
+    status: Arc<EngineStatus>,
+}
+
+impl Spectral {
+    fn stored_rows(&self) -> usize {
+        self.schedule.hop + self.schedule.fade
+    }
+
+    fn on_frame(&mut self, frame: &mut Frame<'_>) {
+        let k = frame.index();
+        let bins = self.bins;
+        let channels = frame.channels();
+        // Keep frame k: its spectra (for its own output later) and its normalised mid magnitude.
+        let slot = (k % (self.delay + 1)) as usize;
+        for c in 0..channels {
+            self.spectra[c][slot * bins..(slot + 1) * bins].copy_from_slice(frame.spectrum(c));
+        }
+        mid_magnitude(&self.spectra, channels, slot, bins, &mut self.mid);
+        let row = (k % self.window as u64) as usize;
+        self.norm
+            .normalise_slice(&self.mid, &mut self.history[row * bins..(row + 1) * bins]);
+        if let Some(w) = self.schedule.window_ending_at(k) {
+            self.dispatch(w, k);
+            if self.offline {
+                // A bounce waits for each window at once, so the worker bends it with the
+                // parameters of this very block: the same render gives the same result.
+                let _ = self.fetch(w);
+            }
+        }
+        self.collect();
+
+        if k < self.delay {
+            // Before the first delayed frame: the latency's leading silence.
+            for c in 0..channels {
+                frame.spectrum_mut(c).fill(Complex32::new(0.0, 0.0));
+            }
+            return;
+        }
+        let t = k - self.delay;
+        let src = self.schedule.sources(t);
+        let a = self.fetch(src.a.0);
+        let b = src.b.map(|(w, row, f)| (self.fetch(w), row, f));
+        let t_slot = (t % (self.delay + 1)) as usize;
+        let range = t_slot * bins..(t_slot + 1) * bins;
+        let bent_any = a.is_some() || b.is_some_and(|(s, _, _)| s.is_some());
+        if !bent_any {
+            for c in 0..channels {
+                frame
+                    .spectrum_mut(c)
+                    .copy_from_slice(&self.spectra[c][range.clone()]);
+            }
+            return;
+        }
+        mid_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
+        let first_row = self.window - self.stored_rows();
+        let a_rows = a.map(|i| &self.store[i].rows[(src.a.1 - first_row) * bins..][..bins]);
+        let b_rows = b.map(|(s, row, f)| {
+            (
+                s.map(|i| &self.store[i].rows[(row - first_row) * bins..][..bins]),
+                f,
+            )
+        });
+        for bin in 0..bins {
+            let m = self.mid[bin];
+            let dry = self.norm.normalise(m);
+            let va = a_rows.map_or(dry, |r| r[bin]);
+            let v = match b_rows {
+                Some((rows, f)) => {
+                    let vb = rows.map_or(dry, |r| r[bin]);
+                    va + f * (vb - va)
+                }
+                None => va,
+            };
+            // The mid's magnitude below amin carries no information the model could have used.
+            let gain = self.norm.denormalise(v) / m.max(self.norm.amin);
+            for c in 0..channels {
+                frame.spectrum_mut(c)[bin] = self.spectra[c][t_slot * bins + bin] * gain;
+            }
+        }
+    }
+
+    /// Hands window `w` (ending at frame `k`) to the worker, if a buffer is free.
+    fn dispatch(&mut self, w: u64, k: u64) {
+        let mut job = self.free.pop();
+        if job.is_none() && self.offline {
+            let started = Instant::now();
+            while job.is_none() && started.elapsed() < OFFLINE_TIMEOUT {
+                std::thread::sleep(Duration::from_micros(100));
+                self.collect();
+                job = self.free.pop();
+            }
+        }
+        let Some(mut job) = job else {
+            // The worker holds every buffer: it is late. This window will be counted as missed.
+            return;
+        };
+        let (bins, window) = (self.bins, self.window);
+        for j in 0..window {
+            // Row j of the window is frame k - window + 1 + j (the ring's oldest row first).
+            let frame = k + 1 + j as u64;
+            let row = (frame % window as u64) as usize;
+            job.data[j * bins..(j + 1) * bins]
+                .copy_from_slice(&self.history[row * bins..(row + 1) * bins]);
+        }
+        job.index = w;
+        job.ok = false;
+        match self.jobs.try_push(job) {
+            Ok(()) => self.last_dispatched = Some(w),
+            Err(job) => self.free.push(job),
+        }
+    }
+
+    /// Moves finished windows into the store and their buffers back to the free list.
+    fn collect(&mut self) {
+        let keep = self.stored_rows() * self.bins;
+        let start = (self.window * self.bins) - keep;
+        while let Some(job) = self.results.try_pop() {
+            let slot = (job.index % self.store.len() as u64) as usize;
+            let stored = &mut self.store[slot];
+            stored.index = Some(job.index);
+            stored.ok = job.ok;
+            stored.rows.copy_from_slice(&job.data[start..]);
+            // Capacity POOL was reserved, and at most POOL jobs exist.
+            self.free.push(job);
+        }
+    }
+
+    fn find(&self, w: u64) -> Option<usize> {
+        let slot = (w % self.store.len() as u64) as usize;
+        (self.store[slot].index == Some(w)).then_some(slot)
+    }
+
+    /// The store slot of window `w` if it is back and good; otherwise counts the miss (once per
+    /// window). Offline rendering waits for a dispatched window instead.
+    fn fetch(&mut self, w: u64) -> Option<usize> {
+        let started = Instant::now();
+        loop {
+            if let Some(i) = self.find(w) {
+                if self.store[i].ok {
+                    return Some(i);
+                }
+                break;
+            }
+            let dispatched = self.last_dispatched.is_some_and(|d| d >= w);
+            if !(self.offline && dispatched) || started.elapsed() > OFFLINE_TIMEOUT {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+            self.collect();
+        }
+        if self.last_miss.is_none_or(|m| w > m) {
+            self.last_miss = Some(w);
+            self.status.deadline_misses.fetch_add(1, Ordering::Relaxed);
+        }
+        None
+    }
+}
+
+/// `|mid|` of the frame in spectra slot `slot`: the channel itself, or `|(L + R) / 2|`.
+fn mid_magnitude(
+    spectra: &[Vec<Complex32>],
+    channels: usize,
+    slot: usize,
+    bins: usize,
+    out: &mut [f32],
+) {
+    let range = slot * bins..(slot + 1) * bins;
+    if channels == 1 {
+        for (o, x) in out.iter_mut().zip(&spectra[0][range]) {
+            *o = x.norm();
+        }
+    } else {
+        let (l, r) = (&spectra[0][range.clone()], &spectra[1][range]);
+        for ((o, a), b) in out.iter_mut().zip(l).zip(r) {
+            *o = ((a + b) * 0.5).norm();
+        }
+    }
+}
+
+/// Everything the audio thread needs for the model path, built on the main thread.
+pub struct ModelPath {
+    spectral: Spectral,
+    framer: StreamingFramer,
+    resamplers: Option<Resamplers>,
+    model_buf: Vec<Vec<f32>>,
+    align: Vec<DelayLine>,
+    latency: PathLatency,
+}
+
+/// What [`ModelPath::new`] needs to know.
+pub struct PathSetup {
+    pub host_rate: u32,
+    pub channels: usize,
+    pub max_block: usize,
+    pub schedule: StreamSchedule,
+    pub norm: Normalisation,
+    pub bins: usize,
+    /// The host renders offline: wait for the worker instead of missing deadlines.
+    pub offline: bool,
+}
+
+/// The worker's ends of the rings plus a fresh buffer pool.
+pub struct WorkerEnds {
+    pub jobs: HeapCons<Job>,
+    pub results: HeapProd<Job>,
+}
+
+impl ModelPath {
+    /// Builds the path and the rings; the worker takes [`WorkerEnds`].
+    pub fn new(
+        setup: &PathSetup,
+        status: Arc<EngineStatus>,
+    ) -> Result<(ModelPath, WorkerEnds), ResampleError> {
+        assert!((1..=2).contains(&setup.channels), "mono or stereo");
+        let schedule = setup.schedule;
+        let (window, bins) = (schedule.window, setup.bins);
+        let resamplers = resamplers(setup.host_rate, setup.channels, setup.max_block)?;
+        let latency = latency_of(resamplers.as_ref(), setup.host_rate, model_delay(&schedule));
+        let model_cap = match &resamplers {
+            Some((down, _)) => down.max_output_per_push(),
+            None => setup.max_block,
+        };
+        let delay = schedule.delay_frames() as u64;
+        let (jobs_prod, jobs_cons) = HeapRb::<Job>::new(POOL).split();
+        let (results_prod, results_cons) = HeapRb::<Job>::new(POOL).split();
+        let mut free = Vec::with_capacity(POOL);
+        free.extend((0..POOL).map(|_| Job::new(window * bins)));
+        let pad = setup.norm.normalise(0.0);
+        let stored_rows = schedule.hop + schedule.fade;
+        // Windows needed at once span delay / hop + 2; keep a few more for late arrivals.
+        let store_len = (delay as usize / schedule.hop + 4).max(POOL + 2);
+        let spectral = Spectral {
+            schedule,
+            norm: setup.norm,
+            bins,
+            window,
+            delay,
+            history: vec![pad; window * bins],
+            spectra: vec![
+                vec![Complex32::new(0.0, 0.0); (delay as usize + 1) * bins];
+                setup.channels
+            ],
+            mid: vec![0.0; bins],
+            store: (0..store_len)
+                .map(|_| Stored {
+                    index: None,
+                    ok: false,
+                    rows: vec![0.0; stored_rows * bins],
+                })
+                .collect(),
+            free,
+            jobs: jobs_prod,
+            results: results_cons,
+            last_dispatched: None,
+            last_miss: None,
+            offline: setup.offline,
+            status,
+        };
+        let align = (0..setup.channels)
+            .map(|_| {
+                let mut d = DelayLine::with_capacity(latency.align_samples + 1);
+                d.set_delay(latency.align_samples);
+                d
+            })
+            .collect();
+        Ok((
+            ModelPath {
+                spectral,
+                framer: StreamingFramer::new(StftConfig::default(), setup.channels),
+                resamplers,
+                model_buf: vec![vec![0.0; model_cap.max(1)]; setup.channels],
+                align,
+                latency,
+            },
+            WorkerEnds {
+                jobs: jobs_cons,
+                results: results_prod,
+            },
+        ))
+    }
+
+    pub fn latency(&self) -> PathLatency {
+        self.latency
+    }
+
+    /// Replaces `block[c][..n]` (host rate) by the bent signal, `latency().host_samples` later.
+    /// Returns false if the resamplers refused the block (then the content is undefined and the
+    /// caller plays its delayed dry signal).
+    pub fn process(&mut self, block: &mut [Vec<f32>], n: usize) -> bool {
+        let Some((down, up)) = &mut self.resamplers else {
+            with_slices(block, n, |b| {
+                self.framer.process(b, |f| self.spectral.on_frame(f));
+            });
+            align(&mut self.align, block, n);
+            return true;
+        };
+        let pushed = with_ref_slices(block, n, |b| down.push(b));
+        if pushed.is_err() {
+            return false;
+        }
+        let m = down.available().min(self.model_buf[0].len());
+        if with_slices(&mut self.model_buf, m, |b| down.pop(b)).is_err() {
+            return false;
+        }
+        with_slices(&mut self.model_buf, m, |b| {
+            self.framer.process(b, |f| self.spectral.on_frame(f));
+        });
+        align(&mut self.align, &mut self.model_buf, m);
+        if with_ref_slices(&self.model_buf, m, |b| up.push(b)).is_err() {
+            return false;
+        }
+        matches!(with_slices(block, n, |b| up.pop(b)), Ok(got) if got == n)
+    }
+}
+
+fn align(lines: &mut [DelayLine], block: &mut [Vec<f32>], n: usize) {
+    for (line, channel) in lines.iter_mut().zip(block.iter_mut()) {
+        if line.delay() > 0 {
+            for x in &mut channel[..n] {
+                *x = line.process(*x);
+            }
+        }
+    }
+}
+
+/// Calls `f` with `[&mut block[c][..n]]` for one or two channels, without allocating.
+fn with_slices<R>(block: &mut [Vec<f32>], n: usize, f: impl FnOnce(&mut [&mut [f32]]) -> R) -> R {
+    match block {
+        [a] => f(&mut [&mut a[..n]]),
+        [a, b] => f(&mut [&mut a[..n], &mut b[..n]]),
+        _ => unreachable!("mono or stereo"),
+    }
+}
+
+fn with_ref_slices<R>(block: &[Vec<f32>], n: usize, f: impl FnOnce(&[&[f32]]) -> R) -> R {
+    match block {
+        [a] => f(&[&a[..n]]),
+        [a, b] => f(&[&a[..n], &b[..n]]),
+        _ => unreachable!("mono or stereo"),
+    }
+}

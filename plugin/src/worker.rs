@@ -1,0 +1,202 @@
+//! The model worker thread: owns the engine [`Runtime`] (sessions built once), takes 128-frame
+//! windows from the audio thread through a lock-free SPSC ring, bends them with the latest
+//! [`BendSnapshot`] and hands them back through a second ring.
+//!
+//! The window buffers themselves travel through the rings (a fixed pool allocated before the
+//! audio thread starts), so neither side allocates or frees memory per window and the audio
+//! thread never waits for this one.
+
+use crate::bridge::{BendBridge, BendSnapshot, EngineStatus};
+use crate::params::Selection as SlotSelection;
+use engine::{BendEntry, BendSpec, Runtime, Selection, Stage, Transform};
+use ndarray::ArrayView3;
+use ringbuf::traits::{Consumer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One model window on its way to the worker (normalised input) and back (bent output).
+pub struct Job {
+    /// Window index in the stream's schedule.
+    pub index: u64,
+    /// `[window, bins]` row-major normalised values.
+    pub data: Box<[f32]>,
+    /// Whether the model ran: `false` means the data is not a bent window (treated as a miss).
+    pub ok: bool,
+}
+
+impl Job {
+    pub fn new(len: usize) -> Job {
+        Job {
+            index: 0,
+            data: vec![0.0; len].into_boxed_slice(),
+            ok: false,
+        }
+    }
+}
+
+/// How long the worker sleeps when there is nothing to do. Bounds the extra delay a window sees
+/// before the model starts on it; small against the smallest budget (6 frames = 35 ms).
+const IDLE_SLEEP: Duration = Duration::from_micros(250);
+
+/// The bend spec of a snapshot: one entry per enabled slot, in slot order. Slots the model cannot
+/// take (e.g. a cluster index the layer does not have) are left out; the returned messages say
+/// which and why.
+pub fn spec_from_snapshot(snapshot: &BendSnapshot) -> (BendSpec, Vec<String>) {
+    let mut spec = BendSpec::neutral();
+    let mut problems = Vec::new();
+    for (i, slot) in snapshot.enabled_slots() {
+        let name = slot.transform.stage_name();
+        let Some(stage) = Stage::from_name(name) else {
+            problems.push(format!("slot {}: unknown transform `{name}`", i + 1));
+            continue;
+        };
+        let params: Vec<f64> = slot.params[..slot.transform.param_count()]
+            .iter()
+            .map(|&p| p as f64)
+            .collect();
+        let transform = match Transform::new(stage, &params) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("slot {}: {e}", i + 1));
+                continue;
+            }
+        };
+        let selection = match slot.selection {
+            SlotSelection::All => Selection::All,
+            SlotSelection::Random => Selection::Random {
+                fraction: (slot.fraction as f64).clamp(1e-6, 1.0),
+            },
+            SlotSelection::Cluster => Selection::Cluster {
+                index: slot.cluster as usize,
+                map: Default::default(),
+            },
+        };
+        let entry = BendEntry::new(slot.layer as usize, transform, selection)
+            .with_mix(slot.mix.clamp(0.0, 1.0))
+            .with_seed(slot.seed as u64);
+        spec = spec.push(entry);
+    }
+    (spec, problems)
+}
+
+/// Makes the snapshot's bend current. A spec the model rejects as a whole is retried slot by slot
+/// so that one bad slot does not silence the others.
+fn apply_snapshot(runtime: &mut Runtime, snapshot: &BendSnapshot) -> Vec<String> {
+    let (spec, mut problems) = spec_from_snapshot(snapshot);
+    if runtime.set_spec(&spec).is_ok() {
+        return problems;
+    }
+    let mut kept = BendSpec::neutral();
+    for entry in spec.entries {
+        let single = BendSpec::neutral().push(entry.clone());
+        match runtime.set_spec(&single) {
+            Ok(()) => kept = kept.push(entry),
+            Err(e) => problems.push(format!("layer {} slot skipped: {e}", entry.layer)),
+        }
+    }
+    if let Err(e) = runtime.set_spec(&kept) {
+        problems.push(format!("bend not applied: {e}"));
+        let _ = runtime.clear_bend();
+    }
+    problems
+}
+
+/// The rings and settings a worker needs.
+pub struct WorkerLink {
+    pub jobs: HeapCons<Job>,
+    pub results: HeapProd<Job>,
+    pub window: usize,
+    pub bins: usize,
+    /// Extra time per window (simulates a slow machine in tests; zero otherwise).
+    pub extra_delay: Duration,
+}
+
+/// A running worker. Dropping it stops the thread and waits for it (main thread only).
+pub struct WorkerHandle {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Runtime>>,
+}
+
+impl WorkerHandle {
+    /// Starts the worker thread on `runtime`.
+    pub fn spawn(
+        mut runtime: Runtime,
+        bridge: Arc<BendBridge>,
+        status: Arc<EngineStatus>,
+        mut link: WorkerLink,
+    ) -> std::io::Result<WorkerHandle> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("netbend-model".into())
+            .spawn(move || {
+                let mut generation = None;
+                while !stop_flag.load(Ordering::Acquire) {
+                    let Some(mut job) = link.jobs.try_pop() else {
+                        std::thread::sleep(IDLE_SLEEP);
+                        continue;
+                    };
+                    let current = bridge.generation();
+                    if generation != Some(current) {
+                        let snapshot = bridge.read();
+                        let problems = apply_snapshot(&mut runtime, &snapshot);
+                        status.set_message(problems.join("; "));
+                        generation = Some(snapshot.generation);
+                    }
+                    let started = Instant::now();
+                    job.ok = run_window(&mut runtime, &mut job.data, link.window, link.bins)
+                        .map_err(|e| status.set_message(format!("the model failed: {e}")))
+                        .is_ok();
+                    // The simulated slow machine still stops promptly when asked to.
+                    let slow_until = started + link.extra_delay;
+                    while Instant::now() < slow_until && !stop_flag.load(Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    status.record_window_time(started.elapsed());
+                    // The ring holds the whole pool, so there is always room.
+                    if link.results.try_push(job).is_err() {
+                        debug_assert!(false, "result ring full");
+                    }
+                }
+                runtime
+            })?;
+        Ok(WorkerHandle {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread and returns the runtime (to reuse its sessions), unless the thread panicked.
+    pub fn stop(mut self) -> Option<Runtime> {
+        self.stop.store(true, Ordering::Release);
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Autoencodes one window in place.
+fn run_window(
+    runtime: &mut Runtime,
+    data: &mut [f32],
+    window: usize,
+    bins: usize,
+) -> engine::Result<()> {
+    let view = ArrayView3::from_shape((1, window, bins), &*data)
+        .map_err(|e| engine::Error::Runtime(format!("window buffer: {e}")))?;
+    let out = runtime.autoencode(view)?;
+    for (d, v) in data.iter_mut().zip(out.iter()) {
+        *d = *v;
+    }
+    Ok(())
+}
