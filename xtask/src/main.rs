@@ -3,8 +3,10 @@
 //! - `setup`: ONNX Runtime shared library and the Python environment (run implicitly by the others)
 //! - `test`:  every Rust and Python test
 //! - `demo`:  the main job on the shipped default, output in `demo-output/`
-//! - `bundle ...`: handed to nice-plug-xtask (`cargo xtask bundle netbend --release`)
+//! - `bundle ...`: nice-plug-xtask (`cargo xtask bundle netbend --release`), then ONNX Runtime
+//!   and the default model beside the CLAP file and inside the VST3 bundle
 
+mod bundle;
 mod setup;
 mod tasks;
 
@@ -20,9 +22,9 @@ fn main() -> ExitCode {
             print_usage();
             Ok(())
         }
-        // Everything else (bundle, bundle-universal, known-packages) is nice-plug's bundler.
-        Some(_) => nice_plug_xtask::main_with_args("cargo xtask", args.clone())
-            .map_err(|e| format!("{e:#}")),
+        // Everything else (bundle, bundle-universal, known-packages) is nice-plug's bundler;
+        // bundling netbend also ships ONNX Runtime and the default model with it.
+        Some(_) => bundle::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,7 +42,8 @@ fn print_usage() {
   cargo xtask test                  run every Rust and Python test (runs setup first)
   cargo xtask demo                  render the demo on the shipped default into demo-output/ (runs setup first)
   cargo xtask bundle <package> [--release]
-                                    build a CLAP + VST3 bundle (nice-plug-xtask)",
+                                    build a CLAP + VST3 bundle (nice-plug-xtask); for netbend
+                                    also copy ONNX Runtime and the default model into place",
         ort = setup::ORT_VERSION
     );
 }

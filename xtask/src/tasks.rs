@@ -59,13 +59,8 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
     }
 
     println!("\n[test] VST3: cargo xtask bundle netbend --release, then pytest plugin/tests/");
-    let vst3 = nice_plug_xtask::main_with_args(
-        "cargo xtask",
-        ["bundle", "netbend", "--release"]
-            .map(String::from)
-            .to_vec(),
-    )
-    .map_err(|e| format!("bundling netbend failed: {e:#}"))
+    let vst3 = crate::bundle::run(&["bundle", "netbend", "--release"].map(String::from))
+        .map_err(|e| format!("bundling netbend failed: {e}"))
     .and_then(|()| {
         run_command(
             python_in(&env, &env.root)
