@@ -16,14 +16,18 @@
 //! # Ok(()) }
 //! ```
 
+mod bend_tensors;
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod image;
+pub mod image_manifest;
 pub mod manifest;
 pub mod model;
 pub mod onnxruntime;
 pub mod random;
 pub mod runtime;
+mod session;
 pub mod spec;
 pub mod stages;
 
@@ -33,10 +37,12 @@ mod test_support;
 pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
 pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};
+pub use image::{ImageRuntime, image_to_rgb8};
+pub use image_manifest::{ImageSettings, StyleGan2Settings};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
 pub use model::{Model, default_model_dir};
 pub use onnxruntime::locate_onnxruntime;
-pub use random::sample_latents;
+pub use random::{sample_latents, sample_noise};
 pub use runtime::{Device, GraphPort, Runtime, RuntimeOptions};
 pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
 pub use stages::Stage;
