@@ -2,8 +2,11 @@
 //! line and dispatches to one module per subcommand, and turns errors into a message and exit
 //! status 1.
 
+mod animate;
 mod bench;
 mod generate;
+mod image;
+mod image_io;
 mod inspect;
 mod pipeline;
 mod render;
@@ -33,6 +36,10 @@ enum Command {
     Variations(variations::VariationsArgs),
     /// Decode random latents with a bend and voice them by Griffin-Lim
     Generate(generate::GenerateArgs),
+    /// Bent images from an image model (StyleGAN2), per seed or from a projected latent
+    Image(image::ImageArgs),
+    /// Bent image sequences: parameter sweeps, Perlin ablation, latent interpolation
+    Animate(animate::AnimateArgs),
     /// Measure render speed (multiples of real time) and peak memory
     Bench(bench::BenchArgs),
 }
@@ -46,6 +53,8 @@ fn main() -> ExitCode {
         Command::Variations(args) => variations::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Image(args) => image::run(&args),
+        Command::Animate(args) => animate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
