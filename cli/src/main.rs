@@ -6,6 +6,7 @@ mod animate;
 mod bench;
 mod generate;
 mod image;
+mod image_bench;
 mod image_io;
 mod inspect;
 mod pipeline;
@@ -40,7 +41,7 @@ enum Command {
     Image(image::ImageArgs),
     /// Bent image sequences: parameter sweeps, Perlin ablation, latent interpolation
     Animate(animate::AnimateArgs),
-    /// Measure render speed (multiples of real time) and peak memory
+    /// Measure render speed (multiples of real time; images/s for image models) and peak memory
     Bench(bench::BenchArgs),
 }
 
