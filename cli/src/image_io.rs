@@ -213,3 +213,18 @@ pub fn check_output_folder(path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_lists_and_ranges() {
+        assert_eq!(parse_seeds("42").unwrap(), [42]);
+        assert_eq!(parse_seeds("0-3").unwrap(), [0, 1, 2, 3]);
+        assert_eq!(parse_seeds("1, 5,10-12").unwrap(), [1, 5, 10, 11, 12]);
+        for bad in ["", "a", "3-1", "1-", "-4", "0-100000"] {
+            assert!(parse_seeds(bad).is_err(), "{bad}");
+        }
+    }
+}

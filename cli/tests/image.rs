@@ -455,3 +455,19 @@ fn bad_inputs_give_clear_errors_and_no_files() {
     left.retain(|n| !n.ends_with(".yaml") && !n.ends_with(".npy"));
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
+
+#[test]
+fn inspect_shows_an_image_models_size_and_graphs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
+        .args(["inspect", &tiny()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("(tiny-stylegan2, stylegan2)"), "{text}");
+    assert!(text.contains("image: 16x16 RGB in [-1, 1]; w+ of 6 rows"), "{text}");
+    assert!(text.contains("input  w                        Tensor<f32>(B, 6, 32)"), "{text}");
+    assert!(text.contains("input  noise.L5"), "{text}");
+    assert!(text.contains("output image"), "{text}");
+    assert!(!text.contains("time in frames"), "{text}");
+}

@@ -9,7 +9,7 @@ use crate::image_manifest::{ImageSettings, StyleGan2Settings};
 use crate::manifest::ModelKind;
 use crate::model::Model;
 use crate::random::{sample_latents, sample_noise};
-use crate::runtime::{Device, RuntimeOptions, check_session_io, runtime_error};
+use crate::runtime::{Device, GraphPort, RuntimeOptions, check_session_io, ports, runtime_error};
 use crate::session::SessionFactory;
 use crate::spec::BendSpec;
 use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Axis, Ix2, Ix4};
@@ -86,6 +86,22 @@ impl ImageRuntime {
     /// Messages for the user from building the runtime (e.g. the CUDA fallback).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// `(graph, inputs, outputs)` of the mapping and the decoder as ONNX Runtime reports them.
+    pub fn graph_ports(&self) -> Vec<(&'static str, Vec<GraphPort>, Vec<GraphPort>)> {
+        vec![
+            (
+                "mapping",
+                ports(self.mapping.inputs()),
+                ports(self.mapping.outputs()),
+            ),
+            (
+                "decoder",
+                ports(self.decoder.inputs()),
+                ports(self.decoder.outputs()),
+            ),
+        ]
     }
 
     fn settings(&self) -> (&ImageSettings, &StyleGan2Settings) {
