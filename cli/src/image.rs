@@ -9,12 +9,9 @@ use clap::Args;
 use ndarray::{Axis, s};
 
 use crate::image_io::{
-    ImageModelArgs, check_output_folder, parse_seeds, read_latent, to_rgb, write_png,
+    ImageModelArgs, batch_for, check_output_folder, parse_seeds, read_latent, to_rgb, write_png,
 };
 use crate::pipeline::bar;
-
-/// Images per decoder call.
-const BATCH: usize = 8;
 
 #[derive(Args, Debug)]
 pub struct ImageArgs {
@@ -95,7 +92,8 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     std::fs::create_dir_all(&args.output)
         .map_err(|e| anyhow::anyhow!("cannot create folder {}: {e}", args.output.display()))?;
     let progress = bar(seeds.len() as u64, "image");
-    for chunk in seeds.chunks(BATCH) {
+    let (h, w) = runtime.image_size();
+    for chunk in seeds.chunks(batch_for(h, w)) {
         let images = runtime.render_seeds(chunk, psi)?;
         for (i, &seed) in chunk.iter().enumerate() {
             let rgb = to_rgb(&runtime, images.slice(s![i, .., .., ..]));

@@ -12,9 +12,6 @@ use engine::{
 
 use crate::bench::{BenchArgs, peak_memory_mib};
 
-/// Images per timed run (one decoder call).
-const BATCH: usize = 8;
-
 /// Every layer bent: rotate 45 degrees (bilinear grid sampling, the costliest kind of stage) on
 /// half of the channels, and ablate a quarter.
 fn every_layer_bent(runtime: &ImageRuntime) -> BendSpec {
@@ -56,8 +53,10 @@ pub fn run(args: &BenchArgs, model: Model) -> Result<()> {
         ));
     }
     let (h, w) = runtime.image_size();
+    // One timed run is one decoder call of the batch `netbend image --seeds` uses.
+    let batch = crate::image_io::batch_for(h, w);
     println!(
-        "model `{}` ({}), {h}x{w} px, {} layers, batches of {BATCH}, threads {}",
+        "model `{}` ({}), {h}x{w} px, {} layers, batches of {batch}, threads {}",
         runtime.model().manifest().name,
         runtime.model().dir().display(),
         runtime.model().layers().len(),
@@ -65,7 +64,7 @@ pub fn run(args: &BenchArgs, model: Model) -> Result<()> {
             .threads
             .map_or("default".to_string(), |n| n.to_string())
     );
-    let seeds: Vec<u64> = (0..BATCH as u64).collect();
+    let seeds: Vec<u64> = (0..batch as u64).collect();
     // Inputs drawn once: the timing covers the mapping and the synthesis network.
     let w_plus = runtime.w_plus_of_seeds(&seeds)?;
     let noise = runtime.noise_of_seeds(&seeds);
@@ -81,7 +80,7 @@ pub fn run(args: &BenchArgs, model: Model) -> Result<()> {
         println!(
             "{name}: {:.3} s per batch, {:.2} images/s",
             best,
-            BATCH as f64 / best
+            batch as f64 / best
         );
     }
     if let Some(mib) = peak_memory_mib() {

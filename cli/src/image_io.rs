@@ -70,6 +70,13 @@ impl ImageModelArgs {
     }
 }
 
+/// Images per decoder call for `h x w` images: 8 up to 64x64, fewer above, 1 from 256x256 on.
+/// Every activation of a batch is held at once: at 256 px one image's run peaked at 1.3 GB and
+/// a batch of 8 at 13.4 GB (README, "Performance"), so large models go one image at a time.
+pub fn batch_for(h: usize, w: usize) -> usize {
+    (8 * 64 * 64 / (h * w).max(1)).clamp(1, 8)
+}
+
 /// `"42"`, `"0-99"` (inclusive) or a comma list of those, e.g. `"1,5,10-12"`; in order, at most
 /// 100000 seeds.
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
@@ -217,6 +224,15 @@ pub fn check_output_folder(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_shrink_with_the_image() {
+        assert_eq!(batch_for(16, 16), 8);
+        assert_eq!(batch_for(64, 64), 8);
+        assert_eq!(batch_for(128, 128), 2);
+        assert_eq!(batch_for(256, 256), 1);
+        assert_eq!(batch_for(1024, 1024), 1);
+    }
 
     #[test]
     fn seed_lists_and_ranges() {

@@ -463,10 +463,20 @@ fn inspect_shows_an_image_models_size_and_graphs() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("(tiny-stylegan2, stylegan2)"), "{text}");
-    assert!(text.contains("image: 16x16 RGB in [-1, 1]; w+ of 6 rows"), "{text}");
-    assert!(text.contains("input  w                        Tensor<f32>(B, 6, 32)"), "{text}");
+    assert!(
+        text.contains("image: 16x16 RGB in [-1, 1]; w+ of 6 rows"),
+        "{text}"
+    );
+    assert!(
+        text.contains("input  w                        Tensor<f32>(B, 6, 32)"),
+        "{text}"
+    );
     assert!(text.contains("input  noise.L5"), "{text}");
     assert!(text.contains("output image"), "{text}");
     assert!(!text.contains("time in frames"), "{text}");
