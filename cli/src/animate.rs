@@ -15,14 +15,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use engine::{
-    BendEntry, BendSpec, ClusterSource, ImageRuntime, Selection, Stage, Transform, compile,
-};
+use engine::{BendEntry, BendSpec, ImageRuntime, Selection, Stage, Transform, compile};
 use image::RgbImage;
 use ndarray::{Array3, Axis};
 use noise::{NoiseFn, Perlin};
 
-use crate::image_io::{ImageModelArgs, parse_seeds, to_rgb, write_gif, write_png};
+use crate::image_io::{ImageModelArgs, Loaded, parse_seeds, to_rgb, write_gif, write_png};
 use crate::pipeline::bar;
 
 #[derive(Args, Debug)]
@@ -85,7 +83,8 @@ struct SweepArgs {
     /// (translate 0, scale 1)
     #[arg(long, default_value_t = 0)]
     param_index: usize,
-    /// Only this cluster of the model's `general` cluster map (default: every channel)
+    /// Only this cluster of the layer (from --clusters, else the manifest's `general` map;
+    /// default: every channel)
     #[arg(long, conflicts_with = "random")]
     cluster: Option<usize>,
     /// Only this fraction of the channels, drawn from --bend-seed
@@ -175,10 +174,15 @@ fn sweep(args: &SweepArgs) -> Result<()> {
             Stage::all_names()
         )
     })?;
+    let Loaded {
+        mut runtime,
+        spec: base,
+        clusters,
+    } = c.model.load()?;
     let selection = match (args.cluster, args.random) {
         (Some(index), _) => Selection::Cluster {
             index,
-            map: ClusterSource::Manifest("general".into()),
+            map: clusters,
         },
         (None, Some(fraction)) => Selection::Random { fraction },
         (None, None) => Selection::All,
@@ -192,7 +196,6 @@ fn sweep(args: &SweepArgs) -> Result<()> {
         };
         args.from + (args.to - args.from) * t
     };
-    let (mut runtime, base) = c.model.load()?;
     let specs = (0..frames)
         .map(|i| {
             let params = sweep_params(stage, args.param_index, value(i))?;
@@ -215,7 +218,11 @@ fn sweep(args: &SweepArgs) -> Result<()> {
 
 fn fragments(args: &FragmentsArgs) -> Result<()> {
     let c = &args.common;
-    let (mut runtime, base) = c.model.load()?;
+    let Loaded {
+        mut runtime,
+        spec: base,
+        ..
+    } = c.model.load()?;
     let channels = match runtime.model().layer(args.layer) {
         Some(l) => l.channels,
         None => bail!(
@@ -263,7 +270,9 @@ fn interpolate(args: &InterpolateArgs) -> Result<()> {
             seeds.len()
         );
     }
-    let (mut runtime, spec) = c.model.load()?;
+    let Loaded {
+        mut runtime, spec, ..
+    } = c.model.load()?;
     let ws = runtime.w_plus_of_seeds(&seeds)?;
     let noise = runtime.noise_of_seeds(&seeds[..1]);
     let per = c.frames.max(1);

@@ -57,7 +57,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         }
         None => check_output_folder(&args.output)?,
     }
-    let (mut runtime, spec) = args.model.load()?;
+    let crate::image_io::Loaded {
+        mut runtime, spec, ..
+    } = args.model.load()?;
     let psi = args.model.truncation;
     let latent = match &args.latent {
         Some(path) => {

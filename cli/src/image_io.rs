@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use engine::{BendSpec, Device, ImageRuntime, Model, RuntimeOptions, load_config};
+use engine::{
+    BendConfig, BendSpec, ClusterFile, ClusterSource, Device, ImageRuntime, Model, RuntimeOptions,
+    Selection, load_config,
+};
 use image::RgbImage;
 use ndarray::{Array3, ArrayView3, Ix1, Ix2, Ix3};
 
@@ -25,6 +28,11 @@ pub struct ImageModelArgs {
     /// Bend config applied to every image (neutral without one)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A cluster file in the reference format (e.g. the model's clusters.yaml): `features:
+    /// cluster` entries (and `animate sweep --cluster`) select from it instead of the manifest's
+    /// cluster map
+    #[arg(long, value_name = "FILE")]
+    pub clusters: Option<PathBuf>,
     /// Truncation psi: 1 = no truncation, 0 = the model's mean latent
     #[arg(long, default_value_t = 1.0, value_name = "PSI")]
     pub truncation: f32,
@@ -36,10 +44,17 @@ pub struct ImageModelArgs {
     pub device: DeviceArg,
 }
 
+/// A loaded image model with the config's bend and where cluster selections come from.
+pub struct Loaded {
+    pub runtime: ImageRuntime,
+    pub spec: BendSpec,
+    pub clusters: ClusterSource,
+}
+
 impl ImageModelArgs {
     /// Checks the options, loads the model and its runtime (notes such as a CUDA fallback are
-    /// printed) and the config's bend.
-    pub fn load(&self) -> Result<(ImageRuntime, BendSpec)> {
+    /// printed), the cluster file and the config's bend.
+    pub fn load(&self) -> Result<Loaded> {
         if self.threads == Some(0) {
             bail!("--threads must be at least 1");
         }
@@ -62,11 +77,52 @@ impl ImageModelArgs {
         for note in runtime.notes() {
             eprintln!("netbend: note: {note}");
         }
-        let spec = match &self.config {
-            Some(path) => load_config(path, runtime.model().manifest())?,
-            None => BendSpec::neutral(),
+        let manifest = runtime.model().manifest();
+        let file_clusters = match &self.clusters {
+            Some(path) => Some(ClusterFile::read(path)?.per_layer(manifest)?),
+            None => None,
         };
-        Ok((runtime, spec))
+        let spec = match (&self.config, &file_clusters) {
+            (None, _) => BendSpec::neutral(),
+            (Some(path), None) => load_config(path, manifest)?,
+            (Some(path), Some(per_layer)) => {
+                // The config's cluster indices are checked against the file: a copy of the
+                // manifest whose every cluster map is the file's clusters.
+                let mut patched = manifest.clone();
+                let as_map: std::collections::BTreeMap<String, Vec<Vec<usize>>> = per_layer
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ((i + 1).to_string(), c.clone()))
+                    .collect();
+                let names: Vec<String> = patched.clusters.keys().cloned().collect();
+                for name in names.into_iter().chain(["general".to_string()]) {
+                    patched.clusters.insert(name, as_map.clone());
+                }
+                let mut spec = BendConfig::read(path)?.to_spec(&patched)?;
+                for entry in &mut spec.entries {
+                    if let Selection::Cluster { map, .. } = &mut entry.selection {
+                        if matches!(map, ClusterSource::Explicit(_)) {
+                            bail!(
+                                "{} names its own `cluster-file` and --clusters gives another: \
+                                 keep one",
+                                path.display()
+                            );
+                        }
+                        *map = ClusterSource::Explicit(per_layer.clone());
+                    }
+                }
+                spec
+            }
+        };
+        let clusters = match file_clusters {
+            Some(per_layer) => ClusterSource::Explicit(per_layer),
+            None => ClusterSource::Manifest("general".into()),
+        };
+        Ok(Loaded {
+            runtime,
+            spec,
+            clusters,
+        })
     }
 }
 

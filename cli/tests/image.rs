@@ -481,3 +481,108 @@ fn inspect_shows_an_image_models_size_and_graphs() {
     assert!(text.contains("output image"), "{text}");
     assert!(!text.contains("time in frames"), "{text}");
 }
+
+#[test]
+fn a_cluster_file_selects_the_channels_it_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    // Layer 2: channels 0-7 in cluster 0, 8-15 in cluster 1.
+    let mut clusters = String::from("2:\n");
+    for c in 0..16 {
+        clusters += &format!("  - {{cluster_index: {}, feature_index: {c}}}\n", c / 8);
+    }
+    std::fs::write(p("clusters.yaml"), clusters).unwrap();
+    std::fs::write(
+        p("by-cluster.yaml"),
+        "transforms:\n  - {layer: 2, transform: ablate, features: cluster, feature-param: 1}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("by-channel.yaml"),
+        "transforms:\n  - {layer: 2, transform: ablate, channels: [8, 9, 10, 11, 12, 13, 14, 15]}\n",
+    )
+    .unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        &p("by-cluster.yaml"),
+        "--clusters",
+        &p("clusters.yaml"),
+        "--out",
+        &p("cluster.png"),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        &p("by-channel.yaml"),
+        "--out",
+        &p("channels.png"),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        rgb(Path::new(&p("cluster.png"))),
+        rgb(Path::new(&p("channels.png")))
+    );
+    // Without the file the model's (empty) map has no cluster 1.
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        &p("by-cluster.yaml"),
+        "--out",
+        &p("none.png"),
+    ]);
+    assert!(!ok && err.contains("cluster"), "{err}");
+    assert!(!Path::new(&p("none.png")).exists());
+    // A cluster file naming a layer the model lacks.
+    std::fs::write(
+        p("bad.yaml"),
+        "7:\n  - {cluster_index: 0, feature_index: 0}\n",
+    )
+    .unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--clusters",
+        &p("bad.yaml"),
+        "--out",
+        &p("none.png"),
+    ]);
+    assert!(
+        !ok && err.contains("bad.yaml") && err.contains("layer 7"),
+        "{err}"
+    );
+    // animate sweep on a cluster of the file.
+    let (ok, err) = netbend(&[
+        "animate",
+        "sweep",
+        "--model",
+        &tiny(),
+        "--clusters",
+        &p("clusters.yaml"),
+        "--layer",
+        "2",
+        "--cluster",
+        "0",
+        "--transform",
+        "offset",
+        "--from",
+        "0",
+        "--to",
+        "2",
+        "--frames",
+        "3",
+        "--no-mp4",
+        "--out",
+        &p("anim"),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(gif_frames(&dir.path().join("anim/animation.gif")), 3);
+}
