@@ -586,3 +586,27 @@ fn a_cluster_file_selects_the_channels_it_lists() {
     assert!(ok, "{err}");
     assert_eq!(gif_frames(&dir.path().join("anim/animation.gif")), 3);
 }
+
+#[test]
+fn device_cuda_falls_back_with_a_note_when_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cuda.png");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--device",
+        "cuda",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.exists());
+    // Without a GPU build of ONNX Runtime (this machine), the note says so.
+    if !err.contains("CUDA device 0") {
+        assert!(
+            err.contains("note: CUDA was requested") && err.contains("CPU"),
+            "{err}"
+        );
+    }
+}

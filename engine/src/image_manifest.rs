@@ -67,7 +67,8 @@ pub(crate) fn validate(m: &Manifest) -> Result<(), (String, String)> {
             ),
         ));
     }
-    if !(image.range[0] < image.range[1]) {
+    // Written so that NaN bounds are refused too.
+    if image.range[0].partial_cmp(&image.range[1]) != Some(std::cmp::Ordering::Less) {
         return Err((
             "image.range".into(),
             format!(

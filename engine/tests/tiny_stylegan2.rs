@@ -374,3 +374,23 @@ fn image_manifest_errors_name_the_field() {
         .to_string();
     assert!(e.contains("`image`") && e.contains("missing"), "{e}");
 }
+
+#[test]
+fn cuda_request_falls_back_to_the_cpu_with_a_note() {
+    let options = RuntimeOptions {
+        intra_threads: Some(1),
+        device: engine::Device::Cuda { device_id: 0 },
+        ..RuntimeOptions::default()
+    };
+    let mut rt = ImageRuntime::new(Model::load(tiny()).unwrap(), &options).unwrap();
+    // This machine has no GPU build of ONNX Runtime: the runtime says so and runs on the CPU.
+    if rt.device() == engine::Device::Cpu {
+        assert!(
+            rt.notes().iter().any(|n| n.contains("CUDA")),
+            "{:?}",
+            rt.notes()
+        );
+    }
+    let cpu = runtime().render_seeds(&[1], 1.0).unwrap();
+    assert!(max_diff(&rt.render_seeds(&[1], 1.0).unwrap(), &cpu) < 1e-4);
+}
