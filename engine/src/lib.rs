@@ -15,6 +15,16 @@
 //! let generated = runtime.decode(engine::sample_latents(7, 1, 512).view())?;
 //! # Ok(()) }
 //! ```
+//!
+//! Image models (StyleGAN2 exports) run in an [`ImageRuntime`] with the same bend specs:
+//!
+//! ```no_run
+//! # fn main() -> engine::Result<()> {
+//! let model = engine::Model::load("tests/data/tiny-stylegan2")?;
+//! let mut images = engine::ImageRuntime::new(model, &engine::RuntimeOptions::default())?;
+//! let rgb = images.render_seeds(&[42, 43], 0.5)?;               // [2, 3, H, W], psi 0.5
+//! # Ok(()) }
+//! ```
 
 mod bend_tensors;
 pub mod compile;
