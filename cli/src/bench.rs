@@ -15,16 +15,16 @@ use crate::pipeline::{Keep, ModelArgs, PhaseOptions, PhaseSource, Renderer, rend
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(flatten)]
-    model: ModelArgs,
+    pub model: ModelArgs,
     /// A bend config to measure besides the neutral bend
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// Seconds of audio per run
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
     /// Timed runs per case (the best is reported, after one warm-up run)
     #[arg(long, default_value_t = 3)]
-    repeats: usize,
+    pub repeats: usize,
 }
 
 fn test_signal(samples: usize) -> Vec<f32> {
@@ -43,7 +43,7 @@ fn test_signal(samples: usize) -> Vec<f32> {
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), in MiB.
-fn peak_memory_mib() -> Option<f64> {
+pub(crate) fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -56,6 +56,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if args.repeats == 0 {
         bail!("--repeats must be at least 1");
+    }
+    // Image models are measured in images per second (image_bench.rs).
+    if let Some(dir) = &args.model.model {
+        let model = engine::Model::load(dir)?;
+        if model.manifest().kind == engine::ModelKind::StyleGan2 {
+            return crate::image_bench::run(args, model);
+        }
     }
     let mut renderer = Renderer::load(&args.model)?;
     let model_name = renderer.runtime.model().manifest().name.clone();

@@ -34,6 +34,17 @@ pub fn run(args: InspectArgs) -> Result<(), String> {
     if args.manifest_only {
         return Ok(());
     }
+    if model.manifest().kind == engine::ModelKind::StyleGan2 {
+        let runtime = engine::ImageRuntime::new(model, &RuntimeOptions::default())
+            .map_err(|e| e.to_string())?;
+        let mut o =
+            String::from("\nGraphs (checked against bend interface 1 with ONNX Runtime):\n");
+        for (name, inputs, outputs) in runtime.graph_ports() {
+            describe_graph(&mut o, name, &inputs, &outputs, args.all_inputs);
+        }
+        print!("{o}");
+        return Ok(());
+    }
     let runtime = Runtime::new(model, &RuntimeOptions::default()).map_err(|e| e.to_string())?;
     print!("{}", describe_graphs(&runtime, args.all_inputs));
     Ok(())
@@ -62,6 +73,13 @@ pub fn describe_model(model: &Model) -> String {
             s.sample_rate, s.n_fft, s.hop, s.window, s.bins, s.window_frames
         );
     }
+    if let (Some(i), Some(sg)) = (&m.image, &m.stylegan2) {
+        let _ = writeln!(
+            o,
+            "  image: {}x{} RGB in [{}, {}]; w+ of {} rows; mean latent: {}",
+            i.height, i.width, i.range[0], i.range[1], sg.n_latent, sg.mean_latent_source
+        );
+    }
     if let Some(n) = &m.normalisation {
         let _ = writeln!(
             o,
@@ -70,10 +88,12 @@ pub fn describe_model(model: &Model) -> String {
         );
     }
 
-    let _ = writeln!(
-        o,
-        "\nLayers (configs say `layer: N`; height is time in frames, width is frequency in bins):"
-    );
+    let axes = if m.signal.is_some() {
+        "; height is time in frames, width is frequency in bins"
+    } else {
+        ""
+    };
+    let _ = writeln!(o, "\nLayers (configs say `layer: N`{axes}):");
     let _ = writeln!(
         o,
         "  layer  channels  height x width  module               activation"
@@ -151,32 +171,40 @@ pub fn describe_graphs(runtime: &Runtime, all: bool) -> String {
         "\nGraphs (checked against bend interface 1 with ONNX Runtime {}):",
         runtime.library().display()
     );
-    let mut graph = |name: &str, inputs: &[engine::GraphPort], outputs: &[engine::GraphPort]| {
-        let _ = writeln!(o, "  {name}:");
-        let bend_inputs = inputs.iter().filter(|p| p.name.starts_with('L')).count();
-        for p in inputs {
-            if all || !p.name.starts_with('L') {
-                let _ = writeln!(o, "    input  {:<24} {}", p.name, p.kind);
-            }
-        }
-        if !all && bend_inputs > 0 {
-            let _ = writeln!(
-                o,
-                "    input  {:<24} {bend_inputs} bend inputs (idx, mix, params, shuffle source, noise field per layer and stage; --all-inputs lists them)",
-                "L{l}.{stage}.*"
-            );
-        }
-        for p in outputs {
-            let _ = writeln!(o, "    output {:<24} {}", p.name, p.kind);
-        }
-    };
     if let Some((inputs, outputs)) = runtime.encoder_ports() {
-        graph("encoder", &inputs, &outputs);
+        describe_graph(&mut o, "encoder", &inputs, &outputs, all);
     }
     let (inputs, outputs) = runtime.decoder_ports();
-    graph("decoder", &inputs, &outputs);
+    describe_graph(&mut o, "decoder", &inputs, &outputs, all);
     for note in runtime.notes() {
         let _ = writeln!(o, "  note: {note}");
     }
     o
+}
+
+/// One graph's inputs (bend inputs summarised unless `all`) and outputs.
+fn describe_graph(
+    o: &mut String,
+    name: &str,
+    inputs: &[engine::GraphPort],
+    outputs: &[engine::GraphPort],
+    all: bool,
+) {
+    let _ = writeln!(o, "  {name}:");
+    let bend_inputs = inputs.iter().filter(|p| p.name.starts_with('L')).count();
+    for p in inputs {
+        if all || !p.name.starts_with('L') {
+            let _ = writeln!(o, "    input  {:<24} {}", p.name, p.kind);
+        }
+    }
+    if !all && bend_inputs > 0 {
+        let _ = writeln!(
+            o,
+            "    input  {:<24} {bend_inputs} bend inputs (idx, mix, params, shuffle source, noise field per layer and stage; --all-inputs lists them)",
+            "L{l}.{stage}.*"
+        );
+    }
+    for p in outputs {
+        let _ = writeln!(o, "    output {:<24} {}", p.name, p.kind);
+    }
 }

@@ -2,10 +2,14 @@
 //! line and dispatches to one module per subcommand, and turns errors into a message and exit
 //! status 1.
 
+mod animate;
 mod bench;
 mod clusters;
 mod frame_store;
 mod generate;
+mod image;
+mod image_bench;
+mod image_io;
 mod inspect;
 mod pipeline;
 mod render;
@@ -37,7 +41,11 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Cluster a clip's features per layer (per-clip clusters) and write a cluster file
     Clusters(clusters::ClustersArgs),
-    /// Measure render speed (multiples of real time) and peak memory
+    /// Bent images from an image model (StyleGAN2), per seed or from a projected latent
+    Image(image::ImageArgs),
+    /// Bent image sequences: parameter sweeps, Perlin ablation, latent interpolation
+    Animate(animate::AnimateArgs),
+    /// Measure render speed (multiples of real time; images/s for image models) and peak memory
     Bench(bench::BenchArgs),
 }
 
@@ -51,6 +59,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Clusters(args) => clusters::run(&args),
+        Command::Image(args) => image::run(&args),
+        Command::Animate(args) => animate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

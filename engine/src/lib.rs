@@ -15,18 +15,32 @@
 //! let generated = runtime.decode(engine::sample_latents(7, 1, 512).view())?;
 //! # Ok(()) }
 //! ```
+//!
+//! Image models (StyleGAN2 exports) run in an [`ImageRuntime`] with the same bend specs:
+//!
+//! ```no_run
+//! # fn main() -> engine::Result<()> {
+//! let model = engine::Model::load("tests/data/tiny-stylegan2")?;
+//! let mut images = engine::ImageRuntime::new(model, &engine::RuntimeOptions::default())?;
+//! let rgb = images.render_seeds(&[42, 43], 0.5)?;               // [2, 3, H, W], psi 0.5
+//! # Ok(()) }
+//! ```
 
+mod bend_tensors;
 pub mod clip_clusters;
 pub mod clustering;
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod image;
+pub mod image_manifest;
 pub mod kmeans;
 pub mod manifest;
 pub mod model;
 pub mod onnxruntime;
 pub mod random;
 pub mod runtime;
+mod session;
 pub mod spec;
 pub mod stages;
 
@@ -38,10 +52,12 @@ pub use clustering::{ClusterMap, ClusteringInfo};
 pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
 pub use config::{BendConfig, ClusterFile, load_config};
 pub use error::{Error, Result};
+pub use image::{ImageRuntime, image_to_rgb8};
+pub use image_manifest::{ImageSettings, StyleGan2Settings};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
 pub use model::{AudioSignal, Model, default_model_dir};
 pub use onnxruntime::locate_onnxruntime;
-pub use random::sample_latents;
+pub use random::{sample_latents, sample_noise};
 pub use runtime::{Device, GraphPort, Runtime, RuntimeOptions};
 pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
 pub use stages::Stage;

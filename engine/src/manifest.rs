@@ -1,6 +1,7 @@
 //! `manifest.json` (docs/model-manifest.md, format version 1): parsing and validation.
 
 use crate::error::{Error, Result};
+use crate::image_manifest::{ImageSettings, StyleGan2Settings};
 use crate::stages::Stage;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -61,6 +62,9 @@ pub struct GraphInfo {
 #[serde(deny_unknown_fields)]
 pub struct Graphs {
     pub encoder: Option<GraphInfo>,
+    /// Image models: z -> w.
+    #[serde(default)]
+    pub mapping: Option<GraphInfo>,
     pub decoder: GraphInfo,
 }
 
@@ -102,6 +106,11 @@ pub struct Manifest {
     pub latent_dim: usize,
     pub signal: Option<SignalSettings>,
     pub normalisation: Option<Normalisation>,
+    /// Image models only (docs/model-manifest.md, "Image models").
+    #[serde(default)]
+    pub image: Option<ImageSettings>,
+    #[serde(default)]
+    pub stylegan2: Option<StyleGan2Settings>,
     pub graphs: Graphs,
     pub stages: Vec<StageInfo>,
     pub layers: Vec<LayerInfo>,
@@ -196,6 +205,9 @@ impl Manifest {
                     "missing (required for spectrogram-vae)".into(),
                 ));
             }
+        }
+        if self.kind == ModelKind::StyleGan2 {
+            crate::image_manifest::validate(self)?;
         }
         if let Some(n) = &self.normalisation
             && n.kind != "db-minmax"
@@ -314,9 +326,10 @@ impl Manifest {
     }
 
     /// The decoder inputs that bend interface 1 implies for these layers, in a fixed order:
-    /// `z`, then per layer per stage the stage's inputs.
+    /// the conditioning inputs ([`Manifest::decoder_conditioning_inputs`]), then per layer per
+    /// stage the stage's inputs.
     pub fn expected_decoder_inputs(&self) -> Vec<String> {
-        let mut names = vec!["z".to_string()];
+        let mut names = self.decoder_conditioning_inputs();
         for layer in &self.layers {
             for stage in Stage::ALL {
                 names.extend(stage.input_names(layer.index));
@@ -325,9 +338,28 @@ impl Manifest {
         names
     }
 
-    /// The decoder outputs implied by the layers: `spectrogram` then `act.L{l}`.
+    /// The decoder inputs before the bend inputs: `z` for audio models; `w`, `psi` and the
+    /// noise inputs for image models.
+    pub fn decoder_conditioning_inputs(&self) -> Vec<String> {
+        match (self.kind, &self.stylegan2) {
+            (ModelKind::StyleGan2, Some(sg)) => {
+                crate::image_manifest::decoder_conditioning_inputs(sg)
+            }
+            _ => vec!["z".to_string()],
+        }
+    }
+
+    /// The decoder's main output: `spectrogram` (audio) or `image`.
+    pub fn decoder_output(&self) -> &'static str {
+        match self.kind {
+            ModelKind::SpectrogramVae => "spectrogram",
+            ModelKind::StyleGan2 => "image",
+        }
+    }
+
+    /// The decoder outputs implied by the layers: the main output, then `act.L{l}`.
     pub fn expected_decoder_outputs(&self) -> Vec<String> {
-        let mut names = vec!["spectrogram".to_string()];
+        let mut names = vec![self.decoder_output().to_string()];
         names.extend(self.layers.iter().map(|l| l.activation.clone()));
         names
     }

@@ -102,6 +102,14 @@ impl Model {
                 &["mu".to_string(), "logvar".to_string()],
             )?;
         }
+        if let Some(mapping) = &m.graphs.mapping {
+            check(
+                "graphs.mapping",
+                mapping,
+                &["z".to_string()],
+                &["w".to_string()],
+            )?;
+        }
         check(
             "graphs.decoder",
             &m.graphs.decoder,
@@ -131,6 +139,15 @@ impl Model {
         self.manifest
             .graphs
             .encoder
+            .as_ref()
+            .map(|g| self.dir.join(&g.file))
+    }
+
+    /// The mapping network of an image model (z -> w).
+    pub fn mapping_path(&self) -> Option<PathBuf> {
+        self.manifest
+            .graphs
+            .mapping
             .as_ref()
             .map(|g| self.dir.join(&g.file))
     }

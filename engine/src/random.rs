@@ -96,10 +96,32 @@ pub fn sample_latents(seed: u64, batch: usize, dim: usize) -> ndarray::Array2<f3
     ndarray::Array2::from_shape_vec((batch, dim), values).expect("batch * dim values")
 }
 
+/// The per-layer noise images of an image model for one image seed: ChaCha8 seeded like
+/// [`sample_latents`] but with purpose 5, filling layer 1's `H*W` values, then layer 2's, ... in
+/// order, each by Box-Muller as in [`fill_standard_normal`] (docs/config.md, "Seeds"). `sizes`
+/// are the layers' `(height, width)`; the result holds one row-major map per layer. Its own
+/// stream, so the noise does not depend on the latent width.
+pub fn sample_noise(seed: u64, sizes: &[(usize, usize)]) -> Vec<Vec<f32>> {
+    let mut rng = seeded_rng(seed, 5);
+    sizes
+        .iter()
+        .map(|&(h, w)| {
+            let mut map = vec![0f32; h * w];
+            fill_standard_normal(&mut rng, &mut map);
+            map
+        })
+        .collect()
+}
+
 fn latent_rng(seed: u64) -> ChaCha8Rng {
+    seeded_rng(seed, 4)
+}
+
+/// ChaCha8 from the 32 bytes `seed` (u64 LE), 0 (u64), `purpose` (u64 LE), 0 (u64).
+fn seeded_rng(seed: u64, purpose: u64) -> ChaCha8Rng {
     let mut bytes = [0u8; 32];
     bytes[0..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[16..24].copy_from_slice(&4u64.to_le_bytes());
+    bytes[16..24].copy_from_slice(&purpose.to_le_bytes());
     ChaCha8Rng::from_seed(bytes)
 }
 
@@ -150,6 +172,19 @@ mod tests {
         assert_eq!(a, sample_latents(7, 2, 512));
         assert_ne!(a, sample_latents(8, 2, 512));
         assert_eq!(a.row(0), sample_latents(7, 1, 512).row(0));
+    }
+
+    #[test]
+    fn noise_is_seeded_per_layer_and_independent_of_latents() {
+        let sizes = [(4, 4), (8, 8)];
+        let a = sample_noise(3, &sizes);
+        assert_eq!(a, sample_noise(3, &sizes));
+        assert_ne!(a, sample_noise(4, &sizes));
+        assert_eq!((a[0].len(), a[1].len()), (16, 64));
+        // Layer 1's map does not depend on the layers after it.
+        assert_eq!(sample_noise(3, &sizes[..1])[0], a[0]);
+        // Its own stream: not the latent's values.
+        assert_ne!(a[0][..], sample_latents(3, 1, 16).as_slice().unwrap()[..]);
     }
 
     #[test]

@@ -2,18 +2,16 @@
 //! tensors (built when the bend changes, reused for every run), and the calls `autoencode`,
 //! `encode`, `decode` and `activations`.
 
-use crate::compile::{CompiledBend, StageInputs, compile};
+use crate::bend_tensors::BendTensors;
+use crate::compile::{CompiledBend, compile};
 use crate::error::{Error, Result};
-use crate::manifest::name_set_difference;
+use crate::manifest::{ModelKind, name_set_difference};
 use crate::model::Model;
-use crate::onnxruntime;
+use crate::session::SessionFactory;
 use crate::spec::BendSpec;
-use crate::stages::Stage;
 use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Ix2, Ix4};
-use ort::ep::ExecutionProvider;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionInputValue};
-use ort::value::{DynValue, Tensor, TensorElementType, TensorRef};
+use ort::value::{TensorElementType, TensorRef};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
@@ -45,7 +43,7 @@ pub struct GraphPort {
     pub kind: String,
 }
 
-fn ports(outlets: &[ort::value::Outlet]) -> Vec<GraphPort> {
+pub(crate) fn ports(outlets: &[ort::value::Outlet]) -> Vec<GraphPort> {
     outlets
         .iter()
         .map(|o| GraphPort {
@@ -60,16 +58,14 @@ pub struct Runtime {
     model: Model,
     encoder: Option<Session>,
     decoder: Session,
-    /// Decoder bend inputs in the order of `Manifest::expected_decoder_inputs` (without `z`).
-    bend_values: Vec<(String, DynValue)>,
-    bend: CompiledBend,
+    bend: BendTensors,
     spectrogram_only: RunOptions<HasSelectedOutputs>,
     device: Device,
     notes: Vec<String>,
     library: PathBuf,
 }
 
-fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
+pub(crate) fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
     move |e| Error::Runtime(format!("{what}: {e}"))
 }
 
@@ -77,72 +73,37 @@ impl Runtime {
     /// Loads ONNX Runtime (once per process), builds the sessions and checks that the graphs'
     /// inputs and outputs are those of bend interface 1 for this model's layers.
     pub fn new(model: Model, options: &RuntimeOptions) -> Result<Runtime> {
-        let (env, library) = onnxruntime::environment(&options.library_dirs)?;
-        let mut notes = Vec::new();
-        let mut device = options.device;
-        if let Device::Cuda { device_id } = options.device {
-            let available = ort::ep::CUDA::is_available().unwrap_or(false);
-            if !available {
-                notes.push(format!(
-                    "CUDA was requested (device {device_id}) but the ONNX Runtime at {} has no \
-                     CUDA execution provider (the GPU build is the onnxruntime-gpu package, with \
-                     CUDA 12 and cuDNN 9); running on the CPU",
-                    library.display()
-                ));
-                device = Device::Cpu;
-            }
+        if model.manifest().kind != ModelKind::SpectrogramVae {
+            return Err(Error::Model(format!(
+                "model `{}` in {} is an image model ({}): it is rendered by the image runtime \
+                 (`netbend image`), not the audio one",
+                model.manifest().name,
+                model.dir().display(),
+                model.manifest().kind.name()
+            )));
         }
-        let build =
-            |path: &Path, device: &mut Device, notes: &mut Vec<String>| -> Result<Session> {
-                let what = format!(
-                    "cannot build an ONNX Runtime session for {}",
-                    path.display()
-                );
-                let err = |e: ort::Error| Error::Runtime(format!("{what}: {e}"));
-                let mut builder = Session::builder(&env).map_err(err)?;
-                builder = builder
-                    .with_optimization_level(GraphOptimizationLevel::All)
-                    .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
-                if let Some(n) = options.intra_threads {
-                    builder = builder
-                        .with_intra_threads(n)
-                        .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
-                }
-                if let Device::Cuda { device_id } = *device {
-                    let cuda = ort::ep::CUDA::default().with_device_id(device_id);
-                    if let Err(e) = cuda.register(&mut builder) {
-                        notes.push(format!(
-                            "CUDA device {device_id} could not be used ({e}); running on the CPU"
-                        ));
-                        *device = Device::Cpu;
-                    }
-                }
-                builder.commit_from_file(path).map_err(err)
-            };
+        let mut factory = SessionFactory::new(options)?;
         let encoder = match model.encoder_path() {
-            Some(path) => Some(build(&path, &mut device, &mut notes)?),
+            Some(path) => Some(factory.build(&path)?),
             None => None,
         };
-        let decoder = build(&model.decoder_path(), &mut device, &mut notes)?;
+        let decoder = factory.build(&model.decoder_path())?;
         check_graph_io(&model, encoder.as_ref(), &decoder)?;
 
         let spectrogram_only = RunOptions::new()
             .map_err(runtime_error("cannot create run options"))?
             .with_outputs(OutputSelector::no_default().with("spectrogram"));
-        let bend = CompiledBend::neutral(model.manifest());
-        let mut runtime = Runtime {
-            bend_values: Vec::new(),
-            bend: bend.clone(),
+        let bend = BendTensors::neutral(model.manifest())?;
+        Ok(Runtime {
+            bend,
             model,
             encoder,
             decoder,
             spectrogram_only,
-            device,
-            notes,
-            library,
-        };
-        runtime.bend_values = runtime.all_bend_values(&bend)?;
-        Ok(runtime)
+            device: factory.device,
+            notes: factory.notes,
+            library: factory.library,
+        })
     }
 
     pub fn model(&self) -> &Model {
@@ -178,7 +139,7 @@ impl Runtime {
 
     /// The bend the decoder currently runs with.
     pub fn bend(&self) -> &CompiledBend {
-        &self.bend
+        self.bend.bend()
     }
 
     /// Compiles `spec` for this model and makes it the current bend.
@@ -189,56 +150,13 @@ impl Runtime {
 
     /// Makes `bend` the current bend. Only the tensors of stages that changed are rebuilt.
     pub fn set_bend(&mut self, bend: &CompiledBend) -> Result<()> {
-        let layers = &self.model.manifest().layers;
-        let shapes_match = bend.layers.len() == layers.len()
-            && bend.layers.iter().zip(layers).all(|(b, l)| {
-                b.index == l.index
-                    && b.height == l.height
-                    && b.width == l.width
-                    && b.stages.len() == Stage::ALL.len()
-            });
-        if !shapes_match {
-            return Err(Error::Bend(format!(
-                "the bend was compiled for another model than `{}`",
-                self.model.manifest().name
-            )));
-        }
-        let mut position = 0;
-        for (new_layer, old_layer) in bend.layers.iter().zip(&self.bend.layers) {
-            for stage in Stage::ALL {
-                let names = stage.input_names(new_layer.index).len();
-                let (new, old) = (new_layer.stage(stage), old_layer.stage(stage));
-                if new != old {
-                    let values = stage_values(stage, new, new_layer.height, new_layer.width)?;
-                    for (slot, value) in self.bend_values[position..position + names]
-                        .iter_mut()
-                        .zip(values)
-                    {
-                        slot.1 = value;
-                    }
-                }
-                position += names;
-            }
-        }
-        self.bend = bend.clone();
-        Ok(())
+        self.bend.set(bend, self.model.manifest())
     }
 
     /// Back to the neutral bend (every stage `K = 0`).
     pub fn clear_bend(&mut self) -> Result<()> {
         let neutral = CompiledBend::neutral(self.model.manifest());
         self.set_bend(&neutral)
-    }
-
-    fn all_bend_values(&self, bend: &CompiledBend) -> Result<Vec<(String, DynValue)>> {
-        let mut out = Vec::new();
-        for layer in &bend.layers {
-            for stage in Stage::ALL {
-                let values = stage_values(stage, layer.stage(stage), layer.height, layer.width)?;
-                out.extend(stage.input_names(layer.index).into_iter().zip(values));
-            }
-        }
-        Ok(out)
     }
 
     fn window_dims(&self) -> Result<(usize, usize)> {
@@ -293,7 +211,7 @@ impl Runtime {
     pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let inputs = decoder_inputs(&z, &self.bend_values)?;
+        let inputs = decoder_inputs(&z, &self.bend)?;
         let outputs = self
             .decoder
             .run_with_options(inputs, &self.spectrogram_only)
@@ -327,7 +245,7 @@ impl Runtime {
     ) -> Result<(Array3<f32>, Vec<Array4<f32>>)> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let inputs = decoder_inputs(&z, &self.bend_values)?;
+        let inputs = decoder_inputs(&z, &self.bend)?;
         let outputs = self
             .decoder
             .run(inputs)
@@ -365,88 +283,45 @@ impl Runtime {
 /// The decoder's inputs: `z` (a view of the caller's array) and views of the bend tensors.
 fn decoder_inputs<'v>(
     z: &'v ndarray::CowArray<'_, f32, ndarray::Ix2>,
-    bend_values: &'v [(String, DynValue)],
+    bend: &'v BendTensors,
 ) -> Result<Vec<(Cow<'v, str>, SessionInputValue<'v>)>> {
     let (b, d) = z.dim();
     let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
         .map_err(runtime_error("cannot make the decoder input `z`"))?;
-    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend_values.len() + 1);
+    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend.len() + 1);
     inputs.push((Cow::Borrowed("z"), z_tensor.into()));
-    for (name, value) in bend_values {
-        inputs.push((Cow::Borrowed(name.as_str()), value.into()));
-    }
+    bend.push_inputs(&mut inputs);
     Ok(inputs)
-}
-
-/// The tensors of one stage's inputs, in `Stage::input_names` order.
-fn stage_values(
-    stage: Stage,
-    s: &StageInputs,
-    height: usize,
-    width: usize,
-) -> Result<Vec<DynValue>> {
-    let k = s.len();
-    let p = stage.graph_params();
-    let bad = |what: &str| {
-        Error::Bend(format!(
-            "stage `{stage}`: {what} has the wrong length for K = {k}"
-        ))
-    };
-    let err = runtime_error("cannot make a bend input tensor");
-    let mut values = vec![
-        Tensor::from_array(([k], s.idx.clone()))
-            .map_err(&err)?
-            .into_dyn(),
-    ];
-    if s.mix.len() != k {
-        return Err(bad("mix"));
-    }
-    values.push(
-        Tensor::from_array(([k], s.mix.clone()))
-            .map_err(&err)?
-            .into_dyn(),
-    );
-    if p > 0 {
-        if s.params.len() != k * p {
-            return Err(bad("params"));
-        }
-        values.push(
-            Tensor::from_array(([k, p], s.params.clone()))
-                .map_err(&err)?
-                .into_dyn(),
-        );
-    }
-    if stage == Stage::Shuffle {
-        if s.source.len() != k {
-            return Err(bad("source"));
-        }
-        values.push(
-            Tensor::from_array(([k], s.source.clone()))
-                .map_err(&err)?
-                .into_dyn(),
-        );
-    }
-    if stage == Stage::Noise {
-        if s.field.len() != k * height * width {
-            return Err(bad("field"));
-        }
-        values.push(
-            Tensor::from_array(([k, height, width], s.field.clone()))
-                .map_err(&err)?
-                .into_dyn(),
-        );
-    }
-    Ok(values)
 }
 
 /// Checks the sessions' actual inputs and outputs against bend interface 1 and the manifest.
 fn check_graph_io(model: &Model, encoder: Option<&Session>, decoder: &Session) -> Result<()> {
     let m = model.manifest();
-    let check = |session: &Session,
-                 file: PathBuf,
-                 inputs: Vec<String>,
-                 outputs: Vec<String>|
-     -> Result<()> {
+    if let (Some(session), Some(path)) = (encoder, model.encoder_path()) {
+        check_session_io(
+            session,
+            path,
+            vec!["spectrogram".into()],
+            vec!["mu".into(), "logvar".into()],
+        )?;
+    }
+    check_session_io(
+        decoder,
+        model.decoder_path(),
+        m.expected_decoder_inputs(),
+        m.expected_decoder_outputs(),
+    )
+}
+
+/// Checks one session's input and output names against `inputs` and `outputs`, and its inputs'
+/// element types (int64 for `.idx` and `.source`, float32 otherwise).
+pub(crate) fn check_session_io(
+    session: &Session,
+    file: PathBuf,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+) -> Result<()> {
+    {
         let got_in: Vec<String> = session
             .inputs()
             .iter()
@@ -485,21 +360,7 @@ fn check_graph_io(model: &Model, encoder: Option<&Session>, decoder: &Session) -
             }
         }
         Ok(())
-    };
-    if let (Some(session), Some(path)) = (encoder, model.encoder_path()) {
-        check(
-            session,
-            path,
-            vec!["spectrogram".into()],
-            vec!["mu".into(), "logvar".into()],
-        )?;
     }
-    check(
-        decoder,
-        model.decoder_path(),
-        m.expected_decoder_inputs(),
-        m.expected_decoder_outputs(),
-    )
 }
 
 /// The plugin runs inference on a worker thread: the runtime must move there.

@@ -1,0 +1,612 @@
+//! `netbend image` and `netbend animate` as a user runs them, on the tiny random-init StyleGAN2
+//! (tests/data/tiny-stylegan2). The pixel reference is Python onnxruntime.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tiny() -> String {
+    workspace()
+        .join("tests/data/tiny-stylegan2")
+        .display()
+        .to_string()
+}
+
+fn netbend(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
+        .args(args)
+        .args(["--threads", "1"])
+        .output()
+        .expect("cannot run netbend");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn rgb(path: &Path) -> image::RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .into_rgb8()
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn python() -> PathBuf {
+    let path = std::env::var_os("NETBEND_VENV_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        path.exists(),
+        "the reference needs the project's Python with onnxruntime and numpy at {} (or set \
+         NETBEND_VENV_PYTHON)",
+        path.display()
+    );
+    path
+}
+
+/// Python onnxruntime: the image of w (.npy, [D]) at psi with the given noise files, neutral
+/// bend, as 8-bit RGB by `(x + 1) * 127.5` rounded and clamped.
+const REFERENCE_PY: &str = r#"
+import sys
+import numpy as np
+import onnxruntime as ort
+model, w_file, psi, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+noise_files = sys.argv[5:]
+opts = ort.SessionOptions()
+opts.intra_op_num_threads = 1
+dec = ort.InferenceSession(model + "/decoder.onnx", opts, providers=["CPUExecutionProvider"])
+feeds = {}
+for i in dec.get_inputs():
+    dims = [int(d) if isinstance(d, int) else 0 for d in i.shape]
+    feeds[i.name] = np.zeros(dims, dtype=np.int64 if i.type == "tensor(int64)" else np.float32)
+w = np.load(w_file).astype(np.float32)
+rows = feeds["w"].shape[1]
+feeds["w"] = np.ascontiguousarray(np.repeat(w[None, None, :], rows, axis=1))
+feeds["psi"] = np.array([psi], dtype=np.float32)
+for l, f in enumerate(noise_files):
+    n = feeds[f"noise.L{l + 1}"]
+    feeds[f"noise.L{l + 1}"] = np.fromfile(f, dtype=np.float32).reshape([1] + list(n.shape[1:]))
+img = dec.run(["image"], feeds)[0][0]
+pix = np.clip(np.round((img + 1.0) * 127.5), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+np.ascontiguousarray(pix).tofile(out)
+"#;
+
+#[test]
+fn a_latent_file_renders_the_pixels_python_onnxruntime_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ndarray::Array1::from_shape_fn(32, |d| ((d * 5) % 9) as f32 * 0.25 - 1.0);
+    let w_file = dir.path().join("w.npy");
+    ndarray_npy::write_npy(&w_file, &w).unwrap();
+    let out = dir.path().join("img.png");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--latent",
+        w_file.to_str().unwrap(),
+        "--seed",
+        "9",
+        "--truncation",
+        "0.7",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    // The noise of seed 9 by the engine's documented rule; the image itself by Python.
+    let sizes = [(4, 4), (8, 8), (8, 8), (16, 16), (16, 16)];
+    let mut args = vec![
+        dir.path().join("ref.py").display().to_string(),
+        tiny(),
+        w_file.display().to_string(),
+        "0.7".into(),
+        dir.path().join("ref.u8").display().to_string(),
+    ];
+    std::fs::write(dir.path().join("ref.py"), REFERENCE_PY).unwrap();
+    for (l, map) in engine::sample_noise(9, &sizes).iter().enumerate() {
+        let f = dir.path().join(format!("noise{l}.f32"));
+        let bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&f, bytes).unwrap();
+        args.push(f.display().to_string());
+    }
+    let py = Command::new(python())
+        .args(&args)
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let theirs = std::fs::read(dir.path().join("ref.u8")).unwrap();
+    let ours = rgb(&out);
+    assert_eq!(ours.dimensions(), (16, 16));
+    // Float differences of ~1e-6 can flip a rounding at .5: allow one level, rarely.
+    let off: Vec<i32> = ours
+        .as_raw()
+        .iter()
+        .zip(&theirs)
+        .map(|(&a, &b)| (a as i32 - b as i32).abs())
+        .collect();
+    assert!(
+        off.iter().all(|&d| d <= 1),
+        "max difference {:?}",
+        off.iter().max()
+    );
+    assert!(off.iter().filter(|&&d| d == 1).count() <= 3);
+    // And the pixels are not constant (a meaningless all-grey image would also agree).
+    assert!(ours.as_raw().iter().max() != ours.as_raw().iter().min());
+}
+
+#[test]
+fn seeds_write_one_file_per_seed_equal_to_single_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let many = dir.path().join("many");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--seeds",
+        "3-5,12",
+        "--truncation",
+        "0.5",
+        "--out",
+        many.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        files(&many),
+        [
+            "seed0003.png",
+            "seed0004.png",
+            "seed0005.png",
+            "seed0012.png"
+        ]
+    );
+    let single = dir.path().join("four.png");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--seed",
+        "4",
+        "--truncation",
+        "0.5",
+        "--out",
+        single.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(rgb(&single), rgb(&many.join("seed0004.png")));
+    assert_ne!(
+        rgb(&many.join("seed0003.png")),
+        rgb(&many.join("seed0004.png"))
+    );
+}
+
+#[test]
+fn a_bend_config_changes_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bend.yaml");
+    std::fs::write(
+        &config,
+        "transforms:\n  - {layer: 2, transform: rotate, params: [90]}\n",
+    )
+    .unwrap();
+    let (plain, bent) = (dir.path().join("plain.png"), dir.path().join("bent.png"));
+    let base = ["image", "--model", &tiny(), "--seed", "1", "--out"];
+    assert!(netbend(&[&base[..], &[plain.to_str().unwrap()]].concat()).0);
+    let (ok, err) = netbend(
+        &[
+            &base[..],
+            &[bent.to_str().unwrap(), "--config", config.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{err}");
+    assert_ne!(rgb(&plain), rgb(&bent));
+}
+
+fn gif_frames(path: &Path) -> usize {
+    use image::AnimationDecoder;
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    image::codecs::gif::GifDecoder::new(file)
+        .unwrap()
+        .into_frames()
+        .count()
+}
+
+#[test]
+fn animate_sweep_writes_n_frames_and_a_gif_of_n_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let (ok, err) = netbend(&[
+        "animate",
+        "sweep",
+        "--model",
+        &tiny(),
+        "--layer",
+        "2",
+        "--transform",
+        "scalar-multiply",
+        "--from",
+        "1",
+        "--to",
+        "-3",
+        "--frames",
+        "7",
+        "--no-mp4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let names = files(&out);
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".png")).count(),
+        7,
+        "{names:?}"
+    );
+    assert_eq!(gif_frames(&out.join("animation.gif")), 7);
+    // Frame 0 multiplies by 1: the unbent image of seed 0.
+    let plain = dir.path().join("plain.png");
+    assert!(
+        netbend(&[
+            "image",
+            "--model",
+            &tiny(),
+            "--seed",
+            "0",
+            "--out",
+            plain.to_str().unwrap()
+        ])
+        .0
+    );
+    assert_eq!(rgb(&out.join("frame0000.png")), rgb(&plain));
+    assert_ne!(rgb(&out.join("frame0006.png")), rgb(&plain));
+    // An existing folder is not replaced without --force.
+    let (ok, err) = netbend(&[
+        "animate",
+        "sweep",
+        "--model",
+        &tiny(),
+        "--layer",
+        "2",
+        "--transform",
+        "rotate",
+        "--from",
+        "0",
+        "--to",
+        "90",
+        "--frames",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("--force"), "{err}");
+    assert_eq!(files(&out), names);
+}
+
+#[test]
+fn animate_fragments_and_interpolate_write_their_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let frag = dir.path().join("frag");
+    let (ok, err) = netbend(&[
+        "animate",
+        "fragments",
+        "--model",
+        &tiny(),
+        "--layer",
+        "3",
+        "--frames",
+        "5",
+        "--no-mp4",
+        "--out",
+        frag.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(gif_frames(&frag.join("animation.gif")), 5);
+    let frames: Vec<_> = (0..5)
+        .map(|i| rgb(&frag.join(format!("frame{i:04}.png"))))
+        .collect();
+    assert!(
+        frames.windows(2).any(|p| p[0] != p[1]),
+        "the ablation should move"
+    );
+
+    let interp = dir.path().join("interp");
+    let (ok, err) = netbend(&[
+        "animate",
+        "interpolate",
+        "--model",
+        &tiny(),
+        "--seeds",
+        "2,6,7",
+        "--frames",
+        "3",
+        "--no-mp4",
+        "--out",
+        interp.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    // Two segments of 3 frames plus the last seed.
+    assert_eq!(gif_frames(&interp.join("animation.gif")), 7);
+    let first = dir.path().join("two.png");
+    assert!(
+        netbend(&[
+            "image",
+            "--model",
+            &tiny(),
+            "--seed",
+            "2",
+            "--out",
+            first.to_str().unwrap()
+        ])
+        .0
+    );
+    assert_eq!(rgb(&interp.join("frame0000.png")), rgb(&first));
+}
+
+#[test]
+fn bad_inputs_give_clear_errors_and_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let o = out.to_str().unwrap();
+    // Unknown layer in a config.
+    let config = dir.path().join("bend.yaml");
+    std::fs::write(&config, "transforms:\n  - {layer: 8, transform: ablate}\n").unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        o,
+    ]);
+    assert!(
+        !ok && err.contains("layer 8") && err.contains("1..=5"),
+        "{err}"
+    );
+    // Unknown layer in animate: no folder, no temporary folder left.
+    let anim = dir.path().join("anim");
+    let (ok, err) = netbend(&[
+        "animate",
+        "sweep",
+        "--model",
+        &tiny(),
+        "--layer",
+        "6",
+        "--transform",
+        "rotate",
+        "--from",
+        "0",
+        "--to",
+        "9",
+        "--out",
+        anim.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("layer 6"), "{err}");
+    // An audio model.
+    let vae = workspace().join("tests/data/tiny-vae");
+    let (ok, err) = netbend(&["image", "--model", vae.to_str().unwrap(), "--out", o]);
+    assert!(!ok && err.contains("not an image model"), "{err}");
+    // A latent that is not .npy, and one of the wrong shape.
+    let junk = dir.path().join("junk.npy");
+    std::fs::write(&junk, "not numpy").unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--latent",
+        junk.to_str().unwrap(),
+        "--out",
+        o,
+    ]);
+    assert!(!ok && err.contains("junk.npy"), "{err}");
+    let wrong = dir.path().join("wrong.npy");
+    ndarray_npy::write_npy(&wrong, &ndarray::Array2::<f32>::zeros((3, 32))).unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--latent",
+        wrong.to_str().unwrap(),
+        "--out",
+        o,
+    ]);
+    assert!(
+        !ok && err.contains("[3, 32]") && err.contains("[6, 32]"),
+        "{err}"
+    );
+    // A bad seed list and a bad transform name.
+    let (ok, err) = netbend(&["image", "--model", &tiny(), "--seeds", "9-2", "--out", o]);
+    assert!(!ok && err.contains("9-2"), "{err}");
+    let (ok, err) = netbend(&[
+        "animate",
+        "sweep",
+        "--model",
+        &tiny(),
+        "--layer",
+        "1",
+        "--transform",
+        "blur",
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--out",
+        anim.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("blur") && err.contains("rotate"),
+        "{err}"
+    );
+    let mut left = files(dir.path());
+    left.retain(|n| !n.ends_with(".yaml") && !n.ends_with(".npy"));
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+#[test]
+fn inspect_shows_an_image_models_size_and_graphs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
+        .args(["inspect", &tiny()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("(tiny-stylegan2, stylegan2)"), "{text}");
+    assert!(
+        text.contains("image: 16x16 RGB in [-1, 1]; w+ of 6 rows"),
+        "{text}"
+    );
+    assert!(
+        text.contains("input  w                        Tensor<f32>(B, 6, 32)"),
+        "{text}"
+    );
+    assert!(text.contains("input  noise.L5"), "{text}");
+    assert!(text.contains("output image"), "{text}");
+    assert!(!text.contains("time in frames"), "{text}");
+}
+
+#[test]
+fn a_cluster_file_selects_the_channels_it_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    // Layer 2: channels 0-7 in cluster 0, 8-15 in cluster 1.
+    let mut clusters = String::from("2:\n");
+    for c in 0..16 {
+        clusters += &format!("  - {{cluster_index: {}, feature_index: {c}}}\n", c / 8);
+    }
+    std::fs::write(p("clusters.yaml"), clusters).unwrap();
+    std::fs::write(
+        p("by-cluster.yaml"),
+        "transforms:\n  - {layer: 2, transform: ablate, features: cluster, feature-param: 1}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("by-channel.yaml"),
+        "transforms:\n  - {layer: 2, transform: ablate, channels: [8, 9, 10, 11, 12, 13, 14, 15]}\n",
+    )
+    .unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        &p("by-cluster.yaml"),
+        "--clusters",
+        &p("clusters.yaml"),
+        "--out",
+        &p("cluster.png"),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        &p("by-channel.yaml"),
+        "--out",
+        &p("channels.png"),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        rgb(Path::new(&p("cluster.png"))),
+        rgb(Path::new(&p("channels.png")))
+    );
+    // Without the file the model's (empty) map has no cluster 1.
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--config",
+        &p("by-cluster.yaml"),
+        "--out",
+        &p("none.png"),
+    ]);
+    assert!(!ok && err.contains("cluster"), "{err}");
+    assert!(!Path::new(&p("none.png")).exists());
+    // A cluster file naming a layer the model lacks.
+    std::fs::write(
+        p("bad.yaml"),
+        "7:\n  - {cluster_index: 0, feature_index: 0}\n",
+    )
+    .unwrap();
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--clusters",
+        &p("bad.yaml"),
+        "--out",
+        &p("none.png"),
+    ]);
+    assert!(
+        !ok && err.contains("bad.yaml") && err.contains("layer 7"),
+        "{err}"
+    );
+    // animate sweep on a cluster of the file.
+    let (ok, err) = netbend(&[
+        "animate",
+        "sweep",
+        "--model",
+        &tiny(),
+        "--clusters",
+        &p("clusters.yaml"),
+        "--layer",
+        "2",
+        "--cluster",
+        "0",
+        "--transform",
+        "offset",
+        "--from",
+        "0",
+        "--to",
+        "2",
+        "--frames",
+        "3",
+        "--no-mp4",
+        "--out",
+        &p("anim"),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(gif_frames(&dir.path().join("anim/animation.gif")), 3);
+}
+
+#[test]
+fn device_cuda_falls_back_with_a_note_when_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cuda.png");
+    let (ok, err) = netbend(&[
+        "image",
+        "--model",
+        &tiny(),
+        "--device",
+        "cuda",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.exists());
+    // Without a GPU build of ONNX Runtime (this machine), the note says so.
+    if !err.contains("CUDA device 0") {
+        assert!(
+            err.contains("note: CUDA was requested") && err.contains("CPU"),
+            "{err}"
+        );
+    }
+}
