@@ -6,12 +6,13 @@ for two stages, `source` or `field`), gathers the K selected channels, transform
 `(1 - mix) * sel + mix * f(sel)` and scatters them back. With K = 0 nothing is gathered and the
 scatter writes nothing, so a neutral block is an exact identity.
 
-Layout: inside the block the activation is held channel-first, [C, B, H, W] (one transpose in,
-one out). Then gathering channels is a Gather on axis 0, writing them back one ScatterND, and the
-selected maps [K, B, H, W] are already in the layout GridSample and MaxPool want (K "images" of B
-channels, every batch item bent the same way). The stages run on a compact copy of just the
-channels the block touches, because ONNX Runtime's ScatterND copies its whole input (measured with
-ORT 1.31): 14 write-backs into the full activation would copy it 14 times.
+Layout: the stages work channel-first, [N, B, H, W]. Then gathering channels is a Gather on axis
+0, writing them back one ScatterND, and the selected maps [K, B, H, W] are already in the layout
+GridSample and MaxPool want (K "images" of B channels, every batch item bent the same way). The
+stages run on a compact copy of just the N channels the block touches (gathered on axis 1 and then
+transposed, so the whole activation is never transposed), because ONNX Runtime's ScatterND copies
+its whole input (measured with ORT 1.31): 14 write-backs into the full activation would copy it 14
+times. One ScatterND on (batch, channel) pairs writes the touched maps back at the end.
 
 The spatial stages (translate, scale, rotate) are in `bend_affine.py`.
 """
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import ScatterChannels, SplitLike, Stage, per_channel
+from .bend_core import ScatterMaps, SplitLike, Stage, per_channel
 
 BEND_INTERFACE_VERSION = 1
 
@@ -210,8 +211,8 @@ class BendBlock(nn.Module):
         shuffle_source = stage_inputs[0][2]
         touched = [stage_inputs[0][0], shuffle_source] + [args[0] for args in stage_inputs[1:]]
         channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
-        xt = x.transpose(0, 1)
-        work = xt.index_select(0, channels)
+        # Gather the touched maps on axis 1 and transpose only them (not the whole activation).
+        work = x.index_select(1, channels).transpose(0, 1)
         # idx (and the shuffle source) as positions in `work`
         local = SplitLike.apply(position, *touched)
         stage_inputs[0][2] = local[1]
@@ -219,7 +220,7 @@ class BendBlock(nn.Module):
             args[0] = positions
         for stage, args in zip(self.stages, stage_inputs):
             work = stage(work, *args)
-        return ScatterChannels.apply(xt, channels, work).transpose(0, 1)
+        return ScatterMaps.apply(x, channels, work.transpose(0, 1))
 
     def neutral_inputs(self) -> dict[str, torch.Tensor]:
         """K = 0 for every stage: the block is an exact identity."""

@@ -33,6 +33,31 @@ class ScatterChannels(torch.autograd.Function):
         return g.op("ScatterND", xt, g.op("Unsqueeze", idx, axes), values).setType(xt.type())
 
 
+class ScatterMaps(torch.autograd.Function):
+    """x [B, C, H, W] with channels idx (axis 1) replaced by values [B, K, H, W], exported as one
+    ScatterND on (batch, channel) index pairs. Writing back on axis 1 spares the block the two
+    transposes of the whole activation that a channel-first write-back needs (ONNX Runtime's CPU
+    Transpose and ScatterND each copy their whole input; measured with ORT 1.31)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, values):
+        out = x.clone()
+        out[:, idx] = values
+        return out
+
+    @staticmethod
+    def symbolic(g, x, idx, values):
+        def const(value):
+            return g.op("Constant", value_t=torch.tensor(value, dtype=torch.int64))
+        batch = g.op("Shape", x, start_i=0, end_i=1)                       # [1]: B
+        rows = g.op("Range", const(0), g.op("Squeeze", batch, const([0])), const(1))
+        size = g.op("Concat", batch, g.op("Shape", idx), const([1]), axis_i=0)   # [B, K, 1]
+        b = g.op("Expand", g.op("Unsqueeze", rows, const([1, 2])), size)
+        c = g.op("Expand", g.op("Unsqueeze", idx, const([0, 2])), size)
+        pairs = g.op("Concat", b, c, axis_i=2)                            # [B, K, 2]
+        return g.op("ScatterND", x, pairs, values).setType(x.type())
+
+
 class SplitLike(torch.autograd.Function):
     """Split a 1-D tensor into consecutive pieces as long as each of `like` (axis 0), exported as
     one Split on Concat(Shape(...)) instead of a Slice with offset arithmetic per piece."""
