@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import ScatterMaps, SplitLike, Stage, per_channel
+from .bend_core import GatherRows, ScatterMaps, SplitLike, Stage, per_channel
 
 BEND_INTERFACE_VERSION = 1
 
@@ -62,7 +62,7 @@ class ShuffleStage(Stage):
     name = "shuffle"
 
     def transform(self, xt, sel, source):
-        return xt.index_select(0, source)
+        return GatherRows.apply(xt, source)
 
 
 class FlipStage(Stage):
@@ -108,7 +108,14 @@ class MorphologyStage(Stage):
 
     All three radii are computed on the selected maps (one chain, see disk_dilations) and chosen
     per map with Where, because a pooling kernel size cannot be a graph input. Erosion is
-    -dilate(-x)."""
+    -dilate(-x).
+
+    ONNX Runtime rejects a MaxPool over an empty tensor. The exported TorchScript graph runs this
+    stage only when K > 0 (neutral_skip's If); a graph without that If (the dynamo exporter's, only
+    measured) sets `pad_empty`, which appends one map (channel 0, sliced off again) so that the
+    pools never see K = 0. It costs three nodes and two copies of the maps, hence not by default."""
+
+    pad_empty = False
 
     def __init__(self, name: str):
         super().__init__()
@@ -119,15 +126,17 @@ class MorphologyStage(Stage):
 
     def transform(self, xt, sel, params):
         radius = torch.round(params[:, :1]).clamp(MORPHOLOGY_RADII[0], MORPHOLOGY_RADII[-1])
-        # ONNX Runtime rejects a MaxPool over an empty tensor; one extra map (any map: channel 0,
-        # sliced off below) keeps it non-empty should the stage ever run with K = 0.
-        radius = torch.cat([radius, torch.ones(1, 1, dtype=params.dtype)]).reshape(-1, 1, 1, 1)
-        maps = torch.cat([sel, xt[:1]], dim=0)
+        maps = sel
+        if self.pad_empty:
+            radius = torch.cat([radius, torch.ones(1, 1, dtype=params.dtype)])
+            maps = torch.cat([sel, xt[:1]], dim=0)
+        radius = radius.reshape(-1, 1, 1, 1)
         if self.erode:
             maps = -maps
         r1, r2, r3 = disk_dilations(maps)
         bent = torch.where(radius == 3, r3, torch.where(radius == 2, r2, r1))
-        bent = bent[:-1]
+        if self.pad_empty:
+            bent = bent[:-1]
         return -bent if self.erode else bent
 
 
@@ -213,8 +222,8 @@ class BendBlock(nn.Module):
         channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
         # Gather the touched maps on axis 1 and transpose only them (not the whole activation).
         work = x.index_select(1, channels).transpose(0, 1)
-        # idx (and the shuffle source) as positions in `work`
-        local = SplitLike.apply(position, *touched)
+        # idx (and the shuffle source) as positions [K, 1] in `work`
+        local = SplitLike.apply(position.unsqueeze(1), *touched)
         stage_inputs[0][2] = local[1]
         for args, positions in zip(stage_inputs, local[:1] + local[2:]):
             args[0] = positions

@@ -19,18 +19,31 @@ def per_channel(params: torch.Tensor, column: int = 0) -> torch.Tensor:
     return params[:, column].reshape(-1, 1, 1, 1)
 
 
+class GatherRows(torch.autograd.Function):
+    """xt[rows[:, 0]] for rows [K, 1], exported as one GatherND: the [K, 1] positions then serve
+    the stage's GatherND and its ScatterND alike, without an Unsqueeze per stage."""
+
+    @staticmethod
+    def forward(ctx, xt, rows):
+        return xt.index_select(0, rows[:, 0])
+
+    @staticmethod
+    def symbolic(g, xt, rows):
+        return g.op("GatherND", xt, rows).setType(xt.type())
+
+
 class ScatterChannels(torch.autograd.Function):
-    """xt with rows idx (axis 0) replaced by values. Exported as one ScatterND: torch's own
-    index_put export adds four shape nodes per stage, which ONNX Runtime pays for on every run."""
+    """xt with rows rows[:, 0] (axis 0; rows [K, 1]) replaced by values. Exported as one ScatterND:
+    torch's own index_put export adds four shape nodes per stage, which ONNX Runtime pays for on
+    every run."""
 
     @staticmethod
-    def forward(ctx, xt, idx, values):
-        return torch.index_put(xt, (idx,), values)
+    def forward(ctx, xt, rows, values):
+        return torch.index_put(xt, (rows[:, 0],), values)
 
     @staticmethod
-    def symbolic(g, xt, idx, values):
-        axes = g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64))
-        return g.op("ScatterND", xt, g.op("Unsqueeze", idx, axes), values).setType(xt.type())
+    def symbolic(g, xt, rows, values):
+        return g.op("ScatterND", xt, rows, values).setType(xt.type())
 
 
 class ScatterMaps(torch.autograd.Function):
@@ -73,17 +86,18 @@ class SplitLike(torch.autograd.Function):
 
 
 class Stage(nn.Module):
-    """Gather the channels in idx (axis 0), transform, blend, write back (ScatterND in ONNX).
+    """Gather the rows `rows` [K, 1] (positions on axis 0), transform, blend, write back
+    (GatherND and ScatterND in ONNX).
 
     Subclasses implement `transform(xt, sel, *rest)`; `rest` are the stage's params/source/field.
     With K = 0 the gather is empty and the scatter writes nothing: an exact identity."""
 
     name = ""
 
-    def forward(self, xt: torch.Tensor, idx: torch.Tensor, mix: torch.Tensor, *rest: torch.Tensor):
-        sel = xt.index_select(0, idx)
+    def forward(self, xt: torch.Tensor, rows: torch.Tensor, mix: torch.Tensor, *rest: torch.Tensor):
+        sel = GatherRows.apply(xt, rows)
         bent = self.transform(xt, sel, *rest)
-        return ScatterChannels.apply(xt, idx, blend(sel, bent, mix))
+        return ScatterChannels.apply(xt, rows, blend(sel, bent, mix))
 
     def transform(self, xt, sel, *rest):
         raise NotImplementedError

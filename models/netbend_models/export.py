@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from . import audio
-from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES, BendBlock
+from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES, BendBlock, MorphologyStage
 from .neutral_skip import skip_neutral_work
 from .vae import N_BINS, N_FRAMES, SpectrogramVAE
 
@@ -128,6 +128,11 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
             torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
                               input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes)
         else:
+            # No neutral_skip pass for this graph: stages run with K = 0, so the pools need their
+            # padding map (bend.MorphologyStage.pad_empty).
+            for stage in module.modules():
+                if isinstance(stage, MorphologyStage):
+                    stage.pad_empty = True
             # torch.export names dynamic dims itself and maps them by the forward signature,
             # (first, *rest) for every module exported here.
             dims = [{axis: torch.export.Dim.DYNAMIC for axis in dynamic_axes.get(name, {})}

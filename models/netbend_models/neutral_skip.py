@@ -80,27 +80,22 @@ def named(graph: onnx.GraphProto, prefix: str) -> list:
 
 
 def wrap_stage(graph: onnx.GraphProto, prefix: str, idx_shape: str) -> None:
-    """A stage is Gather(x, idx) -> transform and blend -> ScatterND(x, Unsqueeze(idx), blended)
-    (x: the block's working copy of the touched channels, idx: positions in it). The If tests the
+    """A stage is GatherND(x, rows) -> transform and blend -> ScatterND(x, rows, blended) (x: the
+    block's working copy of the touched channels, rows: [K, 1] positions in it). The If tests the
     shape of the stage's own graph input idx (idx_shape).
 
-    Only the middle goes into the If; its else passes the (empty) gathered maps on. Gather and
+    Only the middle goes into the If; its else passes the (empty) gathered maps on. GatherND and
     ScatterND stay outside, so the If outputs just the K blended maps rather than a copy of x."""
     group = named(graph, prefix)
     scatters = [n for n in group if n.op_type == "ScatterND"]
     if len(scatters) != 1:
         raise ValueError(f"expected one ScatterND in bend stage {prefix}, found {len(scatters)}")
     scatter = scatters[0]
-    data = scatter.input[0]
-    unsqueeze = [n for n in group if scatter.input[1] in n.output]
-    if len(unsqueeze) != 1:
-        raise ValueError(f"bend stage {prefix}: expected one Unsqueeze making the ScatterND indices")
-    positions = unsqueeze[0].input[0]
-    gathers = [n for n in group if n.op_type == "Gather" and list(n.input) == [data, positions]]
+    data, rows = scatter.input[0], scatter.input[1]
+    gathers = [n for n in group if n.op_type == "GatherND" and list(n.input) == [data, rows]]
     if len(gathers) != 1:
-        raise ValueError(f"bend stage {prefix}: expected one Gather({data}, {positions})")
-    axes = [n for n in group if n.op_type == "Constant" and set(n.output) & set(unsqueeze[0].input)]
-    outside = {id(n) for n in [scatter, unsqueeze[0], gathers[0], *axes]}
+        raise ValueError(f"bend stage {prefix}: expected one GatherND({data}, {rows})")
+    outside = {id(scatter), id(gathers[0])}
     wrap_in_if(graph, prefix, [n for n in group if id(n) not in outside], [idx_shape], gathers[0].output[0])
 
 
