@@ -28,6 +28,7 @@ from torch import nn
 from . import audio
 from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES, BendBlock, MorphologyStage
 from .neutral_skip import skip_neutral_work
+from .shared_grid import SPATIAL_STAGES, share_grids
 from .vae import N_BINS, N_FRAMES, SpectrogramVAE
 
 MANIFEST_FORMAT_VERSION = 1
@@ -115,8 +116,9 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
 
     output_shapes ({name: [dim, ...]}, a dim an int or a symbol) replaces what the exporter inferred,
     which can be a made-up symbol for a static size (e.g. `Slicemu_dim_1` for mu's 512).
-    bend_blocks ([(node name prefix, BendBlock)]): TorchScript graphs get the neutral_skip pass
-    (the dynamo exporter names nodes differently; its graphs are measured as they come)."""
+    bend_blocks ([(node name prefix, BendBlock)]): TorchScript graphs get the shared_grid and
+    neutral_skip passes (the dynamo exporter names nodes differently; its graphs are measured as
+    they come)."""
     if exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}; allowed: {list(EXPORTERS)}")
     module.eval()
@@ -148,6 +150,8 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
             if output.name in output_shapes:
                 set_shape(output, output_shapes[output.name])
     if bend_blocks and exporter == "torchscript":
+        share_grids(model, [f"{prefix}stages.{STAGE_NAMES.index(stage)}/"
+                            for prefix, _ in bend_blocks for stage in SPATIAL_STAGES])
         skip_neutral_work(model, [(prefix, [(s, f"L{block.layer}.{stage}.idx") for s, stage in enumerate(STAGE_NAMES)])
                                   for prefix, block in bend_blocks])
     if output_shapes or bend_blocks:
