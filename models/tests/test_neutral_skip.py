@@ -26,7 +26,7 @@ def test_group_with_two_escaping_outputs_is_refused():
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
     with pytest.raises(ValueError, match="exactly one output"):
-        wrap_in_if(graph, "/g/", nodes[:2], ["x"], "x")
+        wrap_in_if(graph, "/g/", nodes[:2], "x", shapes=["x"])
 
 
 def test_missing_block_names_are_reported():
