@@ -3,7 +3,9 @@
 - unbent:  the same model's decoder exported without bend blocks,
 - neutral: the bend-graph decoder with every stage at K = 0,
 - active:  the bend-graph decoder with every one of the 14 stages on 1 channel, and on C/8
-           channels, of every layer (C/8: 1.75 C channel transforms per layer).
+           channels, of every layer (C/8: 1.75 C channel transforms per layer); the C/8 case
+           once with one parameter set per stage (one config entry per stage) and once with
+           different parameters on every channel.
 
     python -m netbend_models.bench_bend --checkpoint CKPT | --width W [--seed S]
         [--reps 40] [--threads 2] [--exporters]
@@ -50,9 +52,12 @@ def neutral_bend_inputs(layers) -> dict[str, np.ndarray]:
 
 
 def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = None,
-                       seed: int = 0) -> dict[str, np.ndarray]:
+                       seed: int = 0, distinct: bool = False) -> dict[str, np.ndarray]:
     """Every stage of every layer on `channels` or else max(1, C * fraction) random channels,
-    mix in [0.5, 1]."""
+    mix in [0.5, 1]. The channels of a stage share its ACTIVE_PARAMS (as one config entry's
+    channels do), or with `distinct` each gets its own (ACTIVE_PARAMS times 0.5..1.5), as when
+    entries with different parameters merge into one stage; the spatial stages then sample one
+    grid per channel instead of one shared grid (shared_grid.py)."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for layer in layers:
@@ -62,7 +67,10 @@ def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = N
             feeds[f"L{l}.{stage}.idx"] = rng.choice(c, k, replace=False).astype(np.int64)
             feeds[f"L{l}.{stage}.mix"] = rng.uniform(0.5, 1.0, k).astype(np.float32)
             if STAGE_PARAM_COUNT[stage]:
-                feeds[f"L{l}.{stage}.params"] = np.tile(np.float32(ACTIVE_PARAMS[stage]), (k, 1))
+                params = np.tile(np.float32(ACTIVE_PARAMS[stage]), (k, 1))
+                if distinct:
+                    params *= np.linspace(0.5, 1.5, k, dtype=np.float32)[:, None] if k > 1 else 1
+                feeds[f"L{l}.{stage}.params"] = params
         feeds[f"L{l}.shuffle.source"] = rng.choice(c, k, replace=False).astype(np.int64)
         feeds[f"L{l}.noise.field"] = rng.standard_normal((k, h, w)).astype(np.float32)
     return feeds
@@ -126,6 +134,7 @@ def main(argv=None):
         window = np.random.default_rng(1).random((1, 1, N_FRAMES, N_BINS)).astype(np.float32)
         neutral, active = neutral_bend_inputs(layers), active_bend_inputs(layers)
         active_one = active_bend_inputs(layers, channels=1)
+        active_distinct = active_bend_inputs(layers, distinct=True)
 
         def autoencode(decoder, bend_inputs):
             def run():
@@ -138,6 +147,7 @@ def main(argv=None):
             "bend graph, all neutral": autoencode(bent, neutral),
             "bend graph, all 14 stages active on 1 channel of every layer": autoencode(bent, active_one),
             "bend graph, all 14 stages active on C/8 channels of every layer": autoencode(bent, active),
+            "same, every channel with its own parameters": autoencode(bent, active_distinct),
         }, args.reps)
         print_table("One window, encoder + decoder", medians, "unbent export")
 
