@@ -118,6 +118,9 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=40)
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     p.add_argument("--exporters", action="store_true", help="also compare TorchScript and dynamo exporters")
+    p.add_argument("--compare", type=Path, metavar="DECODER",
+                   help="also run this bend-graph decoder.onnx (e.g. exported by older code from the same "
+                        "checkpoint or --random-width/--seed) on the same inputs, side by side")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     model = load_checkpoint(args.checkpoint)[0] if args.checkpoint else random_model(args.width, args.seed)
@@ -142,13 +145,20 @@ def main(argv=None):
                 return decoder.run(["spectrogram"], {"z": mu, **bend_inputs})[0]
             return run
 
-        medians = interleaved_medians({
-            "unbent export": autoencode(unbent, {}),
-            "bend graph, all neutral": autoencode(bent, neutral),
-            "bend graph, all 14 stages active on 1 channel of every layer": autoencode(bent, active_one),
-            "bend graph, all 14 stages active on C/8 channels of every layer": autoencode(bent, active),
-            "same, every channel with its own parameters": autoencode(bent, active_distinct),
-        }, args.reps)
+        configurations = {
+            "all neutral": neutral,
+            "all 14 stages active on 1 channel of every layer": active_one,
+            "all 14 stages active on C/8 channels of every layer": active,
+            "C/8, every channel with its own parameters": active_distinct,
+        }
+        decoders = {"bend graph": bent}
+        if args.compare:
+            decoders[f"{args.compare}"] = session(args.compare, args.threads)
+        runs = {"unbent export": autoencode(unbent, {})}
+        for label, feeds in configurations.items():
+            for name, decoder in decoders.items():
+                runs[f"{name}, {label}"] = autoencode(decoder, feeds)
+        medians = interleaved_medians(runs, args.reps)
         print_table("One window, encoder + decoder", medians, "unbent export")
 
         if args.exporters:

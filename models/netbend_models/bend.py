@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import GatherRows, ScatterMaps, SplitLike, Stage, per_channel
+from .bend_core import GatherRows, ScatterMaps, SplitLike, Stage, mix_weights, per_channel
 
 BEND_INTERFACE_VERSION = 1
 
@@ -214,6 +214,7 @@ class BendBlock(nn.Module):
         for n in self.arity:
             stage_inputs.append(list(inputs[start:start + n]))
             start += n
+        inputs_by_stage = [list(args) for args in stage_inputs]  # the graph inputs, kept as given
         # The stages work on a compact copy of just the channels they touch (every idx and the
         # shuffle sources), so each stage's write-back copies those maps rather than the whole
         # activation (ONNX Runtime's ScatterND copies its input); one write-back at the end.
@@ -227,6 +228,11 @@ class BendBlock(nn.Module):
         stage_inputs[0][2] = local[1]
         for args, positions in zip(stage_inputs, local[:1] + local[2:]):
             args[0] = positions
+        # mix and 1 - mix of every stage made at once, then split per stage
+        idx = [args[0] for args in inputs_by_stage]
+        m, keep = mix_weights(torch.cat([args[1] for args in inputs_by_stage]))
+        for args, weights in zip(stage_inputs, zip(SplitLike.apply(m, *idx), SplitLike.apply(keep, *idx))):
+            args[1] = weights
         for stage, args in zip(self.stages, stage_inputs):
             work = stage(work, *args)
         return ScatterMaps.apply(x, channels, work.transpose(0, 1))

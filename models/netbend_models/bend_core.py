@@ -7,15 +7,24 @@ import torch
 from torch import nn
 
 
-def blend(sel: torch.Tensor, bent: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
-    """(1 - mix) * sel + mix * bent per selected channel (axis 0): exactly sel at mix 0 and exactly
-    bent at mix 1 for finite values, unlike sel + mix * (bent - sel), which rounds at mix 1."""
+def mix_weights(mix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mix, 1 - mix) shaped [K, 1, 1, 1] for `blend`. BendBlock makes them once for all its stages
+    (one Reshape and one Sub per block instead of per stage: ONNX Runtime pays per node)."""
     m = mix.reshape(-1, 1, 1, 1)
-    return sel * (1.0 - m) + bent * m
+    return m, 1.0 - m
+
+
+def blend(sel: torch.Tensor, bent: torch.Tensor, m: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """(1 - mix) * sel + mix * bent per selected channel (axis 0), with (m, keep) = mix_weights(mix):
+    exactly sel at mix 0 and exactly bent at mix 1 for finite values, unlike
+    sel + mix * (bent - sel), which rounds at mix 1."""
+    return sel * keep + bent * m
 
 
 def per_channel(params: torch.Tensor, column: int = 0) -> torch.Tensor:
     """params[:, column] shaped [K, 1, 1, 1] to broadcast over the selected maps [K, B, H, W]."""
+    if params.shape[1] == 1:  # one Reshape node instead of a Gather and a Reshape
+        return params.reshape(-1, 1, 1, 1)
     return params[:, column].reshape(-1, 1, 1, 1)
 
 
@@ -89,15 +98,17 @@ class Stage(nn.Module):
     """Gather the rows `rows` [K, 1] (positions on axis 0), transform, blend, write back
     (GatherND and ScatterND in ONNX).
 
-    Subclasses implement `transform(xt, sel, *rest)`; `rest` are the stage's params/source/field.
-    With K = 0 the gather is empty and the scatter writes nothing: an exact identity."""
+    `weights` is mix_weights(mix). Subclasses implement `transform(xt, sel, *rest)`; `rest` are the
+    stage's params/source/field. With K = 0 the gather is empty and the scatter writes nothing: an
+    exact identity."""
 
     name = ""
 
-    def forward(self, xt: torch.Tensor, rows: torch.Tensor, mix: torch.Tensor, *rest: torch.Tensor):
+    def forward(self, xt: torch.Tensor, rows: torch.Tensor, weights: tuple[torch.Tensor, torch.Tensor],
+                *rest: torch.Tensor):
         sel = GatherRows.apply(xt, rows)
         bent = self.transform(xt, sel, *rest)
-        return ScatterChannels.apply(xt, rows, blend(sel, bent, mix))
+        return ScatterChannels.apply(xt, rows, blend(sel, bent, *weights))
 
     def transform(self, xt, sel, *rest):
         raise NotImplementedError
