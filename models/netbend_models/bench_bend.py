@@ -154,6 +154,11 @@ def main(argv=None):
         decoders = {"bend graph": bent}
         if args.compare:
             decoders[f"{args.compare}"] = session(args.compare, args.threads)
+        if args.compare:  # the comparison means something only if both graphs compute the same
+            z = np.random.default_rng(3).standard_normal((1, model.latent_dim)).astype(np.float32)
+            for label, feeds in configurations.items():
+                a, b = (d.run(["spectrogram"], {"z": z, **feeds})[0] for d in decoders.values())
+                print(f"{label}: max |bend graph - {args.compare}| = {float(np.abs(a - b).max()):.3g}")
         runs = {"unbent export": autoencode(unbent, {})}
         for label, feeds in configurations.items():
             for name, decoder in decoders.items():
