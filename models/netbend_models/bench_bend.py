@@ -3,7 +3,9 @@
 - unbent:  the same model's decoder exported without bend blocks,
 - neutral: the bend-graph decoder with every stage at K = 0,
 - active:  the bend-graph decoder with every one of the 14 stages on 1 channel, and on C/8
-           channels, of every layer (C/8: 1.75 C channel transforms per layer).
+           channels, of every layer (C/8: 1.75 C channel transforms per layer); the C/8 case
+           once with one parameter set per stage (one config entry per stage) and once with
+           different parameters on every channel.
 
     python -m netbend_models.bench_bend --checkpoint CKPT | --width W [--seed S]
         [--reps 40] [--threads 2] [--exporters]
@@ -50,9 +52,12 @@ def neutral_bend_inputs(layers) -> dict[str, np.ndarray]:
 
 
 def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = None,
-                       seed: int = 0) -> dict[str, np.ndarray]:
+                       seed: int = 0, distinct: bool = False) -> dict[str, np.ndarray]:
     """Every stage of every layer on `channels` or else max(1, C * fraction) random channels,
-    mix in [0.5, 1]."""
+    mix in [0.5, 1]. The channels of a stage share its ACTIVE_PARAMS (as one config entry's
+    channels do), or with `distinct` each gets its own (ACTIVE_PARAMS times 0.5..1.5), as when
+    entries with different parameters merge into one stage; the spatial stages then sample one
+    grid per channel instead of one shared grid (shared_grid.py)."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for layer in layers:
@@ -62,7 +67,10 @@ def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = N
             feeds[f"L{l}.{stage}.idx"] = rng.choice(c, k, replace=False).astype(np.int64)
             feeds[f"L{l}.{stage}.mix"] = rng.uniform(0.5, 1.0, k).astype(np.float32)
             if STAGE_PARAM_COUNT[stage]:
-                feeds[f"L{l}.{stage}.params"] = np.tile(np.float32(ACTIVE_PARAMS[stage]), (k, 1))
+                params = np.tile(np.float32(ACTIVE_PARAMS[stage]), (k, 1))
+                if distinct:
+                    params *= np.linspace(0.5, 1.5, k, dtype=np.float32)[:, None] if k > 1 else 1
+                feeds[f"L{l}.{stage}.params"] = params
         feeds[f"L{l}.shuffle.source"] = rng.choice(c, k, replace=False).astype(np.int64)
         feeds[f"L{l}.noise.field"] = rng.standard_normal((k, h, w)).astype(np.float32)
     return feeds
@@ -110,6 +118,9 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=40)
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     p.add_argument("--exporters", action="store_true", help="also compare TorchScript and dynamo exporters")
+    p.add_argument("--compare", type=Path, metavar="DECODER",
+                   help="also run this bend-graph decoder.onnx (e.g. exported by older code from the same "
+                        "checkpoint or --random-width/--seed) on the same inputs, side by side")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     model = load_checkpoint(args.checkpoint)[0] if args.checkpoint else random_model(args.width, args.seed)
@@ -126,6 +137,7 @@ def main(argv=None):
         window = np.random.default_rng(1).random((1, 1, N_FRAMES, N_BINS)).astype(np.float32)
         neutral, active = neutral_bend_inputs(layers), active_bend_inputs(layers)
         active_one = active_bend_inputs(layers, channels=1)
+        active_distinct = active_bend_inputs(layers, distinct=True)
 
         def autoencode(decoder, bend_inputs):
             def run():
@@ -133,12 +145,25 @@ def main(argv=None):
                 return decoder.run(["spectrogram"], {"z": mu, **bend_inputs})[0]
             return run
 
-        medians = interleaved_medians({
-            "unbent export": autoencode(unbent, {}),
-            "bend graph, all neutral": autoencode(bent, neutral),
-            "bend graph, all 14 stages active on 1 channel of every layer": autoencode(bent, active_one),
-            "bend graph, all 14 stages active on C/8 channels of every layer": autoencode(bent, active),
-        }, args.reps)
+        configurations = {
+            "all neutral": neutral,
+            "all 14 stages active on 1 channel of every layer": active_one,
+            "all 14 stages active on C/8 channels of every layer": active,
+            "C/8, every channel with its own parameters": active_distinct,
+        }
+        decoders = {"bend graph": bent}
+        if args.compare:
+            decoders[f"{args.compare}"] = session(args.compare, args.threads)
+        if args.compare:  # the comparison means something only if both graphs compute the same
+            z = np.random.default_rng(3).standard_normal((1, model.latent_dim)).astype(np.float32)
+            for label, feeds in configurations.items():
+                a, b = (d.run(["spectrogram"], {"z": z, **feeds})[0] for d in decoders.values())
+                print(f"{label}: max |bend graph - {args.compare}| = {float(np.abs(a - b).max()):.3g}")
+        runs = {"unbent export": autoencode(unbent, {})}
+        for label, feeds in configurations.items():
+            for name, decoder in decoders.items():
+                runs[f"{name}, {label}"] = autoencode(decoder, feeds)
+        medians = interleaved_medians(runs, args.reps)
         print_table("One window, encoder + decoder", medians, "unbent export")
 
         if args.exporters:

@@ -6,12 +6,13 @@ for two stages, `source` or `field`), gathers the K selected channels, transform
 `(1 - mix) * sel + mix * f(sel)` and scatters them back. With K = 0 nothing is gathered and the
 scatter writes nothing, so a neutral block is an exact identity.
 
-Layout: inside the block the activation is held channel-first, [C, B, H, W] (one transpose in,
-one out). Then gathering channels is a Gather on axis 0, writing them back one ScatterND, and the
-selected maps [K, B, H, W] are already in the layout GridSample and MaxPool want (K "images" of B
-channels, every batch item bent the same way). The stages run on a compact copy of just the
-channels the block touches, because ONNX Runtime's ScatterND copies its whole input (measured with
-ORT 1.31): 14 write-backs into the full activation would copy it 14 times.
+Layout: the stages work channel-first, [N, B, H, W]. Then gathering channels is a Gather on axis
+0, writing them back one ScatterND, and the selected maps [K, B, H, W] are already in the layout
+GridSample and MaxPool want (K "images" of B channels, every batch item bent the same way). The
+stages run on a compact copy of just the N channels the block touches (gathered on axis 1 and then
+transposed, so the whole activation is never transposed), because ONNX Runtime's ScatterND copies
+its whole input (measured with ORT 1.31): 14 write-backs into the full activation would copy it 14
+times. One ScatterND on (batch, channel) pairs writes the touched maps back at the end.
 
 The spatial stages (translate, scale, rotate) are in `bend_affine.py`.
 """
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import ScatterChannels, SplitLike, Stage, per_channel
+from .bend_core import GatherRows, ScatterMaps, SplitLike, Stage, mix_weights, per_channel
 
 BEND_INTERFACE_VERSION = 1
 
@@ -61,7 +62,7 @@ class ShuffleStage(Stage):
     name = "shuffle"
 
     def transform(self, xt, sel, source):
-        return xt.index_select(0, source)
+        return GatherRows.apply(xt, source)
 
 
 class FlipStage(Stage):
@@ -107,7 +108,14 @@ class MorphologyStage(Stage):
 
     All three radii are computed on the selected maps (one chain, see disk_dilations) and chosen
     per map with Where, because a pooling kernel size cannot be a graph input. Erosion is
-    -dilate(-x)."""
+    -dilate(-x).
+
+    ONNX Runtime rejects a MaxPool over an empty tensor. The exported TorchScript graph runs this
+    stage only when K > 0 (neutral_skip's If); a graph without that If (the dynamo exporter's, only
+    measured) sets `pad_empty`, which appends one map (channel 0, sliced off again) so that the
+    pools never see K = 0. It costs three nodes and two copies of the maps, hence not by default."""
+
+    pad_empty = False
 
     def __init__(self, name: str):
         super().__init__()
@@ -118,15 +126,17 @@ class MorphologyStage(Stage):
 
     def transform(self, xt, sel, params):
         radius = torch.round(params[:, :1]).clamp(MORPHOLOGY_RADII[0], MORPHOLOGY_RADII[-1])
-        # ONNX Runtime rejects a MaxPool over an empty tensor; one extra map (any map: channel 0,
-        # sliced off below) keeps it non-empty should the stage ever run with K = 0.
-        radius = torch.cat([radius, torch.ones(1, 1, dtype=params.dtype)]).reshape(-1, 1, 1, 1)
-        maps = torch.cat([sel, xt[:1]], dim=0)
+        maps = sel
+        if self.pad_empty:
+            radius = torch.cat([radius, torch.ones(1, 1, dtype=params.dtype)])
+            maps = torch.cat([sel, xt[:1]], dim=0)
+        radius = radius.reshape(-1, 1, 1, 1)
         if self.erode:
             maps = -maps
         r1, r2, r3 = disk_dilations(maps)
         bent = torch.where(radius == 3, r3, torch.where(radius == 2, r2, r1))
-        bent = bent[:-1]
+        if self.pad_empty:
+            bent = bent[:-1]
         return -bent if self.erode else bent
 
 
@@ -204,22 +214,28 @@ class BendBlock(nn.Module):
         for n in self.arity:
             stage_inputs.append(list(inputs[start:start + n]))
             start += n
+        inputs_by_stage = [list(args) for args in stage_inputs]  # the graph inputs, kept as given
         # The stages work on a compact copy of just the channels they touch (every idx and the
         # shuffle sources), so each stage's write-back copies those maps rather than the whole
         # activation (ONNX Runtime's ScatterND copies its input); one write-back at the end.
         shuffle_source = stage_inputs[0][2]
         touched = [stage_inputs[0][0], shuffle_source] + [args[0] for args in stage_inputs[1:]]
         channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
-        xt = x.transpose(0, 1)
-        work = xt.index_select(0, channels)
-        # idx (and the shuffle source) as positions in `work`
-        local = SplitLike.apply(position, *touched)
+        # Gather the touched maps on axis 1 and transpose only them (not the whole activation).
+        work = x.index_select(1, channels).transpose(0, 1)
+        # idx (and the shuffle source) as positions [K, 1] in `work`
+        local = SplitLike.apply(position.unsqueeze(1), *touched)
         stage_inputs[0][2] = local[1]
         for args, positions in zip(stage_inputs, local[:1] + local[2:]):
             args[0] = positions
+        # mix and 1 - mix of every stage made at once, then split per stage
+        idx = [args[0] for args in inputs_by_stage]
+        m, keep = mix_weights(torch.cat([args[1] for args in inputs_by_stage]))
+        for args, weights in zip(stage_inputs, zip(SplitLike.apply(m, *idx), SplitLike.apply(keep, *idx))):
+            args[1] = weights
         for stage, args in zip(self.stages, stage_inputs):
             work = stage(work, *args)
-        return ScatterChannels.apply(xt, channels, work).transpose(0, 1)
+        return ScatterMaps.apply(x, channels, work.transpose(0, 1))
 
     def neutral_inputs(self) -> dict[str, torch.Tensor]:
         """K = 0 for every stage: the block is an exact identity."""

@@ -26,8 +26,10 @@ import torch
 from torch import nn
 
 from . import audio
-from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES, BendBlock
+from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES, BendBlock, MorphologyStage
 from .neutral_skip import skip_neutral_work
+from .morph_skip import MORPHOLOGY_STAGES, skip_radius_three_everywhere
+from .shared_grid import SPATIAL_STAGES, share_grids
 from .vae import N_BINS, N_FRAMES, SpectrogramVAE
 
 MANIFEST_FORMAT_VERSION = 1
@@ -115,8 +117,9 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
 
     output_shapes ({name: [dim, ...]}, a dim an int or a symbol) replaces what the exporter inferred,
     which can be a made-up symbol for a static size (e.g. `Slicemu_dim_1` for mu's 512).
-    bend_blocks ([(node name prefix, BendBlock)]): TorchScript graphs get the neutral_skip pass
-    (the dynamo exporter names nodes differently; its graphs are measured as they come)."""
+    bend_blocks ([(node name prefix, BendBlock)]): TorchScript graphs get the shared_grid, morph_skip
+    and neutral_skip passes (the dynamo exporter names nodes differently; its graphs are measured as
+    they come)."""
     if exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}; allowed: {list(EXPORTERS)}")
     module.eval()
@@ -128,6 +131,11 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
             torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
                               input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes)
         else:
+            # No neutral_skip pass for this graph: stages run with K = 0, so the pools need their
+            # padding map (bend.MorphologyStage.pad_empty).
+            for stage in module.modules():
+                if isinstance(stage, MorphologyStage):
+                    stage.pad_empty = True
             # torch.export names dynamic dims itself and maps them by the forward signature,
             # (first, *rest) for every module exported here.
             dims = [{axis: torch.export.Dim.DYNAMIC for axis in dynamic_axes.get(name, {})}
@@ -143,6 +151,10 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
             if output.name in output_shapes:
                 set_shape(output, output_shapes[output.name])
     if bend_blocks and exporter == "torchscript":
+        share_grids(model, [f"{prefix}stages.{STAGE_NAMES.index(stage)}/"
+                            for prefix, _ in bend_blocks for stage in SPATIAL_STAGES])
+        skip_radius_three_everywhere(model, [f"{prefix}stages.{STAGE_NAMES.index(stage)}/"
+                                             for prefix, _ in bend_blocks for stage in MORPHOLOGY_STAGES])
         skip_neutral_work(model, [(prefix, [(s, f"L{block.layer}.{stage}.idx") for s, stage in enumerate(STAGE_NAMES)])
                                   for prefix, block in bend_blocks])
     if output_shapes or bend_blocks:

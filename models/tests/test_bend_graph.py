@@ -118,12 +118,14 @@ def disk(radius):
     return i * i + j * j <= radius * radius
 
 
+# With and without a radius 3 (morph_skip.py computes the radius-3 disk only when one is asked for).
+@pytest.mark.parametrize("radii", [[1.0, 2.4, 3.0], [2.0, 1.0, 2.4], [3.0, 3.0, 2.6]])
 @pytest.mark.parametrize("stage", ["erode", "dilate"])
-def test_morphology_disk_radii(block, stage):
+def test_morphology_disk_radii(block, stage, radii):
     """Radii 1, 2, 3 on three channels (2.4 rounds to 2); outside the map is ignored, which is
     scipy's constant mode with cval +inf (erosion) / -inf (dilation)."""
     x = random_x(block)
-    idx, mix, radii = [5, 0, 2], [1.0, 0.6, 1.0], [1.0, 2.4, 3.0]
+    idx, mix = [5, 0, 2], [1.0, 0.6, 1.0]
     out = block.run(x, {stage: {"idx": idx, "mix": mix, "params": [[r] for r in radii]}})
 
     def reference(c, k):
@@ -221,6 +223,20 @@ def test_rotate_30_degrees_on_non_square_map_without_shear(block):
     t = np.deg2rad(-theta)
     sx, sy = np.cos(t) * px - np.sin(t) * py, np.sin(t) * px + np.cos(t) * py
     check(out, x, [4], [1.0], lambda c, k: bilinear(x[:, c], ci - sy, cj + sx), BILINEAR)
+
+
+@pytest.mark.parametrize("stage,p,q", [("translate", [0.13, -0.21], [0.3, 0.1]),
+                                       ("scale", [0.8, 1.25], [2.0, 0.5]), ("rotate", [20.0], [-35.0])])
+def test_shared_grid_equals_per_channel_grids(block, stage, p, q):
+    """Channels with equal parameters are sampled on one shared grid (shared_grid.py), channels with
+    different ones each on their own grid: the same values either way, bit for bit."""
+    x = random_x(block)
+    same = block.run(x, {stage: {"idx": [2, 5], "mix": [1.0, 1.0], "params": [p, p]}})
+    differ = block.run(x, {stage: {"idx": [2, 5], "mix": [1.0, 1.0], "params": [p, q]}})
+    alone = block.run(x, {stage: {"idx": [5], "mix": [1.0], "params": [q]}})
+    np.testing.assert_array_equal(same[:, 2], differ[:, 2])
+    np.testing.assert_array_equal(differ[:, 5], alone[:, 5])
+    assert not np.array_equal(same[:, 5], differ[:, 5])  # the per-channel branch did run
 
 
 @pytest.mark.parametrize("mix", MIXES)
