@@ -27,7 +27,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let ships_runtime = args.first().map(String::as_str) == Some("bundle")
         && args.iter().skip(1).any(|a| a == PACKAGE);
     // Fetch ONNX Runtime before the long build, so that a missing library fails fast.
-    let setup = if ships_runtime { Some(setup::run()?) } else { None };
+    let setup = if ships_runtime {
+        Some(setup::run()?)
+    } else {
+        None
+    };
     nice_plug_xtask::main_with_args("cargo xtask", args.to_vec()).map_err(|e| format!("{e:#}"))?;
     if let Some(setup) = setup {
         ship(&setup)?;

@@ -61,17 +61,17 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
     println!("\n[test] VST3: cargo xtask bundle netbend --release, then pytest plugin/tests/");
     let vst3 = crate::bundle::run(&["bundle", "netbend", "--release"].map(String::from))
         .map_err(|e| format!("bundling netbend failed: {e}"))
-    .and_then(|()| {
-        run_command(
-            python_in(&env, &env.root)
-                .args(["-m", "pytest", "-q", "-ra", "plugin/tests"])
-                .env(
-                    "NETBEND_VST3",
-                    setup::target_dir(&env.root).join("bundled/Netbend.vst3"),
-                ),
-            "the plugin's VST3 tests (pedalboard)",
-        )
-    });
+        .and_then(|()| {
+            run_command(
+                python_in(&env, &env.root)
+                    .args(["-m", "pytest", "-q", "-ra", "plugin/tests"])
+                    .env(
+                        "NETBEND_VST3",
+                        setup::target_dir(&env.root).join("bundled/Netbend.vst3"),
+                    ),
+                "the plugin's VST3 tests (pedalboard)",
+            )
+        });
     if let Err(e) = vst3 {
         failures.push(e);
     }
