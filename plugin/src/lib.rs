@@ -11,6 +11,7 @@ pub mod editor;
 pub mod model_path;
 pub mod params;
 pub mod safety;
+pub mod slot_config;
 pub mod worker;
 
 use bridge::{BendBridge, BendSnapshot, BridgeWriter, EngineStatus, QualityModeSnapshot};

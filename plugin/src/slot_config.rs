@@ -1,0 +1,353 @@
+//! The slots as a bend config file (docs/config.md) and back, so that a bend found in the DAW
+//! renders the same offline with `netbend render --config`.
+//!
+//! Export writes one entry per enabled slot, in slot order, with every key the slot uses
+//! (`mix` and the entry's own `seed` included). Import goes through the engine's own parser and
+//! model check (`engine::BendConfig`), so a bad file gets the engine's message with file, line and
+//! field; what the engine accepts but the slots cannot hold (more than eight entries, `channels`
+//! lists, another cluster map, values outside a slot parameter's range, random draws from the
+//! top-level seed) is refused as a whole: [`slots_from_config`] returns either all eight slots
+//! or an error, never a part.
+//!
+//! [`SlotValues`] is the plain form of one slot's parameters; reading them from and writing them
+//! to the host parameters ([`read_slots`], [`apply_slots`], through nice-plug's `ParamSetter` so
+//! the host records the change) is kept apart from the text conversion, which needs no host.
+
+use crate::params::{NUM_SLOTS, Selection, SlotParams, Transform};
+use engine::{BendConfig, ClusterSource, Manifest};
+use nice_plug::prelude::{Param, ParamSetter};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// One slot's parameters as plain values (the host parameters' unmodulated plain values).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotValues {
+    pub enabled: bool,
+    pub layer: i32,
+    pub transform: Transform,
+    pub translate_x: f32,
+    pub translate_y: f32,
+    pub scale_x: f32,
+    pub scale_y: f32,
+    pub rotate: f32,
+    pub radius: i32,
+    pub multiply: f32,
+    pub offset: f32,
+    pub threshold: f32,
+    pub noise: f32,
+    pub selection: Selection,
+    pub fraction: f32,
+    pub seed: i32,
+    pub cluster: i32,
+    pub mix: f32,
+}
+
+impl SlotValues {
+    /// The values a slot's parameters currently hold (without host modulation).
+    pub fn from_params(p: &SlotParams) -> SlotValues {
+        SlotValues {
+            enabled: p.enabled.unmodulated_plain_value(),
+            layer: p.layer.unmodulated_plain_value(),
+            transform: p.transform.unmodulated_plain_value(),
+            translate_x: p.translate_x.unmodulated_plain_value(),
+            translate_y: p.translate_y.unmodulated_plain_value(),
+            scale_x: p.scale_x.unmodulated_plain_value(),
+            scale_y: p.scale_y.unmodulated_plain_value(),
+            rotate: p.rotate.unmodulated_plain_value(),
+            radius: p.radius.unmodulated_plain_value(),
+            multiply: p.multiply.unmodulated_plain_value(),
+            offset: p.offset.unmodulated_plain_value(),
+            threshold: p.threshold.unmodulated_plain_value(),
+            noise: p.noise.unmodulated_plain_value(),
+            selection: p.selection.unmodulated_plain_value(),
+            fraction: p.fraction.unmodulated_plain_value(),
+            seed: p.seed.unmodulated_plain_value(),
+            cluster: p.cluster.unmodulated_plain_value(),
+            mix: p.mix.unmodulated_plain_value(),
+        }
+    }
+
+    /// The default values of slot `n` (1-based; the default seed is the slot number).
+    pub fn defaults(n: usize) -> SlotValues {
+        let p = SlotParams::new(n);
+        SlotValues {
+            enabled: p.enabled.default_plain_value(),
+            layer: p.layer.default_plain_value(),
+            transform: p.transform.default_plain_value(),
+            translate_x: p.translate_x.default_plain_value(),
+            translate_y: p.translate_y.default_plain_value(),
+            scale_x: p.scale_x.default_plain_value(),
+            scale_y: p.scale_y.default_plain_value(),
+            rotate: p.rotate.default_plain_value(),
+            radius: p.radius.default_plain_value(),
+            multiply: p.multiply.default_plain_value(),
+            offset: p.offset.default_plain_value(),
+            threshold: p.threshold.default_plain_value(),
+            noise: p.noise.default_plain_value(),
+            selection: p.selection.default_plain_value(),
+            fraction: p.fraction.default_plain_value(),
+            seed: p.seed.default_plain_value(),
+            cluster: p.cluster.default_plain_value(),
+            mix: p.mix.default_plain_value(),
+        }
+    }
+
+    /// The config entry's `params` for the slot's transform (the same choice as the bridge's
+    /// [`crate::slot_snapshot`]).
+    pub fn transform_params(&self) -> Vec<f32> {
+        match self.transform {
+            Transform::Translate => vec![self.translate_x, self.translate_y],
+            Transform::Scale => vec![self.scale_x, self.scale_y],
+            Transform::Rotate => vec![self.rotate],
+            Transform::Erode | Transform::Dilate => vec![self.radius as f32],
+            Transform::ScalarMultiply => vec![self.multiply],
+            Transform::Offset => vec![self.offset],
+            Transform::BinaryThresh => vec![self.threshold],
+            Transform::Noise => vec![self.noise],
+            Transform::Shuffle
+            | Transform::FlipH
+            | Transform::FlipV
+            | Transform::Invert
+            | Transform::Ablate => Vec::new(),
+        }
+    }
+}
+
+/// The eight slots' current values.
+pub fn read_slots(slots: &[SlotParams; NUM_SLOTS]) -> [SlotValues; NUM_SLOTS] {
+    std::array::from_fn(|i| SlotValues::from_params(&slots[i]))
+}
+
+/// The eight slots at their defaults (what "Reset all" sets).
+pub fn default_slots() -> [SlotValues; NUM_SLOTS] {
+    std::array::from_fn(|i| SlotValues::defaults(i + 1))
+}
+
+/// The slots as config text: one entry per enabled slot in slot order, each with all the keys
+/// the slot uses. `cluster_file`, when given, is written as the top-level `cluster-file:` (a
+/// path relative to the config) that `features: cluster` entries select from.
+pub fn slots_to_yaml(slots: &[SlotValues; NUM_SLOTS], cluster_file: Option<&str>) -> String {
+    let mut out = String::from(
+        "# Netbend plugin slots as a bend config (docs/config.md):\n\
+         #   netbend render --config THIS.yaml --in IN.wav --out OUT.wav\n",
+    );
+    if let Some(file) = cluster_file {
+        let _ = writeln!(out, "cluster-file: \"{}\"", file.replace('"', "\\\""));
+    }
+    let enabled: Vec<(usize, &SlotValues)> =
+        slots.iter().enumerate().filter(|(_, s)| s.enabled).collect();
+    if enabled.is_empty() {
+        out.push_str("transforms: []\n");
+        return out;
+    }
+    out.push_str("transforms:\n");
+    for (i, s) in enabled {
+        // `{}` on f32 prints the shortest text that reads back as the same f32.
+        let params: Vec<String> = s.transform_params().iter().map(|p| p.to_string()).collect();
+        let _ = writeln!(out, "# slot {}", i + 1);
+        let _ = writeln!(out, "- layer: {}", s.layer);
+        let _ = writeln!(out, "  transform: {}", s.transform.stage_name());
+        let _ = writeln!(out, "  params: [{}]", params.join(", "));
+        match s.selection {
+            Selection::All => out.push_str("  features: all\n"),
+            Selection::Random => {
+                let _ = writeln!(out, "  features: random\n  feature-param: {}", s.fraction);
+            }
+            Selection::Cluster => {
+                let _ = writeln!(out, "  features: cluster\n  feature-param: {}", s.cluster);
+            }
+        }
+        let _ = writeln!(out, "  mix: {}", s.mix);
+        let _ = writeln!(out, "  seed: {}", s.seed);
+    }
+    out
+}
+
+/// Which cluster source a loaded config may use: the model's `general` map, or (with per-clip
+/// clusters in the plugin) an explicit cluster file.
+fn cluster_source_fits(source: &ClusterSource) -> bool {
+    matches!(source, ClusterSource::Manifest(name) if name == "general")
+}
+
+/// Config `text` (read from `path`, which locates a relative `cluster-file`) as the eight slots:
+/// the file's entries in slots 1.., the remaining slots at their defaults (disabled). Checked
+/// by the engine against `manifest` first; every error names the file and what is wrong.
+pub fn slots_from_config(
+    text: &str,
+    path: &Path,
+    manifest: &Manifest,
+) -> Result<[SlotValues; NUM_SLOTS], String> {
+    let spec = BendConfig::parse(text, path)
+        .and_then(|c| c.to_spec(manifest))
+        .map_err(|e| e.to_string())?;
+    if spec.entries.len() > NUM_SLOTS {
+        return Err(format!(
+            "{}: {} entries in `transforms`, but the plugin has {NUM_SLOTS} slots (allowed: at most {NUM_SLOTS} entries)",
+            path.display(),
+            spec.entries.len()
+        ));
+    }
+    let mut slots = default_slots();
+    for (i, entry) in spec.entries.iter().enumerate() {
+        let at = entry
+            .origin
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
+        let refuse =
+            |key: &str, why: String| format!("{at}: field `transforms[{i}].{key}`: {why}");
+        let defaults = &SlotParams::new(i + 1);
+        let slot = &mut slots[i];
+        slot.enabled = true;
+        slot.layer = entry.layer as i32;
+        let stage = entry.transform.stage().name();
+        slot.transform = Transform::ALL
+            .into_iter()
+            .find(|t| t.stage_name() == stage)
+            .ok_or_else(|| refuse("transform", format!("`{stage}` has no plugin slot form")))?;
+        let p = entry.transform.params();
+        let in_range = |key: &str, param: &nice_plug::prelude::FloatParam, v: f32| {
+            let (lo, hi) = (param.preview_plain(0.0), param.preview_plain(1.0));
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(refuse(
+                    key,
+                    format!(
+                        "{v} is outside the plugin's range for {} ({lo}..={hi})",
+                        param.name()
+                    ),
+                ))
+            }
+        };
+        match slot.transform {
+            Transform::Translate => {
+                slot.translate_x = in_range("params", &defaults.translate_x, p[0])?;
+                slot.translate_y = in_range("params", &defaults.translate_y, p[1])?;
+            }
+            Transform::Scale => {
+                slot.scale_x = in_range("params", &defaults.scale_x, p[0])?;
+                slot.scale_y = in_range("params", &defaults.scale_y, p[1])?;
+            }
+            Transform::Rotate => slot.rotate = in_range("params", &defaults.rotate, p[0])?,
+            // The engine has already rounded the radius to 1, 2 or 3.
+            Transform::Erode | Transform::Dilate => slot.radius = p[0] as i32,
+            Transform::ScalarMultiply => {
+                slot.multiply = in_range("params", &defaults.multiply, p[0])?
+            }
+            Transform::Offset => slot.offset = in_range("params", &defaults.offset, p[0])?,
+            Transform::BinaryThresh => {
+                slot.threshold = in_range("params", &defaults.threshold, p[0])?
+            }
+            Transform::Noise => slot.noise = in_range("params", &defaults.noise, p[0])?,
+            Transform::Shuffle
+            | Transform::FlipH
+            | Transform::FlipV
+            | Transform::Invert
+            | Transform::Ablate => {}
+        }
+        let random = match &entry.selection {
+            engine::Selection::All => {
+                slot.selection = Selection::All;
+                false
+            }
+            engine::Selection::Random { fraction } => {
+                slot.selection = Selection::Random;
+                slot.fraction = in_range("feature-param", &defaults.fraction, *fraction as f32)?;
+                true
+            }
+            engine::Selection::Cluster { index, map } => {
+                if !cluster_source_fits(map) {
+                    return Err(refuse(
+                        "features",
+                        "the plugin's slots select from the model's `general` clusters only; \
+                         remove `cluster-map` / `cluster-file` from the config"
+                            .into(),
+                    ));
+                }
+                let max = defaults.cluster.preview_plain(1.0);
+                if *index > max as usize {
+                    return Err(refuse(
+                        "feature-param",
+                        format!("cluster index {index} is beyond the plugin's 0..={max}"),
+                    ));
+                }
+                slot.selection = Selection::Cluster;
+                slot.cluster = *index as i32;
+                false
+            }
+            engine::Selection::Channels(_) => {
+                return Err(refuse(
+                    "channels",
+                    "a slot selects all, random or cluster channels; explicit `channels` lists \
+                     cannot be loaded into the plugin"
+                        .into(),
+                ));
+            }
+        };
+        let max_seed = defaults.seed.preview_plain(1.0);
+        match entry.seed {
+            Some(seed) if seed > max_seed as u64 => {
+                return Err(refuse(
+                    "seed",
+                    format!("{seed} is outside the plugin's seed range 0..={max_seed}"),
+                ));
+            }
+            Some(seed) => slot.seed = seed as i32,
+            // Without its own seed an entry draws from the top-level seed *and its position* in
+            // the list (docs/config.md, Seeds); a slot always has its own seed, which draws at
+            // position 0, so the same channels/noise cannot be reproduced.
+            None if random || slot.transform.uses_seed() => {
+                return Err(refuse(
+                    "seed",
+                    "this entry draws its random channels, shuffle or noise from the top-level \
+                     seed at its position in the list, which a plugin slot cannot reproduce; \
+                     give the entry its own `seed:` (0..=9999)"
+                        .into(),
+                ));
+            }
+            None => {}
+        }
+        slot.mix = entry.mix;
+    }
+    Ok(slots)
+}
+
+/// Sets one parameter as a user gesture, so the host records it (and its undo/automation).
+fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain)
+where
+    P::Plain: PartialEq,
+{
+    if param.unmodulated_plain_value() != value {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, value);
+        setter.end_set_parameter(param);
+    }
+}
+
+/// Writes `values` into the slots' host parameters through `setter` (GUI thread).
+pub fn apply_slots(
+    slots: &[SlotParams; NUM_SLOTS],
+    setter: &ParamSetter,
+    values: &[SlotValues; NUM_SLOTS],
+) {
+    for (p, v) in slots.iter().zip(values) {
+        set(setter, &p.enabled, v.enabled);
+        set(setter, &p.layer, v.layer);
+        set(setter, &p.transform, v.transform);
+        set(setter, &p.translate_x, v.translate_x);
+        set(setter, &p.translate_y, v.translate_y);
+        set(setter, &p.scale_x, v.scale_x);
+        set(setter, &p.scale_y, v.scale_y);
+        set(setter, &p.rotate, v.rotate);
+        set(setter, &p.radius, v.radius);
+        set(setter, &p.multiply, v.multiply);
+        set(setter, &p.offset, v.offset);
+        set(setter, &p.threshold, v.threshold);
+        set(setter, &p.noise, v.noise);
+        set(setter, &p.selection, v.selection);
+        set(setter, &p.fraction, v.fraction);
+        set(setter, &p.seed, v.seed);
+        set(setter, &p.cluster, v.cluster);
+        set(setter, &p.mix, v.mix);
+    }
+}
