@@ -62,6 +62,7 @@ impl NiceEguiApp for NetbendEditor {
         egui::Frame::central_panel(ui.style()).show(ui, |ui| {
             ui.set_min_size(ui.available_size());
             header(ui, &params, &setter);
+            crate::config_panel::config_panel(ui, &params, &setter);
             status_line(ui, &params, &self.status);
             ui.separator();
             egui::ScrollArea::vertical()

@@ -7,6 +7,7 @@
 //! the dry signal delayed by the same latency, and the editor says why.
 
 pub mod bridge;
+pub mod config_panel;
 pub mod editor;
 pub mod model_path;
 pub mod params;

@@ -40,12 +40,36 @@ pub const POOL: usize = 3;
 /// Longest wait for a window in offline rendering before it counts as a miss.
 const OFFLINE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Tests only: with `NETBEND_SCHEDULE=hop,fade,budget` (frames) both modes use that schedule
+/// instead, e.g. `64,64,8`: at hop = fade = window / 2 the stream's cross-fade is the offline
+/// renderer's `dsp::WindowLayout` bit for bit, so the plugin can be compared with `netbend render`.
+pub const SCHEDULE_ENV: &str = "NETBEND_SCHEDULE";
+
+/// The schedule `NETBEND_SCHEDULE` asks for, if it is set and one that fits `window`.
+fn schedule_override(window: usize) -> Option<StreamSchedule> {
+    let text = std::env::var(SCHEDULE_ENV).ok()?;
+    let v: Vec<usize> = text
+        .split(',')
+        .map(|x| x.trim().parse().ok())
+        .collect::<Option<_>>()?;
+    match v[..] {
+        [hop, fade, budget] if hop >= 1 && fade <= hop && hop + fade <= window => {
+            Some(StreamSchedule::new(window, hop, fade, budget))
+        }
+        _ => None,
+    }
+}
+
 /// The schedule of each quality mode (frames of 256 samples at 44.1 kHz, 5.8 ms).
 /// Default: a window every 32 frames (186 ms), a 12-frame (70 ms) cross-fade, 8 frames (46 ms)
 /// for the model; 319 ms at 44.1 kHz, at most 380 ms at any host rate (32 kHz resamples slowest).
 /// Low latency: a window every 12 frames (70 ms, 2.7x the model runs), a 3-frame (17 ms) fade,
 /// 5 frames (29 ms) for the model; 134 ms at 44.1 kHz, at most 200 ms at any host rate.
+/// `NETBEND_SCHEDULE` overrides both.
 pub fn schedule_for(mode: QualityMode, window: usize) -> StreamSchedule {
+    if let Some(schedule) = schedule_override(window) {
+        return schedule;
+    }
     let (hop, fade, budget) = match mode {
         QualityMode::Default => (32, 12, 8),
         QualityMode::LowLatency => (12, 3, 5),

@@ -134,8 +134,11 @@ pub fn slots_to_yaml(slots: &[SlotValues; NUM_SLOTS], cluster_file: Option<&str>
     if let Some(file) = cluster_file {
         let _ = writeln!(out, "cluster-file: \"{}\"", file.replace('"', "\\\""));
     }
-    let enabled: Vec<(usize, &SlotValues)> =
-        slots.iter().enumerate().filter(|(_, s)| s.enabled).collect();
+    let enabled: Vec<(usize, &SlotValues)> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.enabled)
+        .collect();
     if enabled.is_empty() {
         out.push_str("transforms: []\n");
         return out;
@@ -193,8 +196,7 @@ pub fn slots_from_config(
             .origin
             .clone()
             .unwrap_or_else(|| path.display().to_string());
-        let refuse =
-            |key: &str, why: String| format!("{at}: field `transforms[{i}].{key}`: {why}");
+        let refuse = |key: &str, why: String| format!("{at}: field `transforms[{i}].{key}`: {why}");
         let defaults = &SlotParams::new(i + 1);
         let slot = &mut slots[i];
         slot.enabled = true;

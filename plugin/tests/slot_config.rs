@@ -167,7 +167,12 @@ fn examples_that_fit_the_slots_load_and_the_others_say_why() {
     let slots = load("cluster-ablate-clusters.yaml").unwrap();
     assert!(slots[0].enabled);
     assert_eq!(
-        (slots[0].layer, slots[0].transform, slots[0].selection, slots[0].cluster),
+        (
+            slots[0].layer,
+            slots[0].transform,
+            slots[0].selection,
+            slots[0].cluster
+        ),
         (1, Transform::Ablate, Selection::Cluster, 0)
     );
     assert!(slots[1..].iter().all(|s| !s.enabled));

@@ -1,0 +1,249 @@
+//! A bend found in the DAW renders the same offline: a config file loaded into the slots of the
+//! plugin in a real CLAP host (as parameter events, the way the editor's Load sets them) and
+//! rendered offline gives the audio `netbend render --config` gives for the same file.
+//!
+//! The plugin's stream schedule is set to hop = fade = 64 frames (`NETBEND_SCHEDULE`), where its
+//! cross-fade of model windows is the offline renderer's `dsp::WindowLayout` bit for bit (tested
+//! in dsp). The drum break is mono at 44.1 kHz, so neither resampling nor the plugin's linked
+//! stereo (model on the mid signal) is involved, and both run ONNX Runtime with one intra-op
+//! thread. What remains different is stated with the tolerances below.
+
+mod common;
+
+use clack_extensions::params::ParamInfoFlags;
+use common::{LoadedPlugin, ParamChange, ParamDesc};
+use netbend::params::NUM_SLOTS;
+use netbend::params::SlotParams;
+use netbend::slot_config::{SlotValues, default_slots, slots_from_config};
+use nice_plug::prelude::Param;
+use std::process::Command;
+
+/// A config using each selection kind, a spatial, a morphological and a pointwise transform,
+/// partial mixes and per-entry seeds (a slot's seed is always the entry's own).
+const CONFIG: &str = "\
+transforms:
+- layer: 1
+  transform: erode
+  params: [2]
+  features: random
+  feature-param: 0.25
+  seed: 5
+- layer: 2
+  transform: translate
+  params: [0.25, 0.0]
+  features: all
+  mix: 0.7
+- layer: 3
+  transform: scalar-multiply
+  params: [1.5]
+  features: cluster
+  feature-param: 1
+- layer: 4
+  transform: invert
+  features: random
+  feature-param: 0.5
+  mix: 0.6
+  seed: 77
+";
+
+/// The CLAP value of `plain` for the parameter `desc` describes: a host works in the wrapper's
+/// range (`min..max`: the step index for stepped parameters, 0..1 for continuous ones).
+fn clap_value<P: Param>(desc: &ParamDesc, param: &P, plain: P::Plain) -> f64 {
+    let v = desc.min + param.preview_normalized(plain) as f64 * (desc.max - desc.min);
+    if desc.flags.contains(ParamInfoFlags::IS_STEPPED) {
+        v.round()
+    } else {
+        v
+    }
+}
+
+/// The host parameter events that set every slot to `values` (at time 0).
+fn slot_events(plugin: &mut LoadedPlugin, values: &[SlotValues; NUM_SLOTS]) -> Vec<ParamChange> {
+    let mut changes = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let p = SlotParams::new(i + 1);
+        let mut event = |name: &str, value: &dyn Fn(&ParamDesc) -> f64| {
+            let desc = plugin.param(&format!("Slot {} {name}", i + 1));
+            changes.push(ParamChange {
+                time: 0,
+                id: desc.id,
+                value: value(&desc),
+            });
+        };
+        event("On", &|d| clap_value(d, &p.enabled, v.enabled));
+        event("Layer", &|d| clap_value(d, &p.layer, v.layer));
+        event("Transform", &|d| clap_value(d, &p.transform, v.transform));
+        event("Translate X", &|d| {
+            clap_value(d, &p.translate_x, v.translate_x)
+        });
+        event("Translate Y", &|d| {
+            clap_value(d, &p.translate_y, v.translate_y)
+        });
+        event("Scale X", &|d| clap_value(d, &p.scale_x, v.scale_x));
+        event("Scale Y", &|d| clap_value(d, &p.scale_y, v.scale_y));
+        event("Rotate", &|d| clap_value(d, &p.rotate, v.rotate));
+        event("Radius", &|d| clap_value(d, &p.radius, v.radius));
+        event("Multiply", &|d| clap_value(d, &p.multiply, v.multiply));
+        event("Offset", &|d| clap_value(d, &p.offset, v.offset));
+        event("Threshold", &|d| clap_value(d, &p.threshold, v.threshold));
+        event("Noise Sigma", &|d| clap_value(d, &p.noise, v.noise));
+        event("Selection", &|d| clap_value(d, &p.selection, v.selection));
+        event("Fraction", &|d| clap_value(d, &p.fraction, v.fraction));
+        event("Seed", &|d| clap_value(d, &p.seed, v.seed));
+        event("Cluster", &|d| clap_value(d, &p.cluster, v.cluster));
+        event("Mix", &|d| clap_value(d, &p.mix, v.mix));
+    }
+    changes
+}
+
+/// Renders `input` (mono) through the plugin offline, padded with `latency` zeros at the end;
+/// returns the output with the latency removed, and the latency.
+fn render_plugin(
+    plugin: &mut LoadedPlugin,
+    input: &[f32],
+    changes: &[ParamChange],
+) -> (Vec<f32>, usize) {
+    let block = 512;
+    let mut processor = plugin.activate(44_100.0, block as u32);
+    let latency = plugin.latency() as usize;
+    let mut padded = input.to_vec();
+    padded.resize(input.len() + latency, 0.0);
+    let mut out = Vec::with_capacity(padded.len());
+    for (k, chunk) in padded.chunks(block).enumerate() {
+        let mut inb = vec![chunk.to_vec()];
+        let mut outb = vec![vec![0.0f32; chunk.len()]];
+        processor.process(&mut inb, &mut outb, if k == 0 { changes } else { &[] });
+        out.extend_from_slice(&outb[0]);
+        plugin.pump_main_thread();
+    }
+    processor.finish(plugin);
+    (out[latency..].to_vec(), latency)
+}
+
+fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+/// RMS of `a - b` relative to the RMS of `b`, over `range`.
+fn relative_error(a: &[f32], b: &[f32], range: std::ops::Range<usize>) -> f64 {
+    let d: Vec<f32> = a[range.clone()]
+        .iter()
+        .zip(&b[range.clone()])
+        .map(|(x, y)| x - y)
+        .collect();
+    rms(&d) / rms(&b[range])
+}
+
+#[test]
+fn a_config_loaded_into_the_slots_renders_like_netbend_render() {
+    let _serial = common::serial();
+    let model = common::workspace().join("models/vae");
+    common::use_model(Some(&model));
+    // SAFETY: as in `common::use_model` (tests of this binary hold `serial()`).
+    unsafe { std::env::set_var(netbend::model_path::SCHEDULE_ENV, "64,64,8") };
+
+    let dir = std::env::temp_dir().join(format!("netbend-cli-parity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("bend.yaml");
+    let config_text = CONFIG;
+
+    std::fs::write(&config, config_text).unwrap();
+    // The first 1.5 s of the drum break (offline, the plugin waits for every model window).
+    let audio = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac")).unwrap();
+    assert_eq!((audio.channel_count(), audio.sample_rate), (1, 44_100));
+    let input = &audio.channels[0][..66_150];
+    let input_path = dir.join("input.wav");
+    let clip = dsp::AudioData {
+        channels: vec![input.to_vec()],
+        sample_rate: 44_100,
+    };
+    dsp::write_wav(&input_path, &clip).unwrap();
+
+    // The CLI: the same file and config, one ONNX Runtime thread like the plugin's worker.
+    let cli_out = dir.join("cli.wav");
+    let status = Command::new(e2e::netbend_binary())
+        .args(["render", "--threads", "1", "--model"])
+        .arg(&model)
+        .arg("--config")
+        .arg(&config)
+        .arg("--in")
+        .arg(&input_path)
+        .arg("--out")
+        .arg(&cli_out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cli = dsp::read_audio(&cli_out).unwrap().channels.remove(0);
+    assert_eq!(cli.len(), input.len());
+
+    // The plugin: the config loaded into the slots, sent as parameter events.
+    let manifest = engine::Model::load(&model).unwrap().manifest().clone();
+    let slots = slots_from_config(config_text, &config, &manifest).unwrap();
+    let mut plugin = LoadedPlugin::load();
+    plugin.set_offline(true);
+    let configs = plugin.port_configs();
+    let mono = configs.iter().find(|c| (c.1, c.2) == (1, 1)).unwrap();
+    plugin.select_port_config(mono.0);
+    let changes = slot_events(&mut plugin, &slots);
+    let (bent, latency) = render_plugin(&mut plugin, input, &changes);
+    // The same plugin with every slot back at its defaults: the unbent output, to show that the
+    // bend is large against the difference that remains.
+    let reset = slot_events(&mut plugin, &default_slots());
+    let (neutral, _) = render_plugin(&mut plugin, input, &reset);
+    unsafe { std::env::remove_var(netbend::model_path::SCHEDULE_ENV) };
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The plugin's output stage has a 5 Hz DC blocker on the wet path that the CLI does not;
+    // the CLI's output goes through the same first-order filter (docs: `netbend::safety`),
+    // written out here in f64 from its definition.
+    let cli = dc_blocked(&cli, 5.0, 44_100.0);
+    // The DC blocker starts from the state the plugin's stream left it in (the model's output for
+    // the silent history before the file), the CLI's from rest: that difference decays with the
+    // blocker's time constant, 1 / (2 pi 5 Hz) = 1404 samples; 16384 samples are 11.7 of them.
+    let n = input.len();
+    let settled = 16384..n;
+    let error = relative_error(&bent, &cli, settled.clone());
+    let error_all = relative_error(&bent, &cli, 0..n);
+    let max_diff = max_abs_diff(&bent, &cli, settled.clone());
+    let peak = cli.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let bend_size = relative_error(&neutral, &cli, 0..n);
+    eprintln!(
+        "latency {latency} samples; plugin vs CLI after the DC blocker's start: relative RMS \
+         difference {error:.2e}, max |diff| {max_diff:.2e} (output peak {peak:.2e}); whole file \
+         {error_all:.2e}; unbent plugin vs bent CLI {bend_size:.3}"
+    );
+    assert!(
+        bend_size > 0.1,
+        "the bend must be clearly audible: {bend_size}"
+    );
+    // Measured: 2.5e-5 relative RMS and 4.4e-7 max |diff| (5e-5 of the peak) after the first
+    // 16384 samples, 2.4e-3 over the whole file. What differs is rounding only: the slot values
+    // pass the host as f32 normalised values (a parameter may come back one ulp off), the CLI
+    // runs the model on batches of windows and the plugin one window at a time, and the batch
+    // and streaming STFT/ISTFT sum in different orders.
+    assert!(error < 1e-4, "plugin vs CLI: {error}");
+    assert!(max_diff < 5e-4 * peak, "max |diff| {max_diff}, peak {peak}");
+    assert!(error_all < 1e-2, "plugin vs CLI, whole file: {error_all}");
+}
+
+/// `y[n] = x[n] - x[n-1] + r y[n-1]`, `r = 1 - 2 pi fc / fs`, from rest.
+fn dc_blocked(x: &[f32], cutoff: f64, rate: f64) -> Vec<f32> {
+    let r = 1.0 - 2.0 * std::f64::consts::PI * cutoff / rate;
+    let (mut previous_x, mut previous_y) = (0.0f64, 0.0f64);
+    x.iter()
+        .map(|&v| {
+            let y = v as f64 - previous_x + r * previous_y;
+            previous_x = v as f64;
+            previous_y = y;
+            y as f32
+        })
+        .collect()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32], range: std::ops::Range<usize>) -> f32 {
+    a[range.clone()]
+        .iter()
+        .zip(&b[range])
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
