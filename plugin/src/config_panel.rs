@@ -68,8 +68,13 @@ pub fn load_config_into_slots(
 pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<String, String> {
     let text = slots_to_yaml(&read_slots(&params.slots), None);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot write {}: cannot create its folder {}: {e}",
+                path.display(),
+                dir.display()
+            )
+        })?;
     }
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".partial");

@@ -61,7 +61,6 @@ fn slot_with(n: usize, transform: Transform) -> SlotValues {
         seed: 4321,
         cluster: 0,
         mix: 0.65,
-        ..SlotValues::defaults(n)
     }
 }
 
@@ -146,6 +145,29 @@ fn every_transform_round_trips_and_compiles_like_the_slots() {
             "{transform:?}\n{yaml}"
         );
     }
+}
+
+#[test]
+fn save_writes_the_whole_file_into_a_new_folder_and_lists_it() {
+    let params = netbend::params::NetbendParams::default();
+    let dir = std::env::temp_dir().join(format!("netbend-save-{}", std::process::id()));
+    let path = dir.join("nested").join("bend.yaml");
+    let message = netbend::config_panel::save_slots_as_config(&params, &path).unwrap();
+    assert!(message.contains("bend.yaml"), "{message}");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        written,
+        slots_to_yaml(&netbend::slot_config::read_slots(&params.slots), None)
+    );
+    // No temporary file is left beside it, and the folder's list shows it.
+    let listed = netbend::config_panel::config_files(&dir.join("nested"));
+    assert_eq!(listed, vec![path.clone()]);
+    // A path that cannot be written gives an error naming it, and no file.
+    let blocked = path.join("inside-a-file.yaml");
+    let e = netbend::config_panel::save_slots_as_config(&params, &blocked).unwrap_err();
+    assert!(e.contains("inside-a-file.yaml"), "{e}");
+    assert!(!blocked.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
