@@ -9,10 +9,11 @@ scatter writes nothing, so a neutral block is an exact identity.
 Layout: the stages work channel-first, [N, B, H, W]. Then gathering channels is a Gather on axis
 0, writing them back one ScatterND, and the selected maps [K, B, H, W] are already in the layout
 GridSample and MaxPool want (K "images" of B channels, every batch item bent the same way). The
-stages run on a compact copy of just the N channels the block touches (gathered on axis 1 and then
-transposed, so the whole activation is never transposed), because ONNX Runtime's ScatterND copies
-its whole input (measured with ORT 1.31): 14 write-backs into the full activation would copy it 14
-times. One ScatterND on (batch, channel) pairs writes the touched maps back at the end.
+stages run on a compact copy of just the N channels the block touches, because ONNX Runtime's
+ScatterND copies its whole input (measured with ORT 1.31): 14 write-backs into the full activation
+would copy it 14 times. One GatherND on (batch, channel) pairs reads the touched maps straight
+into the channel-first layout and one ScatterND on the same pairs writes them back at the end (no
+Transpose of the maps either way).
 
 The spatial stages (translate, scale, rotate) are in `bend_affine.py`.
 """
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bend_affine import RotateStage, ScaleStage, TranslateStage
-from .bend_core import GatherRows, ScatterMaps, SplitLike, Stage, mix_weights, per_channel
+from .bend_core import GatherMaps, GatherRows, MapPairs, ScatterMaps, SplitLike, Stage, mix_weights, per_channel
 
 BEND_INTERFACE_VERSION = 1
 
@@ -108,7 +109,7 @@ class MorphologyStage(Stage):
 
     All three radii are computed on the selected maps (one chain, see disk_dilations) and chosen
     per map with Where, because a pooling kernel size cannot be a graph input. Erosion is
-    -dilate(-x).
+    -dilate(-x); its outer negation is folded into the blend (a Sub instead of a Neg and an Add).
 
     ONNX Runtime rejects a MaxPool over an empty tensor. The exported TorchScript graph runs this
     stage only when K > 0 (neutral_skip's If); a graph without that If (the dynamo exporter's, only
@@ -124,7 +125,18 @@ class MorphologyStage(Stage):
         self.name = name
         self.erode = name == "erode"
 
+    def blended(self, xt, sel, weights, params):
+        if not self.erode:
+            return super().blended(xt, sel, weights, params)
+        m, keep = weights
+        return sel * keep - self.dilation(sel, params) * m  # (1 - mix) x + mix (-dilate(-x))
+
     def transform(self, xt, sel, params):
+        bent = self.dilation(sel, params)
+        return -bent if self.erode else bent
+
+    def dilation(self, sel, params):
+        """dilate(sel), or for erosion dilate(-sel) (the erosion is its negative)."""
         radius = torch.round(params[:, :1]).clamp(MORPHOLOGY_RADII[0], MORPHOLOGY_RADII[-1])
         maps = sel
         if self.pad_empty:
@@ -137,11 +149,16 @@ class MorphologyStage(Stage):
         bent = torch.where(radius == 3, r3, torch.where(radius == 2, r2, r1))
         if self.pad_empty:
             bent = bent[:-1]
-        return -bent if self.erode else bent
+        return bent
 
 
 class PointwiseStage(Stage):
-    """Transforms of single activation values (paper Sec. 5.1 plus offset)."""
+    """Transforms of single activation values (paper Sec. 5.1 plus offset).
+
+    FUNCTIONS is f(x) as the spec defines it. The graph evaluates BLENDED instead: the blend
+    (1 - m) x + m f(x) rewritten per transform into an algebraically equal form with one or two
+    passes over the maps instead of four (Mul for f, two Mul and an Add for the blend), still exact
+    at m = 0 and m = 1: e.g. scalar-multiply x ((1 - m) + m p), ablate x (1 - m)."""
 
     FUNCTIONS = {
         "scalar-multiply": lambda sel, params: sel * per_channel(params),
@@ -150,6 +167,15 @@ class PointwiseStage(Stage):
         # paper eq. (1): 1 if x >= t else 0
         "binary-thresh": lambda sel, params: (sel >= per_channel(params)).to(sel.dtype),
         "ablate": lambda sel: sel * 0.0,
+    }
+    # (sel, m, keep, *params) -> (1 - m) sel + m f(sel), with (m, keep) = mix_weights(mix)
+    BLENDED = {
+        "scalar-multiply": lambda sel, m, keep, params: sel * (keep + m * per_channel(params)),
+        "offset": lambda sel, m, keep, params: sel + m * per_channel(params),
+        "invert": lambda sel, m, keep: sel * (keep - m) + m,                # (1 - 2m) x + m
+        "binary-thresh": lambda sel, m, keep, params:
+            sel * keep + torch.where(sel >= per_channel(params), m, 0.0),
+        "ablate": lambda sel, m, keep: sel * keep,
     }
 
     def __init__(self, name: str):
@@ -161,14 +187,22 @@ class PointwiseStage(Stage):
     def transform(self, xt, sel, *params):
         return self.FUNCTIONS[self.name](sel, *params)
 
+    def blended(self, xt, sel, weights, *params):
+        return self.BLENDED[self.name](sel, *weights, *params)
+
 
 class NoiseStage(Stage):
-    """x + sigma * field: the caller supplies the standard normal field [K, H, W] (no RNG in the graph)."""
+    """x + sigma * field: the caller supplies the standard normal field [K, H, W] (no RNG in the graph).
+    Blended as x + (mix sigma) field: two passes over the maps instead of five."""
 
     name = "noise"
 
     def transform(self, xt, sel, params, field):
         return sel + per_channel(params) * field.unsqueeze(1)
+
+    def blended(self, xt, sel, weights, params, field):
+        m, _ = weights
+        return sel + (m * per_channel(params)) * field.unsqueeze(1)
 
 
 def make_stage(name: str, height: int, width: int) -> Stage:
@@ -221,8 +255,9 @@ class BendBlock(nn.Module):
         shuffle_source = stage_inputs[0][2]
         touched = [stage_inputs[0][0], shuffle_source] + [args[0] for args in stage_inputs[1:]]
         channels, position = torch.unique(torch.cat(touched), sorted=True, return_inverse=True)
-        # Gather the touched maps on axis 1 and transpose only them (not the whole activation).
-        work = x.index_select(1, channels).transpose(0, 1)
+        # The touched maps channel-first, read and written back at the same (batch, channel) pairs.
+        pairs = MapPairs.apply(x, channels)
+        work = GatherMaps.apply(x, pairs)
         # idx (and the shuffle source) as positions [K, 1] in `work`
         local = SplitLike.apply(position.unsqueeze(1), *touched)
         stage_inputs[0][2] = local[1]
@@ -235,7 +270,7 @@ class BendBlock(nn.Module):
             args[1] = weights
         for stage, args in zip(self.stages, stage_inputs):
             work = stage(work, *args)
-        return ScatterMaps.apply(x, channels, work.transpose(0, 1))
+        return ScatterMaps.apply(x, pairs, work)
 
     def neutral_inputs(self) -> dict[str, torch.Tensor]:
         """K = 0 for every stage: the block is an exact identity."""

@@ -55,28 +55,53 @@ class ScatterChannels(torch.autograd.Function):
         return g.op("ScatterND", xt, rows, values).setType(xt.type())
 
 
-class ScatterMaps(torch.autograd.Function):
-    """x [B, C, H, W] with channels idx (axis 1) replaced by values [B, K, H, W], exported as one
-    ScatterND on (batch, channel) index pairs. Writing back on axis 1 spares the block the two
-    transposes of the whole activation that a channel-first write-back needs (ONNX Runtime's CPU
-    Transpose and ScatterND each copy their whole input; measured with ORT 1.31)."""
+class MapPairs(torch.autograd.Function):
+    """(batch, channel) index pairs [N, B, 2] of the maps of channels idx [N] in x [B, C, H, W]:
+    pairs[n, b] = (b, idx[n]). With them one GatherND reads the maps channel-first, [N, B, H, W]
+    (the layout the stages work in), and one ScatterND writes them back from that layout: no
+    Transpose of the maps either way (ONNX Runtime's CPU Transpose copies; measured with ORT 1.31)."""
 
     @staticmethod
-    def forward(ctx, x, idx, values):
-        out = x.clone()
-        out[:, idx] = values
-        return out
+    def forward(ctx, x, idx):
+        b = torch.arange(x.shape[0]).reshape(1, -1).expand(idx.shape[0], -1)
+        c = idx.reshape(-1, 1).expand(-1, x.shape[0])
+        return torch.stack([b, c], dim=2)
 
     @staticmethod
-    def symbolic(g, x, idx, values):
+    def symbolic(g, x, idx):
         def const(value):
             return g.op("Constant", value_t=torch.tensor(value, dtype=torch.int64))
         batch = g.op("Shape", x, start_i=0, end_i=1)                       # [1]: B
         rows = g.op("Range", const(0), g.op("Squeeze", batch, const([0])), const(1))
-        size = g.op("Concat", batch, g.op("Shape", idx), const([1]), axis_i=0)   # [B, K, 1]
-        b = g.op("Expand", g.op("Unsqueeze", rows, const([1, 2])), size)
-        c = g.op("Expand", g.op("Unsqueeze", idx, const([0, 2])), size)
-        pairs = g.op("Concat", b, c, axis_i=2)                            # [B, K, 2]
+        size = g.op("Concat", g.op("Shape", idx), batch, const([1]), axis_i=0)   # [N, B, 1]
+        b = g.op("Expand", g.op("Unsqueeze", rows, const([0, 2])), size)
+        c = g.op("Expand", g.op("Unsqueeze", idx, const([1, 2])), size)
+        return g.op("Concat", b, c, axis_i=2)                             # [N, B, 2]
+
+
+class GatherMaps(torch.autograd.Function):
+    """x[pairs[n, b, 0], pairs[n, b, 1]] for MapPairs: the maps channel-first [N, B, H, W], one GatherND."""
+
+    @staticmethod
+    def forward(ctx, x, pairs):
+        return x[pairs[..., 0], pairs[..., 1]]
+
+    @staticmethod
+    def symbolic(g, x, pairs):
+        return g.op("GatherND", x, pairs)
+
+
+class ScatterMaps(torch.autograd.Function):
+    """x [B, C, H, W] with the maps at MapPairs `pairs` replaced by values [N, B, H, W], one ScatterND."""
+
+    @staticmethod
+    def forward(ctx, x, pairs, values):
+        out = x.clone()
+        out[pairs[..., 0], pairs[..., 1]] = values
+        return out
+
+    @staticmethod
+    def symbolic(g, x, pairs, values):
         return g.op("ScatterND", x, pairs, values).setType(x.type())
 
 
@@ -99,16 +124,21 @@ class Stage(nn.Module):
     (GatherND and ScatterND in ONNX).
 
     `weights` is mix_weights(mix). Subclasses implement `transform(xt, sel, *rest)`; `rest` are the
-    stage's params/source/field. With K = 0 the gather is empty and the scatter writes nothing: an
-    exact identity."""
+    stage's params/source/field. A stage whose f is cheap may instead override `blended(xt, sel,
+    weights, *rest)` with an algebraically equal form of the blend that makes fewer passes over the
+    maps (each pass over the selected maps costs about as much as the op itself; ONNX has no fused
+    lerp), still exact at mix 0 and mix 1. With K = 0 the gather is empty and the scatter writes
+    nothing: an exact identity."""
 
     name = ""
 
     def forward(self, xt: torch.Tensor, rows: torch.Tensor, weights: tuple[torch.Tensor, torch.Tensor],
                 *rest: torch.Tensor):
         sel = GatherRows.apply(xt, rows)
-        bent = self.transform(xt, sel, *rest)
-        return ScatterChannels.apply(xt, rows, blend(sel, bent, *weights))
+        return ScatterChannels.apply(xt, rows, self.blended(xt, sel, weights, *rest))
+
+    def blended(self, xt, sel, weights, *rest):
+        return blend(sel, self.transform(xt, sel, *rest), *weights)
 
     def transform(self, xt, sel, *rest):
         raise NotImplementedError

@@ -151,8 +151,8 @@ def onnx_export(module: nn.Module, args: tuple, path: Path, input_names, output_
             if output.name in output_shapes:
                 set_shape(output, output_shapes[output.name])
     if bend_blocks and exporter == "torchscript":
-        share_grids(model, [f"{prefix}stages.{STAGE_NAMES.index(stage)}/"
-                            for prefix, _ in bend_blocks for stage in SPATIAL_STAGES])
+        share_grids(model, [(f"{prefix}stages.{STAGE_NAMES.index(stage)}/", stage, block.height, block.width)
+                            for prefix, block in bend_blocks for stage in SPATIAL_STAGES])
         skip_radius_three_everywhere(model, [f"{prefix}stages.{STAGE_NAMES.index(stage)}/"
                                              for prefix, _ in bend_blocks for stage in MORPHOLOGY_STAGES])
         skip_neutral_work(model, [(prefix, [(s, f"L{block.layer}.{stage}.idx") for s, stage in enumerate(STAGE_NAMES)])

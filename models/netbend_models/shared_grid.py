@@ -14,6 +14,9 @@ every grid from its own theta the same way), so the two branches give the same r
 branch only changes the cost. Stages whose channels carry different parameters take the else
 branch. The pass runs before neutral_skip, and names its nodes with the stage's prefix so that
 they move into the stage's If (K > 0) with the rest of the stage.
+
+On large maps the shared branch of the axis-aligned stages (translate, scale) samples one axis
+after the other instead (separable_sample.py), which is cheaper still; rotate keeps the 2-D grid.
 """
 from __future__ import annotations
 
@@ -21,7 +24,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from .separable_sample import SEPARABLE_MIN_POINTS, separable_sample_nodes
+
 SPATIAL_STAGES = ("translate", "scale", "rotate")
+AXIS_ALIGNED_STAGES = ("translate", "scale")  # source row from the row alone, column from the column
 
 
 def _only(nodes: list, op_type: str, prefix: str):
@@ -32,8 +38,9 @@ def _only(nodes: list, op_type: str, prefix: str):
     return found[0]
 
 
-def share_grid(graph: onnx.GraphProto, prefix: str) -> None:
-    """Wrap the stage `prefix`'s AffineGrid + GridSample (its only ones) as described above."""
+def share_grid(graph: onnx.GraphProto, prefix: str, separable: tuple[int, int] | None = None) -> None:
+    """Wrap the stage `prefix`'s AffineGrid + GridSample (its only ones) as described above;
+    separable = (H, W) samples the shared branch axis by axis (an axis-aligned stage on H x W maps)."""
     nodes = list(graph.node)
     grid_node = _only(nodes, "AffineGrid", prefix)
     sample = _only(nodes, "GridSample", prefix)
@@ -50,8 +57,6 @@ def share_grid(graph: onnx.GraphProto, prefix: str) -> None:
 
     first = const("first", np.array([0], np.int64))
     zero = const("zero", np.array(0, np.float32))
-    # [1, K * B, H, W]: Reshape's 0 copies the input's H and W
-    one_image = const("one_image", np.array([1, -1, 0, 0], np.int64))
     test = [
         helper.make_node("Gather", [theta, first], [p + "theta0"], axis=0, name=p + "Gather"),
         helper.make_node("Sub", [theta, p + "theta0"], [p + "diff"], name=p + "Sub"),
@@ -61,17 +66,23 @@ def share_grid(graph: onnx.GraphProto, prefix: str) -> None:
         helper.make_node("Equal", [p + "max", zero], [p + "same"], name=p + "Equal"),
     ]
     attrs = {a.name: helper.get_attribute_value(a) for a in sample.attribute}
+    grid_attrs = {a.name: helper.get_attribute_value(a) for a in grid_node.attribute}
     then_out, else_out = f"{out}.shared", f"{out}.per_channel"
-    shared = [
-        helper.make_node("Reshape", [maps, one_image], [p + "image"], name=p + "then/Reshape"),
-        helper.make_node("Shape", [p + "image"], [p + "image_size"], name=p + "then/Shape"),
-        helper.make_node("AffineGrid", [p + "theta0", p + "image_size"], [p + "grid"],
-                         name=p + "then/AffineGrid",
-                         **{a.name: helper.get_attribute_value(a) for a in grid_node.attribute}),
-        helper.make_node("GridSample", [p + "image", p + "grid"], [p + "sampled"], name=p + "then/GridSample",
-                         **attrs),
-        helper.make_node("Reshape", [p + "sampled", size], [then_out], name=p + "then/Reshape_back"),
-    ]
+    if separable is not None:
+        shared = separable_sample_nodes(graph, p + "separable/", maps, p + "theta0", size, then_out,
+                                        *separable, grid_attrs, attrs)
+    else:
+        # [1, K * B, H, W]: Reshape's 0 copies the input's H and W
+        one_image = const("one_image", np.array([1, -1, 0, 0], np.int64))
+        shared = [
+            helper.make_node("Reshape", [maps, one_image], [p + "image"], name=p + "then/Reshape"),
+            helper.make_node("Shape", [p + "image"], [p + "image_size"], name=p + "then/Shape"),
+            helper.make_node("AffineGrid", [p + "theta0", p + "image_size"], [p + "grid"],
+                             name=p + "then/AffineGrid", **grid_attrs),
+            helper.make_node("GridSample", [p + "image", p + "grid"], [p + "sampled"], name=p + "then/GridSample",
+                             **attrs),
+            helper.make_node("Reshape", [p + "sampled", size], [then_out], name=p + "then/Reshape_back"),
+        ]
     sample.output[0] = else_out
     value = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, None)  # noqa: E731
     branch = helper.make_node(
@@ -84,7 +95,9 @@ def share_grid(graph: onnx.GraphProto, prefix: str) -> None:
     graph.node.extend(rebuilt)
 
 
-def share_grids(model: onnx.ModelProto, stage_prefixes: list[str]) -> onnx.ModelProto:
-    for prefix in stage_prefixes:
-        share_grid(model.graph, prefix)
+def share_grids(model: onnx.ModelProto, stages: list[tuple[str, str, int, int]]) -> onnx.ModelProto:
+    """stages: [(node name prefix of a spatial stage, its stage name, map height, map width)]."""
+    for prefix, stage, height, width in stages:
+        separable = stage in AXIS_ALIGNED_STAGES and height * width >= SEPARABLE_MIN_POINTS
+        share_grid(model.graph, prefix, (height, width) if separable else None)
     return model

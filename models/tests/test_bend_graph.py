@@ -4,9 +4,13 @@ bit-for-bit unchanged.
 
 Tolerances: pointwise stages, flips, morphology, shuffle and noise 1e-6 (float32 rounding of the
 blend); the bilinear spatial stages 2e-5 (GridSample's normalised grid rounds the sample positions
-by about one float32 ulp of the map size; the maps are standard normal).
+by about one float32 ulp of the map size; the maps are standard normal). Translate and scale run
+on small maps through a 2-D grid and on maps of SEPARABLE_MIN_POINTS or more, with one theta for
+all their channels, axis by axis (separable_sample.py): both are tested, the large maps (32 x 129)
+at 6e-5: the position rounding grows with the map size (2.7e-5 measured there for both samplers).
 """
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -14,9 +18,10 @@ from scipy import ndimage
 
 from netbend_models.bend import BendBlock
 from netbend_models.export import export_bend_block
+from netbend_models.separable_sample import SEPARABLE_MIN_POINTS
 
 torch.set_num_threads(2)
-EXACT, BILINEAR = 1e-6, 2e-5
+EXACT, BILINEAR, BILINEAR_LARGE = 1e-6, 2e-5, 6e-5
 
 # The spec's stage table, written out here (not read from bend.py): name -> P.
 SPEC_STAGES = {"shuffle": 0, "translate": 2, "scale": 2, "rotate": 1, "flip-h": 0, "flip-v": 0, "erode": 1,
@@ -31,6 +36,7 @@ class ExportedBlock:
         self.c, self.h, self.w = channels, height, width
         path = tmp_path_factory.mktemp("block") / "block.onnx"
         export_bend_block(BendBlock(1, channels, height, width), path)
+        self.path = path
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -64,6 +70,11 @@ def block(tmp_path_factory):  # non-square, like every VAE layer
 @pytest.fixture(scope="module")
 def square_block(tmp_path_factory):
     return ExportedBlock(tmp_path_factory, 5, 8, 8)
+
+
+@pytest.fixture(scope="module")
+def large_block(tmp_path_factory):  # 32 x 129, like VAE layer 3: translate/scale sample axis by axis
+    return ExportedBlock(tmp_path_factory, 4, 32, 129)
 
 
 def random_x(blk, batch=2, seed=0):
@@ -326,3 +337,62 @@ def test_overlapping_stages_with_different_k_compose_in_order(block):
     ref[:, 1] = 0.0
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-5)
     assert np.array_equal(out[:, 4], x[:, 4])
+
+
+def separable_nodes(blk, stage):
+    """Names of the separable sampler's nodes in a stage (block order: translate 1, scale 2, rotate 3)."""
+    number = list(SPEC_STAGES).index(stage)
+    names = []
+
+    def walk(graph):
+        for n in graph.node:
+            names.append(n.name)
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    walk(a.g)
+    walk(onnx.load(str(blk.path)).graph)
+    return [n for n in names if n.startswith(f"/stages.{number}/shared/separable/")]
+
+
+def test_separable_sampler_only_on_large_maps_of_axis_aligned_stages(block, large_block):
+    assert 32 * 129 >= SEPARABLE_MIN_POINTS > 9 * 12
+    assert separable_nodes(large_block, "translate") and separable_nodes(large_block, "scale")
+    assert not separable_nodes(large_block, "rotate")
+    assert not separable_nodes(block, "translate") and not separable_nodes(block, "scale")
+
+
+# fractions of a pixel; most of the map moved off (zeros come in); integer shifts (7 rows, -32.25 columns)
+@pytest.mark.parametrize("params", [[0.13, -0.21], [-0.6, 0.9], [-0.25, 7 / 32]])
+@pytest.mark.parametrize("mix", MIXES)
+def test_separable_translate_is_bilinear(large_block, mix, params):
+    blk = large_block
+    x = random_x(blk)
+    idx = [3, 1]
+    out = blk.run(x, {"translate": {"idx": idx, "mix": mix, "params": [params, params]}})
+    i, j = np.mgrid[0:blk.h, 0:blk.w].astype(np.float64)
+    px, py = params
+    check(out, x, idx, mix, lambda c, k: bilinear(x[:, c], i - py * blk.h, j - px * blk.w), BILINEAR_LARGE)
+
+
+# magnify, shrink (reads beyond the edges), mirror (negative factors)
+@pytest.mark.parametrize("params", [[2.0, 0.5], [0.8, 1.25], [-1.5, 3.0]])
+@pytest.mark.parametrize("mix", MIXES)
+def test_separable_scale_is_bilinear(large_block, mix, params):
+    blk = large_block
+    x = random_x(blk)
+    idx = [0, 2]
+    out = blk.run(x, {"scale": {"idx": idx, "mix": mix, "params": [params, params]}})
+    ci, cj = (blk.h - 1) / 2, (blk.w - 1) / 2
+    i, j = np.mgrid[0:blk.h, 0:blk.w].astype(np.float64)
+    kx, ky = params
+    check(out, x, idx, mix, lambda c, k: bilinear(x[:, c], ci + (i - ci) / ky, cj + (j - cj) / kx), BILINEAR_LARGE)
+
+
+@pytest.mark.parametrize("stage,p,q", [("translate", [0.13, -0.21], [0.3, 0.1]), ("scale", [0.8, 1.25], [2.0, 0.5])])
+def test_separable_equals_per_channel_grids_within_rounding(large_block, stage, p, q):
+    """A channel sampled axis by axis (all thetas equal) and on its own 2-D grid (thetas differ)."""
+    x = random_x(large_block)
+    same = large_block.run(x, {stage: {"idx": [2, 1], "mix": [1.0, 1.0], "params": [p, p]}})
+    differ = large_block.run(x, {stage: {"idx": [2, 1], "mix": [1.0, 1.0], "params": [p, q]}})
+    np.testing.assert_allclose(same[:, 2], differ[:, 2], rtol=0, atol=BILINEAR_LARGE)
+    assert not np.allclose(same[:, 1], differ[:, 1])
