@@ -1,0 +1,55 @@
+//! The status line: model, model time, latency, deadline misses, guarded samples.
+
+use crate::bridge::EngineStatus;
+use crate::params::NetbendParams;
+use std::sync::atomic::Ordering;
+
+pub(super) fn status_line(ui: &mut egui::Ui, params: &NetbendParams, status: &EngineStatus) {
+    let connected = status.model_connected.load(Ordering::Relaxed);
+    let latency = status.latency_samples.load(Ordering::Relaxed);
+    let rate = status.sample_rate.load(Ordering::Relaxed);
+    let misses = status.deadline_misses.load(Ordering::Relaxed);
+    let guards = status.guard_events.load(Ordering::Relaxed);
+    let message = status.message();
+    let window_ms = status.window_ms.load(Ordering::Relaxed);
+    let window_ms_max = status.window_ms_max.load(Ordering::Relaxed);
+    ui.horizontal_wrapped(|ui| {
+        let model = params.model_name();
+        let warning = egui::Color32::from_rgb(240, 190, 90);
+        if connected {
+            ui.label(format!("Model: {model}"));
+            ui.separator();
+            ui.label(format!(
+                "Model time per window: {window_ms:.1} ms (max {window_ms_max:.1} ms)"
+            ));
+            if !message.is_empty() {
+                ui.separator();
+                ui.colored_label(warning, message);
+            }
+        } else {
+            ui.colored_label(
+                warning,
+                format!(
+                    "Model: {model} - not running: {} The wet signal is the dry signal delayed \
+                     by the reported latency.",
+                    if message.is_empty() {
+                        "not activated yet."
+                    } else {
+                        &message
+                    }
+                ),
+            );
+        }
+        ui.separator();
+        let ms = if rate > 0.0 {
+            latency as f32 * 1000.0 / rate
+        } else {
+            0.0
+        };
+        ui.label(format!("Latency: {latency} samples ({ms:.1} ms)"));
+        ui.separator();
+        ui.label(format!("Deadline misses: {misses}"));
+        ui.separator();
+        ui.label(format!("Guarded samples: {guards}"));
+    });
+}
