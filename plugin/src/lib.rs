@@ -8,17 +8,21 @@
 
 pub mod bridge;
 pub mod editor;
+pub mod model_catalog;
 pub mod model_path;
 pub mod params;
 pub mod safety;
+pub mod spectrum;
 pub mod worker;
 
 use bridge::{BendBridge, BendSnapshot, BridgeWriter, EngineStatus, QualityModeSnapshot};
+use model_catalog::{LoadedModel, ModelSummary};
 use model_path::{ModelPath, PathSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
 use params::{NetbendParams, SlotParams, Transform};
 use safety::{ChannelOutput, OutputControls};
+use spectrum::SpectrumFeed;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -41,6 +45,10 @@ pub struct Netbend {
     params: Arc<NetbendParams>,
     bridge: Arc<BendBridge>,
     status: Arc<EngineStatus>,
+    /// The loaded model's layers and clusters, for the editor (set in `activate()`).
+    loaded_model: Arc<LoadedModel>,
+    /// The current activation's spectrogram ring, for the editor.
+    spectrum: Arc<SpectrumFeed>,
     editor_state: Arc<EguiEditorState>,
     writer: BridgeWriter,
     channels: Vec<ChannelOutput>,
@@ -68,6 +76,8 @@ impl Default for Netbend {
             params: Arc::new(NetbendParams::default()),
             bridge: Arc::new(BendBridge::new()),
             status: Arc::new(EngineStatus::default()),
+            loaded_model: Arc::new(LoadedModel::default()),
+            spectrum: SpectrumFeed::new(),
             editor_state: editor::default_state(),
             writer: BridgeWriter::default(),
             channels: Vec::new(),
@@ -188,7 +198,12 @@ impl Plugin for Netbend {
             self.editor_state.clone(),
             RepaintNotifier::new(),
             EguiNiceSettings::new().with_tile("Netbend"),
-            editor::NetbendEditor::new(self.params.clone(), self.status.clone()),
+            editor::NetbendEditor::new(editor::EditorLinks {
+                params: self.params.clone(),
+                status: self.status.clone(),
+                loaded_model: self.loaded_model.clone(),
+                spectrum: self.spectrum.clone(),
+            }),
         )
     }
 
@@ -231,6 +246,8 @@ impl Plugin for Netbend {
             }
             Err(why) => {
                 self.path = None;
+                self.loaded_model.set(None);
+                self.spectrum.install(None);
                 self.status.set_message(why);
                 self.status.model_connected.store(false, Ordering::Relaxed);
             }
@@ -253,6 +270,11 @@ impl Plugin for Netbend {
         self.status
             .latency_samples
             .store(self.latency, Ordering::Relaxed);
+        let hop = model_path::schedule_for(self.active_mode, dsp::WINDOW_FRAMES).hop;
+        self.status.hop_ms.store(
+            (hop * dsp::HOP) as f32 * 1000.0 / dsp::MODEL_SAMPLE_RATE as f32,
+            Ordering::Relaxed,
+        );
         self.status
             .sample_rate
             .store(self.sample_rate, Ordering::Relaxed);
@@ -404,6 +426,8 @@ impl Netbend {
             Some((loaded, runtime)) if loaded == dir => runtime,
             _ => load_runtime(&dir)?,
         };
+        self.loaded_model
+            .set(Some(Arc::new(ModelSummary::of(runtime.model()))));
         let signal = runtime.model().audio_signal().map_err(|e| e.to_string())?;
         if signal.window != dsp::WINDOW_FRAMES {
             return Err(format!(
@@ -428,8 +452,9 @@ impl Netbend {
             bins: signal.bins,
             offline,
         };
-        let (path, ends) =
+        let (mut path, ends) =
             ModelPath::new(&setup, self.status.clone()).map_err(|e| e.to_string())?;
+        self.spectrum.install(Some(path.publish_spectrum()));
         let extra_delay = std::env::var(WORKER_DELAY_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())

@@ -1,12 +1,20 @@
 //! The header row: title, global controls, quality mode and the model picker. The config panel
 //! (load/save/reset) is one call placed at the end of the row.
 
+use super::model_picker::ModelPicker;
 use super::widgets::{bool_checkbox, enum_combo};
-use crate::params::{DEFAULT_MODEL, NetbendParams};
+use crate::params::NetbendParams;
+use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 
-pub(super) fn header(ui: &mut egui::Ui, params: &NetbendParams, setter: &ParamSetter) {
+pub(super) fn header(
+    ui: &mut egui::Ui,
+    params: &NetbendParams,
+    setter: &ParamSetter,
+    gui: &GuiContext,
+    picker: &mut ModelPicker,
+) {
     ui.horizontal(|ui| {
         ui.heading(egui::RichText::new("Netbend").strong());
         ui.add_space(12.0);
@@ -20,20 +28,7 @@ pub(super) fn header(ui: &mut egui::Ui, params: &NetbendParams, setter: &ParamSe
         enum_combo(ui, "mode", &params.mode, setter, 170.0);
         ui.add_space(12.0);
         ui.label("Model");
-        let current = params.model_name();
-        egui::ComboBox::from_id_salt("model")
-            .selected_text(current.as_str())
-            .width(110.0)
-            .show_ui(ui, |ui| {
-                // The picker lists the shipped default; trained model directories are listed
-                // once the engine can read them.
-                if ui
-                    .selectable_label(current == DEFAULT_MODEL, DEFAULT_MODEL)
-                    .clicked()
-                {
-                    params.set_model_name(DEFAULT_MODEL);
-                }
-            });
+        picker.show(ui, params, gui);
         // The config panel (load/save/reset) is called here, last in the row.
     });
 }

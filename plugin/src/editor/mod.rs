@@ -1,23 +1,31 @@
-//! The egui editor: global controls, a status line, and the eight bend slots.
+//! The egui editor: global controls and the model picker, a status line, the layer/cluster
+//! view, live spectrograms of the model path's input and output, and the eight bend slots.
 
 mod header;
+mod layers;
+mod model_picker;
 mod slots;
+mod spectrogram;
 mod status;
 mod widgets;
 
 use crate::bridge::EngineStatus;
+use crate::model_catalog::LoadedModel;
 use crate::params::NetbendParams;
+use crate::spectrum::SpectrumFeed;
 use nice_plug::context::gui::GuiContext;
 use nice_plug_egui::{EguiEditorState, Frame, NiceEguiApp};
 use std::sync::Arc;
 
 /// Logical size of the editor window.
-pub const EDITOR_WIDTH: u32 = 1200;
-pub const EDITOR_HEIGHT: u32 = 640;
+pub const EDITOR_WIDTH: u32 = 1280;
+pub const EDITOR_HEIGHT: u32 = 860;
 
 const SLOT_COLUMNS: usize = 4;
 pub(super) const SLIDER_WIDTH: f32 = 100.0;
 pub(super) const COMBO_WIDTH: f32 = 170.0;
+/// Height of each of the two spectrogram images.
+const SPECTROGRAM_HEIGHT: f32 = 92.0;
 
 pub fn default_state() -> Arc<EguiEditorState> {
     EguiEditorState::from_size(
@@ -26,18 +34,30 @@ pub fn default_state() -> Arc<EguiEditorState> {
     )
 }
 
+/// What the editor shares with the plugin.
+pub struct EditorLinks {
+    pub params: Arc<NetbendParams>,
+    pub status: Arc<EngineStatus>,
+    pub loaded_model: Arc<LoadedModel>,
+    pub spectrum: Arc<SpectrumFeed>,
+}
+
 pub struct NetbendEditor {
-    params: Arc<NetbendParams>,
-    status: Arc<EngineStatus>,
+    links: EditorLinks,
     gui: Option<GuiContext>,
+    layers: layers::LayerView,
+    spectrogram: spectrogram::SpectrogramView,
+    picker: Option<model_picker::ModelPicker>,
 }
 
 impl NetbendEditor {
-    pub fn new(params: Arc<NetbendParams>, status: Arc<EngineStatus>) -> Self {
+    pub fn new(links: EditorLinks) -> Self {
         Self {
-            params,
-            status,
+            links,
             gui: None,
+            layers: layers::LayerView::new(),
+            spectrogram: spectrogram::SpectrogramView::new(),
+            picker: None,
         }
     }
 }
@@ -51,6 +71,7 @@ impl NiceEguiApp for NetbendEditor {
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         egui_ctx.set_visuals(egui::Visuals::dark());
         self.gui = Some(nice_gui_ctx);
+        self.picker = Some(model_picker::ModelPicker::new());
         Ok(())
     }
 
@@ -59,11 +80,35 @@ impl NiceEguiApp for NetbendEditor {
             return;
         };
         let setter = gui.param_setter();
-        let params = self.params.clone();
+        let params = self.links.params.clone();
+        self.spectrogram.update(ui.ctx(), &self.links.spectrum);
+        // The spectrograms scroll: keep painting while the editor is open.
+        ui.ctx().request_repaint();
+        let model = self.links.loaded_model.get();
+        let picker = self
+            .picker
+            .get_or_insert_with(model_picker::ModelPicker::new);
         egui::Frame::central_panel(ui.style()).show(ui, |ui| {
             ui.set_min_size(ui.available_size());
-            header::header(ui, &params, &setter);
-            status::status_line(ui, &params, &self.status);
+            header::header(ui, &params, &setter, &gui, picker);
+            status::status_line(ui, &params, &self.links.status);
+            ui.separator();
+            ui.horizontal_top(|ui| {
+                let layers_width = (ui.available_width() * 0.55).floor();
+                ui.allocate_ui_with_layout(
+                    egui::vec2(layers_width, 0.0),
+                    egui::Layout::top_down(egui::Align::LEFT),
+                    |ui| {
+                        ui.set_width(layers_width);
+                        self.layers.show(ui, model.as_deref(), &params, &setter);
+                    },
+                );
+                ui.separator();
+                ui.vertical(|ui| {
+                    let width = ui.available_width();
+                    self.spectrogram.show(ui, width, SPECTROGRAM_HEIGHT);
+                });
+            });
             ui.separator();
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
