@@ -1,5 +1,6 @@
 //! The editor opens through the CLAP gui extension, embedded in an X11 window the host made,
-//! renders for a while and closes without crashing.
+//! renders for a while with the shipped model running on the drum break (so the layer view,
+//! the spectrograms and the CPU meter have something to show) and closes without crashing.
 //!
 //! Needs an X server: run under Xvfb, e.g.
 //! `xvfb-run -s "-screen 0 1400x900x24" cargo test -p netbend --test editor_gui`.
@@ -16,7 +17,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
 
 /// Sets a few slots so the screenshot shows different transforms and selections.
-fn configure_some_slots(plugin: &mut LoadedPlugin) {
+fn configure_some_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
     let mut changes = Vec::new();
     let mut set = |plugin: &mut LoadedPlugin, name: &str, text: Option<&str>, value: f64| {
         let p = plugin.param(name);
@@ -43,20 +44,21 @@ fn configure_some_slots(plugin: &mut LoadedPlugin) {
     set(plugin, "Slot 2 Translate X", Some("25"), 0.0);
     set(plugin, "Slot 2 Selection", None, 1.0);
     set(plugin, "Slot 2 Fraction", Some("25"), 0.0);
-    // Slot 3: ablate all of layer 3 at 60 % mix.
+    // Slot 3: ablate cluster 2 of layer 3 at 60 % mix.
     set(plugin, "Slot 3 On", None, 1.0);
     set(plugin, "Slot 3 Layer", None, 2.0);
+    set(plugin, "Slot 3 Selection", None, 2.0);
+    set(plugin, "Slot 3 Cluster", None, 2.0);
     set(plugin, "Slot 3 Mix", Some("60"), 0.0);
     // Slot 4: noise (seeded).
     set(plugin, "Slot 4 On", None, 1.0);
     set(plugin, "Slot 4 Transform", None, 12.0);
     set(plugin, "Dry/Wet", Some("80"), 0.0);
-    let mut processor = plugin.activate(48_000.0, 64);
-    let mut input = vec![vec![0.0f32; 64]; 2];
-    let mut output = vec![vec![0.0f32; 64]; 2];
-    processor.process(&mut input, &mut output, &changes);
-    processor.finish(plugin);
+    changes
 }
+
+/// Host blocks fed while the editor is open: about the time between two editor frames.
+const BLOCK: usize = 768;
 
 #[test]
 fn editor_opens_through_the_clap_gui_extension() {
@@ -65,8 +67,13 @@ fn editor_opens_through_the_clap_gui_extension() {
         eprintln!("editor_gui: no DISPLAY, not opening the editor (run under xvfb-run)");
         return;
     }
+    common::use_model(Some(&common::workspace().join("models/vae")));
     let mut plugin = LoadedPlugin::load();
-    configure_some_slots(&mut plugin);
+    let changes = configure_some_slots(&mut plugin);
+    let music = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac"))
+        .expect("drum break");
+    let rate = music.sample_rate as f64;
+    let mut processor = plugin.activate(rate, BLOCK as u32);
 
     let (conn, screen_num) = x11rb::connect(None).expect("X11 connection");
     let screen = conn.setup().roots[screen_num].clone();
@@ -118,10 +125,29 @@ fn editor_opens_through_the_clap_gui_extension() {
         gui.show(&handle).expect("show");
     }
 
+    // Feed the drum break (looped, stereo) at about real-time speed while the editor paints.
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(3) {
+    let mut position = 0usize;
+    let mut first = true;
+    let mut output = vec![vec![0.0f32; BLOCK]; 2];
+    while start.elapsed() < Duration::from_secs(5) {
+        let fed = position as f64 / rate;
+        if fed < start.elapsed().as_secs_f64() + 0.1 {
+            let mut input: Vec<Vec<f32>> = (0..2)
+                .map(|c| {
+                    let channel = &music.channels[c.min(music.channels.len() - 1)];
+                    (0..BLOCK)
+                        .map(|i| channel[(position + i) % channel.len()])
+                        .collect()
+                })
+                .collect();
+            let block_changes: &[ParamChange] = if first { &changes } else { &[] };
+            processor.process(&mut input, &mut output, block_changes);
+            first = false;
+            position += BLOCK;
+        }
         plugin.pump_main_thread();
-        std::thread::sleep(Duration::from_millis(16));
+        std::thread::sleep(Duration::from_millis(4));
     }
     if let Some(path) = std::env::var_os("NETBEND_SCREENSHOT") {
         let status = std::process::Command::new("import")
@@ -139,4 +165,5 @@ fn editor_opens_through_the_clap_gui_extension() {
     }
     conn.destroy_window(parent).unwrap();
     conn.flush().unwrap();
+    processor.finish(&mut plugin);
 }

@@ -57,6 +57,7 @@ impl LayerView {
         };
         egui::Grid::new("layers")
             .num_columns(2)
+            .min_col_width(96.0)
             .spacing([8.0, 6.0])
             .show(ui, |ui| {
                 for layer in &model.layers {
@@ -74,12 +75,22 @@ impl LayerView {
         setter: &ParamSetter,
     ) {
         ui.vertical(|ui| {
-            ui.label(egui::RichText::new(format!("Layer {}", layer.index)).strong())
-                .on_hover_text(&layer.name);
-            ui.weak(format!(
-                "{} ch, {}x{}",
-                layer.channels, layer.height, layer.width
-            ));
+            ui.add(
+                egui::Label::new(egui::RichText::new(format!("Layer {}", layer.index)).strong())
+                    .extend(),
+            )
+            .on_hover_text(&layer.name);
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!(
+                        "{} ch, {}x{}",
+                        layer.channels, layer.height, layer.width
+                    ))
+                    .weak(),
+                )
+                .extend(),
+            )
+            .on_hover_text("features (channels), activation map height x width");
         });
         // Layers past the slots' layer range cannot be assigned (the parameter is fixed).
         let assignable = (1..=NUM_LAYERS as usize).contains(&layer.index);

@@ -103,7 +103,8 @@ impl NiceEguiApp for NetbendEditor {
                         self.layers.show(ui, model.as_deref(), &params, &setter);
                     },
                 );
-                ui.separator();
+                // A gap, not a separator: a vertical separator would claim the full height.
+                ui.add_space(12.0);
                 ui.vertical(|ui| {
                     let width = ui.available_width();
                     self.spectrogram.show(ui, width, SPECTROGRAM_HEIGHT);
@@ -128,7 +129,14 @@ impl NiceEguiApp for NetbendEditor {
                                 ui.allocate_ui_with_layout(
                                     egui::vec2(card_width, 0.0),
                                     egui::Layout::top_down(egui::Align::LEFT),
-                                    |ui| slots::slot_card(ui, n, slot, &setter, card_width),
+                                    |ui| {
+                                        let selected = self.layers.selected_slot == n - 1;
+                                        if slots::slot_card(
+                                            ui, n, slot, &setter, card_width, selected,
+                                        ) {
+                                            self.layers.selected_slot = n - 1;
+                                        }
+                                    },
                                 );
                             }
                         });
