@@ -428,15 +428,7 @@ impl Netbend {
         };
         self.loaded_model
             .set(Some(Arc::new(ModelSummary::of(runtime.model()))));
-        let signal = runtime.model().audio_signal().map_err(|e| e.to_string())?;
-        if signal.window != dsp::WINDOW_FRAMES {
-            return Err(format!(
-                "model {} has {}-frame windows; the plugin runs {}-frame windows",
-                dir.display(),
-                signal.window,
-                dsp::WINDOW_FRAMES
-            ));
-        }
+        let signal = model_catalog::plugin_signal(runtime.model())?;
         // ONNX Runtime allocates and tunes on a session's first run: do that here, not in the
         // worker's first window (which would miss its deadline).
         let silence = ndarray::Array3::<f32>::zeros((1, signal.window, signal.bins));

@@ -82,16 +82,22 @@ impl LoadedModel {
 /// loader, plus the plugin's window length). The error is the reason shown to the user.
 pub fn check_model_dir(dir: &Path) -> Result<engine::Model, String> {
     let model = engine::Model::load(dir).map_err(|e| e.to_string())?;
+    plugin_signal(&model)?;
+    Ok(model)
+}
+
+/// The model's audio signal settings, if the plugin can run them (128-frame windows).
+pub fn plugin_signal(model: &engine::Model) -> Result<engine::AudioSignal, String> {
     let signal = model.audio_signal().map_err(|e| e.to_string())?;
     if signal.window != dsp::WINDOW_FRAMES {
         return Err(format!(
             "model {} has {}-frame windows; the plugin runs {}-frame windows",
-            dir.display(),
+            model.dir().display(),
             signal.window,
             dsp::WINDOW_FRAMES
         ));
     }
-    Ok(model)
+    Ok(signal)
 }
 
 /// The user models folder: `$XDG_DATA_HOME/netbend/models`, else

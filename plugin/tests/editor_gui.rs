@@ -50,9 +50,12 @@ fn configure_some_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
     set(plugin, "Slot 3 Selection", None, 2.0);
     set(plugin, "Slot 3 Cluster", None, 2.0);
     set(plugin, "Slot 3 Mix", Some("60"), 0.0);
-    // Slot 4: noise (seeded).
+    // Slot 4: noise (seeded) on cluster 3 of layer 4.
     set(plugin, "Slot 4 On", None, 1.0);
     set(plugin, "Slot 4 Transform", None, 12.0);
+    set(plugin, "Slot 4 Layer", None, 3.0);
+    set(plugin, "Slot 4 Selection", None, 2.0);
+    set(plugin, "Slot 4 Cluster", None, 3.0);
     set(plugin, "Dry/Wet", Some("80"), 0.0);
     changes
 }
