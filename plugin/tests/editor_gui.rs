@@ -1,6 +1,8 @@
 //! The editor opens through the CLAP gui extension, embedded in an X11 window the host made,
 //! renders for a while with the shipped model running on the drum break (so the layer view,
-//! the spectrograms and the CPU meter have something to show) and closes without crashing.
+//! the spectrograms and the CPU meter have something to show), takes a click on a layer chip
+//! (XTEST) that the host then sees as slot 1's new layer and selection, and closes
+//! without crashing.
 //!
 //! Needs an X server: run under Xvfb, e.g.
 //! `xvfb-run -s "-screen 0 1400x900x24" cargo test -p netbend --test editor_gui`.
@@ -11,6 +13,7 @@
 mod common;
 
 use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
+use clack_host::prelude::ClapId;
 use common::{LoadedPlugin, ParamChange};
 use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
@@ -62,6 +65,66 @@ fn configure_some_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
 
 /// Host blocks fed while the editor is open: about the time between two editor frames.
 const BLOCK: usize = 768;
+
+/// A point inside layer 1's "all" chip: the first chip of the layer view's first row (window
+/// coordinates of the editor at its default size; see docs/plugin-editor.png).
+const LAYER1_ALL_CHIP: (i16, i16) = (135, 105);
+
+/// Stepped values come back as normalised f32 x step count: equal within f32 precision.
+fn assert_value(plugin: &mut LoadedPlugin, id: ClapId, expected: f64, what: &str) {
+    let value = plugin.get_value(id);
+    assert!(
+        (value - expected).abs() < 1e-6,
+        "{what}: {value}, expected {expected}"
+    );
+}
+
+/// Clicks a chip with the X server's XTEST extension, as a user would: slot 1 (the selected
+/// slot) must then bend all of layer 1 and be on, as the host sees it.
+fn click_a_chip(
+    conn: &impl Connection,
+    root: u32,
+    plugin: &mut LoadedPlugin,
+    processor: &mut common::Processor,
+) {
+    use x11rb::protocol::xproto::{BUTTON_PRESS_EVENT, BUTTON_RELEASE_EVENT, MOTION_NOTIFY_EVENT};
+    use x11rb::protocol::xtest::ConnectionExt as _;
+    let layer = plugin.param("Slot 1 Layer");
+    let selection = plugin.param("Slot 1 Selection");
+    // Before: the test set slot 1 to cluster 1 of layer 2.
+    assert_value(plugin, layer.id, 1.0, "layer");
+    assert_value(plugin, selection.id, 2.0, "selection: Cluster");
+    let (x, y) = LAYER1_ALL_CHIP;
+    // The plugin applies editor changes at the end of a process call (and tells the host there),
+    // so the host keeps processing (silence) meanwhile.
+    let mut pump = |plugin: &mut LoadedPlugin, ms: u64| {
+        let start = Instant::now();
+        let mut silence = vec![vec![0.0f32; BLOCK]; 2];
+        let mut output = vec![vec![0.0f32; BLOCK]; 2];
+        while start.elapsed() < Duration::from_millis(ms) {
+            processor.process(&mut silence, &mut output, &[]);
+            plugin.pump_main_thread();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    conn.xtest_fake_input(MOTION_NOTIFY_EVENT, 0, 0, root, x, y, 0)
+        .unwrap();
+    conn.flush().unwrap();
+    pump(plugin, 300);
+    conn.xtest_fake_input(BUTTON_PRESS_EVENT, 1, 0, root, x, y, 0)
+        .unwrap();
+    conn.flush().unwrap();
+    pump(plugin, 100);
+    conn.xtest_fake_input(BUTTON_RELEASE_EVENT, 1, 0, root, x, y, 0)
+        .unwrap();
+    conn.flush().unwrap();
+    pump(plugin, 500);
+    // Stepped parameters: the layer's value is its index (layer 1 = 0), the others their own.
+    assert_value(plugin, layer.id, 0.0, "slot 1 layer after the click");
+    assert_value(plugin, selection.id, 0.0, "slot 1 selection: All");
+    let on = plugin.param("Slot 1 On");
+    assert_value(plugin, on.id, 1.0, "on");
+}
 
 #[test]
 fn editor_opens_through_the_clap_gui_extension() {
@@ -160,6 +223,7 @@ fn editor_opens_through_the_clap_gui_extension() {
             .expect("running ImageMagick's import");
         assert!(status.success(), "import failed");
     }
+    click_a_chip(&conn, screen.root, &mut plugin, &mut processor);
     {
         let handle = plugin.instance.plugin_handle();
         let gui: PluginGui = handle.get_extension().unwrap();

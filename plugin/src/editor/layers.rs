@@ -5,7 +5,7 @@
 //! Each chip names the slots that currently target it.
 
 use crate::model_catalog::{LayerSummary, ModelSummary};
-use crate::params::{NUM_LAYERS, NUM_SLOTS, NetbendParams, Selection, SlotParams};
+use crate::params::{MAX_CLUSTER, NUM_LAYERS, NUM_SLOTS, NetbendParams, Selection, SlotParams};
 use nice_plug::prelude::*;
 
 /// What a chip stands for.
@@ -131,7 +131,12 @@ impl LayerView {
                 }
                 for (c, &size) in layer.cluster_sizes.iter().enumerate() {
                     let slots = targeting(params, layer.index, Target::Cluster(c));
-                    if chip(ui, &format!("C{c}"), size, &slots) {
+                    // The slots' cluster parameter ends at MAX_CLUSTER.
+                    let reachable = c <= MAX_CLUSTER as usize;
+                    if ui
+                        .add_enabled_ui(reachable, |ui| chip(ui, &format!("C{c}"), size, &slots))
+                        .inner
+                    {
                         clicked = Some(Target::Cluster(c));
                     }
                 }
@@ -176,11 +181,17 @@ fn chip(ui: &mut egui::Ui, name: &str, features: usize, slots: &[usize]) -> bool
     } else {
         egui::Color32::from_rgb(70, 95, 150)
     };
-    ui.add(egui::Button::new(text).fill(fill).corner_radius(8.0))
-        .on_hover_text(format!(
-            "{features} features; click to assign the selected slot"
-        ))
-        .clicked()
+    // Chips never wrap their text: a chip that does not fit goes to the next line.
+    ui.add(
+        egui::Button::new(text)
+            .fill(fill)
+            .corner_radius(8.0)
+            .wrap_mode(egui::TextWrapMode::Extend),
+    )
+    .on_hover_text(format!(
+        "{features} features; click to assign the selected slot"
+    ))
+    .clicked()
 }
 
 /// Points `slot` at `target` on `layer` and switches it on, one host gesture per parameter.
