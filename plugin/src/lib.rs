@@ -421,13 +421,14 @@ impl Netbend {
         max_block: usize,
         offline: bool,
     ) -> Result<(), String> {
-        let dir = find_model(&self.params.model_name())?;
+        let name = self.params.model_name();
+        let dir = find_model(&name)?;
         let mut runtime = match self.runtime.take() {
             Some((loaded, runtime)) if loaded == dir => runtime,
             _ => load_runtime(&dir)?,
         };
         self.loaded_model
-            .set(Some(Arc::new(ModelSummary::of(runtime.model()))));
+            .set(Some(Arc::new(ModelSummary::of(runtime.model(), &name))));
         let signal = model_catalog::plugin_signal(runtime.model())?;
         // ONNX Runtime allocates and tunes on a session's first run: do that here, not in the
         // worker's first window (which would miss its deadline).

@@ -27,13 +27,15 @@ pub struct LayerSummary {
 /// The loaded model's layers in decoder order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSummary {
+    /// The persisted model name it was loaded for (`default` or a directory).
+    pub chosen_as: String,
     pub dir: PathBuf,
     pub name: String,
     pub layers: Vec<LayerSummary>,
 }
 
 impl ModelSummary {
-    pub fn of(model: &engine::Model) -> Self {
+    pub fn of(model: &engine::Model, chosen_as: &str) -> Self {
         let manifest = model.manifest();
         let layers = model
             .layers()
@@ -52,6 +54,7 @@ impl ModelSummary {
             })
             .collect();
         Self {
+            chosen_as: chosen_as.to_string(),
             dir: model.dir().to_path_buf(),
             name: manifest.name.clone(),
             layers,

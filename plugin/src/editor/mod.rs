@@ -91,7 +91,7 @@ impl NiceEguiApp for NetbendEditor {
         egui::Frame::central_panel(ui.style()).show(ui, |ui| {
             ui.set_min_size(ui.available_size());
             header::header(ui, &params, &setter, &gui, picker);
-            status::status_line(ui, &params, &self.links.status);
+            status::status_line(ui, &params, &self.links.status, model.as_deref());
             ui.separator();
             ui.horizontal_top(|ui| {
                 let layers_width = (ui.available_width() * 0.55).floor();

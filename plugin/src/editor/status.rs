@@ -1,10 +1,16 @@
 //! The status line: model, model time and CPU load, latency, deadline misses, guarded samples.
 
 use crate::bridge::EngineStatus;
+use crate::model_catalog::ModelSummary;
 use crate::params::NetbendParams;
 use std::sync::atomic::Ordering;
 
-pub(super) fn status_line(ui: &mut egui::Ui, params: &NetbendParams, status: &EngineStatus) {
+pub(super) fn status_line(
+    ui: &mut egui::Ui,
+    params: &NetbendParams,
+    status: &EngineStatus,
+    loaded: Option<&ModelSummary>,
+) {
     let connected = status.model_connected.load(Ordering::Relaxed);
     let latency = status.latency_samples.load(Ordering::Relaxed);
     let rate = status.sample_rate.load(Ordering::Relaxed);
@@ -21,7 +27,21 @@ pub(super) fn status_line(ui: &mut egui::Ui, params: &NetbendParams, status: &En
             .map_or(name.clone(), |n| n.to_string_lossy().into_owned());
         let warning = egui::Color32::from_rgb(240, 190, 90);
         if connected {
-            ui.label(format!("Model: {model}"));
+            match loaded.filter(|l| l.chosen_as != name) {
+                // A new choice waits for the host to restart the plugin.
+                Some(running) => {
+                    ui.colored_label(
+                        warning,
+                        format!(
+                            "Model: {} (switching to {model} when the host restarts the plugin)",
+                            running.name
+                        ),
+                    );
+                }
+                None => {
+                    ui.label(format!("Model: {model}"));
+                }
+            }
             ui.separator();
             ui.label(format!(
                 "Model time per window: {window_ms:.1} ms (max {window_ms_max:.1} ms)"
