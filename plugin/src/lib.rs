@@ -3,7 +3,9 @@
 //! Parameters ([`params`]), the lock-free parameter bridge to the model worker ([`bridge`]), the
 //! audio-thread model path ([`model_path`]: resampling, STFT framing, windows to the worker and
 //! back, resynthesis), the worker thread running the engine ([`worker`]), the output stage
-//! ([`safety`]) and the editor ([`editor`]). Without a model or ONNX Runtime the wet signal is
+//! ([`safety`]) and the editor ([`editor`]) with what it shows: the models to pick and the loaded
+//! one's layers ([`model_catalog`]) and the spectrogram columns ([`spectrum`]). Without a model
+//! or ONNX Runtime the wet signal is
 //! the dry signal delayed by the same latency, and the editor says why.
 
 pub mod bridge;

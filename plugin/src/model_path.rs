@@ -16,6 +16,9 @@
 //! and out of the dry signal, and a frame with no bent source at all passes through unchanged
 //! (the framer's identity: the dry signal delayed by the latency).
 //!
+//! Once per frame the mid magnitude going in (frame `k`) and coming out (frame `k - D`) go to the
+//! editor as one spectrogram column ([`crate::spectrum`]), when it asked for them.
+//!
 //! Nothing here allocates, locks, does I/O or waits after construction, except in offline
 //! rendering (the host said so through its render mode), where waiting for the worker is what
 //! makes a bounce exact.
