@@ -7,27 +7,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use dsp::{AudioData, Normalisation, Stft, StftConfig, write_wav};
 
-/// Colour map control points (inferno, approximately).
-const MAP: [[f32; 3]; 6] = [
-    [0.0, 0.0, 4.0],
-    [40.0, 11.0, 84.0],
-    [101.0, 21.0, 110.0],
-    [188.0, 55.0, 84.0],
-    [249.0, 142.0, 9.0],
-    [252.0, 255.0, 164.0],
-];
-
-fn colour(v: f32) -> [u8; 3] {
-    let v = v.clamp(0.0, 1.0) * (MAP.len() - 1) as f32;
-    let i = (v.floor() as usize).min(MAP.len() - 2);
-    let f = v - i as f32;
-    let mut out = [0u8; 3];
-    for c in 0..3 {
-        out[c] = (MAP[i][c] + f * (MAP[i + 1][c] - MAP[i][c])).round() as u8;
-    }
-    out
-}
-
 /// Writes the spectrograms of `signals` (model rate), one panel each from top to bottom.
 pub fn write(path: &Path, signals: &[&[f32]]) -> Result<()> {
     let mut stft = Stft::new(StftConfig::default());
@@ -62,7 +41,11 @@ pub fn write(path: &Path, signals: &[&[f32]]) -> Result<()> {
             for b in 0..bins {
                 let db = norm.magnitude_to_db(mags[t * bins + b]);
                 let v = (db - floor_db) / (top_db - floor_db);
-                img.put_pixel(t as u32, (y0 + bins - 1 - b) as u32, image::Rgb(colour(v)));
+                img.put_pixel(
+                    t as u32,
+                    (y0 + bins - 1 - b) as u32,
+                    image::Rgb(dsp::colour_map::inferno(v)),
+                );
             }
         }
     }

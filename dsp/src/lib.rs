@@ -11,6 +11,7 @@
 
 pub mod audio_file;
 mod audio_format;
+pub mod colour_map;
 pub mod framer;
 pub mod normalisation;
 pub mod resample;

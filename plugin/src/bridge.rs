@@ -271,6 +271,9 @@ pub struct EngineStatus {
     pub guard_events: AtomicU64,
     /// Latency reported to the host, in samples.
     pub latency_samples: AtomicU32,
+    /// The real-time budget of one window: the model rate's time between two windows (the
+    /// quality mode's hop), in ms. Model time over this is the share of a core the worker uses.
+    pub hop_ms: AtomicF32,
     /// Host sample rate of the current activation (0 when inactive).
     pub sample_rate: AtomicF32,
     /// Whether the model path is connected (a model is loaded and its worker runs).
@@ -293,6 +296,16 @@ impl EngineStatus {
         self.message.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
+    /// The model thread's share of one core: model time per window over the real-time budget of
+    /// a window (its hop), now and at its maximum. `None` before the first activation.
+    pub fn model_load(&self) -> Option<ModelLoad> {
+        let hop = self.hop_ms.load(Ordering::Relaxed);
+        (hop > 0.0).then(|| ModelLoad {
+            now: self.window_ms.load(Ordering::Relaxed) / hop,
+            max: self.window_ms_max.load(Ordering::Relaxed) / hop,
+        })
+    }
+
     /// Worker bookkeeping after one window.
     pub fn record_window_time(&self, elapsed: std::time::Duration) {
         let ms = elapsed.as_secs_f32() * 1000.0;
@@ -300,4 +313,11 @@ impl EngineStatus {
         self.window_ms_max.fetch_max(ms, Ordering::Relaxed);
         self.windows.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The model thread's share of one core (1.0 = a whole core: windows are as slow as they come).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelLoad {
+    pub now: f32,
+    pub max: f32,
 }

@@ -3,24 +3,30 @@
 //! Parameters ([`params`]), the lock-free parameter bridge to the model worker ([`bridge`]), the
 //! audio-thread model path ([`model_path`]: resampling, STFT framing, windows to the worker and
 //! back, resynthesis), the worker thread running the engine ([`worker`]), the output stage
-//! ([`safety`]) and the editor ([`editor`]). Without a model or ONNX Runtime the wet signal is
+//! ([`safety`]) and the editor ([`editor`]) with what it shows: the models to pick and the loaded
+//! one's layers ([`model_catalog`]) and the spectrogram columns ([`spectrum`]). Without a model
+//! or ONNX Runtime the wet signal is
 //! the dry signal delayed by the same latency, and the editor says why.
 
 pub mod bridge;
 pub mod config_panel;
 pub mod editor;
+pub mod model_catalog;
 pub mod model_path;
 pub mod params;
 pub mod safety;
 pub mod slot_config;
+pub mod spectrum;
 pub mod worker;
 
 use bridge::{BendBridge, BendSnapshot, BridgeWriter, EngineStatus, QualityModeSnapshot};
+use model_catalog::{LoadedModel, ModelSummary};
 use model_path::{ModelPath, PathSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
 use params::{NetbendParams, SlotParams, Transform};
 use safety::{ChannelOutput, OutputControls};
+use spectrum::SpectrumFeed;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -43,6 +49,10 @@ pub struct Netbend {
     params: Arc<NetbendParams>,
     bridge: Arc<BendBridge>,
     status: Arc<EngineStatus>,
+    /// The loaded model's layers and clusters, for the editor (set in `activate()`).
+    loaded_model: Arc<LoadedModel>,
+    /// The current activation's spectrogram ring, for the editor.
+    spectrum: Arc<SpectrumFeed>,
     editor_state: Arc<EguiEditorState>,
     writer: BridgeWriter,
     channels: Vec<ChannelOutput>,
@@ -70,6 +80,8 @@ impl Default for Netbend {
             params: Arc::new(NetbendParams::default()),
             bridge: Arc::new(BendBridge::new()),
             status: Arc::new(EngineStatus::default()),
+            loaded_model: Arc::new(LoadedModel::default()),
+            spectrum: SpectrumFeed::new(),
             editor_state: editor::default_state(),
             writer: BridgeWriter::default(),
             channels: Vec::new(),
@@ -190,7 +202,12 @@ impl Plugin for Netbend {
             self.editor_state.clone(),
             RepaintNotifier::new(),
             EguiNiceSettings::new().with_tile("Netbend"),
-            editor::NetbendEditor::new(self.params.clone(), self.status.clone()),
+            editor::NetbendEditor::new(editor::EditorLinks {
+                params: self.params.clone(),
+                status: self.status.clone(),
+                loaded_model: self.loaded_model.clone(),
+                spectrum: self.spectrum.clone(),
+            }),
         )
     }
 
@@ -233,6 +250,8 @@ impl Plugin for Netbend {
             }
             Err(why) => {
                 self.path = None;
+                self.loaded_model.set(None);
+                self.spectrum.install(None);
                 self.status.set_message(why);
                 self.status.model_connected.store(false, Ordering::Relaxed);
             }
@@ -255,6 +274,11 @@ impl Plugin for Netbend {
         self.status
             .latency_samples
             .store(self.latency, Ordering::Relaxed);
+        let hop = model_path::schedule_for(self.active_mode, dsp::WINDOW_FRAMES).hop;
+        self.status.hop_ms.store(
+            (hop * dsp::HOP) as f32 * 1000.0 / dsp::MODEL_SAMPLE_RATE as f32,
+            Ordering::Relaxed,
+        );
         self.status
             .sample_rate
             .store(self.sample_rate, Ordering::Relaxed);
@@ -401,20 +425,15 @@ impl Netbend {
         max_block: usize,
         offline: bool,
     ) -> Result<(), String> {
-        let dir = find_model(&self.params.model_name())?;
+        let name = self.params.model_name();
+        let dir = find_model(&name)?;
         let mut runtime = match self.runtime.take() {
             Some((loaded, runtime)) if loaded == dir => runtime,
             _ => load_runtime(&dir)?,
         };
-        let signal = runtime.model().audio_signal().map_err(|e| e.to_string())?;
-        if signal.window != dsp::WINDOW_FRAMES {
-            return Err(format!(
-                "model {} has {}-frame windows; the plugin runs {}-frame windows",
-                dir.display(),
-                signal.window,
-                dsp::WINDOW_FRAMES
-            ));
-        }
+        self.loaded_model
+            .set(Some(Arc::new(ModelSummary::of(runtime.model(), &name))));
+        let signal = model_catalog::plugin_signal(runtime.model())?;
         // ONNX Runtime allocates and tunes on a session's first run: do that here, not in the
         // worker's first window (which would miss its deadline).
         let silence = ndarray::Array3::<f32>::zeros((1, signal.window, signal.bins));
@@ -430,8 +449,9 @@ impl Netbend {
             bins: signal.bins,
             offline,
         };
-        let (path, ends) =
+        let (mut path, ends) =
             ModelPath::new(&setup, self.status.clone()).map_err(|e| e.to_string())?;
+        self.spectrum.install(Some(path.publish_spectrum()));
         let extra_delay = std::env::var(WORKER_DELAY_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())

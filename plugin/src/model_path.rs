@@ -16,6 +16,9 @@
 //! and out of the dry signal, and a frame with no bent source at all passes through unchanged
 //! (the framer's identity: the dry signal delayed by the latency).
 //!
+//! Once per frame the mid magnitude going in (frame `k`) and coming out (frame `k - D`) go to the
+//! editor as one spectrogram column ([`crate::spectrum`]), when it asked for them.
+//!
 //! Nothing here allocates, locks, does I/O or waits after construction, except in offline
 //! rendering (the host said so through its render mode), where waiting for the worker is what
 //! makes a bounce exact.
@@ -23,6 +26,7 @@
 use crate::bridge::EngineStatus;
 use crate::params::QualityMode;
 use crate::safety::DelayLine;
+use crate::spectrum::{SpectrumColumn, SpectrumPublisher, spectrum_ring};
 use crate::worker::Job;
 use dsp::{
     Complex32, Frame, MODEL_SAMPLE_RATE, Normalisation, ResampleError, StftConfig, StreamSchedule,
@@ -183,6 +187,11 @@ struct Spectral {
     last_miss: Option<u64>,
     offline: bool,
     status: Arc<EngineStatus>,
+    /// Spectrogram columns for the editor, when one asked for them.
+    spectrum: Option<SpectrumPublisher>,
+    /// Frame `k`'s mid magnitude and the output frame's, for the spectrogram.
+    input_magnitude: Vec<f32>,
+    output_magnitude: Vec<f32>,
 }
 
 impl Spectral {
@@ -200,6 +209,9 @@ impl Spectral {
             self.spectra[c][slot * bins..(slot + 1) * bins].copy_from_slice(frame.spectrum(c));
         }
         mid_magnitude(&self.spectra, channels, slot, bins, &mut self.mid);
+        if self.spectrum.is_some() {
+            self.input_magnitude.copy_from_slice(&self.mid);
+        }
         let row = (k % self.window as u64) as usize;
         self.norm
             .normalise_slice(&self.mid, &mut self.history[row * bins..(row + 1) * bins]);
@@ -218,6 +230,9 @@ impl Spectral {
             for c in 0..channels {
                 frame.spectrum_mut(c).fill(Complex32::new(0.0, 0.0));
             }
+            if let Some(spectrum) = &mut self.spectrum {
+                spectrum.publish(&self.input_magnitude, None);
+            }
             return;
         }
         let t = k - self.delay;
@@ -232,6 +247,10 @@ impl Spectral {
                 frame
                     .spectrum_mut(c)
                     .copy_from_slice(&self.spectra[c][range.clone()]);
+            }
+            if let Some(spectrum) = &mut self.spectrum {
+                mid_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
+                spectrum.publish(&self.input_magnitude, Some(&self.mid));
             }
             return;
         }
@@ -257,9 +276,13 @@ impl Spectral {
             };
             // The mid's magnitude below amin carries no information the model could have used.
             let gain = self.norm.denormalise(v) / m.max(self.norm.amin);
+            self.output_magnitude[bin] = m * gain;
             for c in 0..channels {
                 frame.spectrum_mut(c)[bin] = self.spectra[c][t_slot * bins + bin] * gain;
             }
+        }
+        if let Some(spectrum) = &mut self.spectrum {
+            spectrum.publish(&self.input_magnitude, Some(&self.output_magnitude));
         }
     }
 
@@ -439,6 +462,9 @@ impl ModelPath {
             last_miss: None,
             offline: setup.offline,
             status,
+            spectrum: None,
+            input_magnitude: vec![0.0; bins],
+            output_magnitude: vec![0.0; bins],
         };
         let align = (0..setup.channels)
             .map(|_| {
@@ -465,6 +491,15 @@ impl ModelPath {
 
     pub fn latency(&self) -> PathLatency {
         self.latency
+    }
+
+    /// Starts publishing spectrogram columns (main thread, before processing): returns the
+    /// editor's end of a new ring. Columns are per STFT frame at the model rate (44.1 kHz).
+    pub fn publish_spectrum(&mut self) -> HeapCons<SpectrumColumn> {
+        let config = StftConfig::default();
+        let (publisher, consumer) = spectrum_ring(dsp::MODEL_SAMPLE_RATE as f32, config.n_fft);
+        self.spectral.spectrum = Some(publisher);
+        consumer
     }
 
     /// Replaces `block[c][..n]` (host rate) by the bent signal, `latency().host_samples` later.

@@ -1,0 +1,177 @@
+//! What the editor knows about models: the loaded model's bendable layers with their general
+//! clusters ([`ModelSummary`], built on the main thread when a model loads and shared through
+//! [`LoadedModel`]), and the models a user can pick ([`list_models`]: the shipped default plus
+//! every model directory in the user models folder and in `NETBEND_MODEL_PATH`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Extra folders of model directories, separated like `PATH`.
+pub const MODEL_PATH_ENV: &str = "NETBEND_MODEL_PATH";
+/// The cluster map the editor offers (docs/model-manifest.md).
+pub const GENERAL_CLUSTERS: &str = "general";
+
+/// One bendable layer as the editor shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSummary {
+    /// 1-based, as in configs and the slots' `layer` parameter.
+    pub index: usize,
+    pub name: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Features (channels) in each general cluster, cluster 0 first.
+    pub cluster_sizes: Vec<usize>,
+}
+
+/// The loaded model's layers in decoder order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSummary {
+    /// The persisted model name it was loaded for (`default` or a directory).
+    pub chosen_as: String,
+    pub dir: PathBuf,
+    pub name: String,
+    pub layers: Vec<LayerSummary>,
+}
+
+impl ModelSummary {
+    pub fn of(model: &engine::Model, chosen_as: &str) -> Self {
+        let manifest = model.manifest();
+        let layers = model
+            .layers()
+            .iter()
+            .map(|l| LayerSummary {
+                index: l.index,
+                name: l.name.clone(),
+                channels: l.channels,
+                height: l.height,
+                width: l.width,
+                cluster_sizes: manifest
+                    .clusters_of(GENERAL_CLUSTERS, l.index)
+                    .iter()
+                    .map(|c| c.len())
+                    .collect(),
+            })
+            .collect();
+        Self {
+            chosen_as: chosen_as.to_string(),
+            dir: model.dir().to_path_buf(),
+            name: manifest.name.clone(),
+            layers,
+        }
+    }
+}
+
+/// The summary of the model the current activation runs. Written by the main thread in
+/// `activate()`, read by the editor; the audio thread never touches it.
+#[derive(Debug, Default)]
+pub struct LoadedModel {
+    current: Mutex<Option<Arc<ModelSummary>>>,
+}
+
+impl LoadedModel {
+    pub fn set(&self, summary: Option<Arc<ModelSummary>>) {
+        if let Ok(mut c) = self.current.lock() {
+            *c = summary;
+        }
+    }
+
+    pub fn get(&self) -> Option<Arc<ModelSummary>> {
+        self.current.lock().ok().and_then(|c| c.clone())
+    }
+}
+
+/// Checks that `dir` holds a Netbend audio model the plugin can run (the engine's manifest
+/// loader, plus the plugin's window length). The error is the reason shown to the user.
+pub fn check_model_dir(dir: &Path) -> Result<engine::Model, String> {
+    let model = engine::Model::load(dir).map_err(|e| e.to_string())?;
+    plugin_signal(&model)?;
+    Ok(model)
+}
+
+/// The model's audio signal settings, if the plugin can run them (128-frame windows).
+pub fn plugin_signal(model: &engine::Model) -> Result<engine::AudioSignal, String> {
+    let signal = model.audio_signal().map_err(|e| e.to_string())?;
+    if signal.window != dsp::WINDOW_FRAMES {
+        return Err(format!(
+            "model {} has {}-frame windows; the plugin runs {}-frame windows",
+            model.dir().display(),
+            signal.window,
+            dsp::WINDOW_FRAMES
+        ));
+    }
+    Ok(signal)
+}
+
+/// The user models folder: `$XDG_DATA_HOME/netbend/models`, else
+/// `~/.local/share/netbend/models`.
+pub fn user_models_folder() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(data.join("netbend").join("models"))
+}
+
+/// The folders searched for trained models: the user models folder, then `NETBEND_MODEL_PATH`.
+pub fn model_folders() -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = user_models_folder().into_iter().collect();
+    if let Some(extra) = std::env::var_os(MODEL_PATH_ENV) {
+        folders.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
+    }
+    folders
+}
+
+/// One entry of the model picker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelChoice {
+    /// What the persisted `model` state holds: `default` or the directory's path.
+    pub name: String,
+    /// The directory's name (or `default`).
+    pub label: String,
+    /// Why the directory cannot be used (`None`: it can).
+    pub problem: Option<String>,
+}
+
+/// The shipped default, then every directory inside [`model_folders`] (sorted by path). A
+/// directory that is not a usable model is listed with the reason; a folder given in
+/// `NETBEND_MODEL_PATH` that is itself a model directory is listed as one.
+pub fn list_models() -> Vec<ModelChoice> {
+    let mut choices = vec![ModelChoice {
+        name: crate::params::DEFAULT_MODEL.to_string(),
+        label: crate::params::DEFAULT_MODEL.to_string(),
+        problem: None,
+    }];
+    let mut dirs = Vec::new();
+    for folder in model_folders() {
+        if folder.join(engine::model::MANIFEST_FILE).is_file() {
+            dirs.push(folder);
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        found.sort();
+        dirs.extend(found);
+    }
+    for dir in dirs {
+        let label = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        choices.push(ModelChoice {
+            name: dir.display().to_string(),
+            label,
+            problem: check_model_dir(&dir).err(),
+        });
+    }
+    choices
+}
