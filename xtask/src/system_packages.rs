@@ -2,7 +2,7 @@
 //!
 //! - `xvfb` + `xauth`: an X server for the plugin editor test (`xvfb-run ... --test editor_gui`);
 //! - `imagemagick`: `import`, the editor screenshot (`NETBEND_SCREENSHOT`);
-//! - `ffmpeg`: `netbend animate`'s MP4 and its test (`cli/tests/animate_mp4.rs`, with `ffprobe`).
+//! - `ffmpeg`: `netbend animate`'s MP4 and its test (`cli/tests/animate.rs`, with `ffprobe`).
 //!
 //! They are installed with `apt-get install -y --no-install-recommends` as root or with
 //! passwordless sudo on a system with apt-get (the CI machine: root on a fresh Debian), running
