@@ -1,6 +1,6 @@
 //! `netbend animate`: image sequences from an image model, written as PNG frames, an animated GIF
-//! and (when ffmpeg is on the PATH) an MP4, all in one output folder that appears only when every
-//! file is written.
+//! and (when ffmpeg is on the PATH, `video`) an MP4, all in one output folder that appears only
+//! when every file is written.
 //!
 //! - `sweep`: one transform's parameter from `--from` to `--to` over the frames, on a layer's
 //!   channels (all, a random fraction or a cluster), as the reference implementation's animate;
@@ -9,8 +9,7 @@
 //! - `interpolate`: a fixed bend while the latent moves between seeds (the paper's "Disembodied
 //!   gaze").
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -22,6 +21,7 @@ use noise::{NoiseFn, Perlin};
 
 use crate::image_io::{ImageModelArgs, Loaded, parse_seeds, to_rgb, write_gif, write_png};
 use crate::pipeline::bar;
+use crate::video::{ffmpeg_available, ffmpeg_missing_message, write_mp4};
 
 #[derive(Args, Debug)]
 pub struct AnimateArgs {
@@ -59,8 +59,12 @@ struct Common {
     #[arg(long)]
     force: bool,
     /// Do not write the MP4 even when ffmpeg is available
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mp4")]
     no_mp4: bool,
+    /// Require the MP4: fail before rendering when ffmpeg is not on the PATH (by default the MP4
+    /// is skipped with a note then)
+    #[arg(long)]
+    mp4: bool,
 }
 
 #[derive(Args, Debug)]
@@ -314,6 +318,16 @@ fn render(
             c.output.display()
         );
     }
+    let mp4 = !c.no_mp4 && ffmpeg_available();
+    if !mp4 && !c.no_mp4 {
+        if c.mp4 {
+            bail!("--mp4: {}", ffmpeg_missing_message());
+        }
+        eprintln!(
+            "netbend: note: {} to get animation.mp4 too (the PNG frames and GIF are written)",
+            ffmpeg_missing_message()
+        );
+    }
     // Every frame's bend is checked before anything is rendered.
     for spec in specs {
         compile(spec, runtime.model().manifest())?;
@@ -352,8 +366,8 @@ fn render(
         }
         progress.finish_and_clear();
         write_gif(&temp.join("animation.gif"), &frames, c.fps)?;
-        if !c.no_mp4 {
-            write_mp4(&temp, c.fps)?;
+        if mp4 {
+            write_mp4(&temp.join("animation.mp4"), &frames, c.fps)?;
         }
         Ok(frames.len())
     })();
@@ -374,46 +388,9 @@ fn render(
     })?;
     eprintln!(
         "wrote {count} frames, animation.gif{} to {} in {:.1} s",
-        if c.output.join("animation.mp4").exists() {
-            ", animation.mp4"
-        } else {
-            ""
-        },
+        if mp4 { ", animation.mp4" } else { "" },
         c.output.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-/// `animation.mp4` from the folder's frames with ffmpeg (H.264, yuv420p, sizes rounded up to
-/// even as the encoder needs); skipped with a note when ffmpeg is not on the PATH.
-fn write_mp4(folder: &Path, fps: f64) -> Result<()> {
-    let probe = Command::new("ffmpeg").arg("-version").output();
-    if !matches!(probe, Ok(ref o) if o.status.success()) {
-        eprintln!("netbend: note: ffmpeg is not on the PATH; no MP4 written (the GIF is)");
-        return Ok(());
-    }
-    let out = Command::new("ffmpeg")
-        .args(["-y", "-loglevel", "error", "-framerate"])
-        .arg(format!("{fps}"))
-        .arg("-i")
-        .arg(folder.join("frame%04d.png"))
-        .args([
-            "-vf",
-            "scale=trunc((iw+1)/2)*2:trunc((ih+1)/2)*2:flags=neighbor",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(folder.join("animation.mp4"))
-        .output()
-        .context("cannot run ffmpeg")?;
-    if !out.status.success() {
-        bail!(
-            "ffmpeg could not write animation.mp4: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
     Ok(())
 }

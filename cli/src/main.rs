@@ -16,6 +16,7 @@ mod render;
 mod resynth;
 mod spectrogram_png;
 mod variations;
+mod video;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

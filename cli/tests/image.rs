@@ -1,46 +1,12 @@
-//! `netbend image` and `netbend animate` as a user runs them, on the tiny random-init StyleGAN2
-//! (tests/data/tiny-stylegan2). The pixel reference is Python onnxruntime.
+//! `netbend image` as a user runs it, on the tiny random-init StyleGAN2
+//! (tests/data/tiny-stylegan2). The pixel reference is Python onnxruntime. `netbend animate`:
+//! animate.rs.
 
+mod common;
+
+use common::{files, gif_frames, netbend, rgb, tiny, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tiny() -> String {
-    workspace()
-        .join("tests/data/tiny-stylegan2")
-        .display()
-        .to_string()
-}
-
-fn netbend(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
-        .args(args)
-        .args(["--threads", "1"])
-        .output()
-        .expect("cannot run netbend");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn rgb(path: &Path) -> image::RgbImage {
-    image::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .into_rgb8()
-}
-
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 fn python() -> PathBuf {
     let path = std::env::var_os("NETBEND_VENV_PYTHON")
@@ -215,145 +181,6 @@ fn a_bend_config_changes_the_image() {
     );
     assert!(ok, "{err}");
     assert_ne!(rgb(&plain), rgb(&bent));
-}
-
-fn gif_frames(path: &Path) -> usize {
-    use image::AnimationDecoder;
-    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    image::codecs::gif::GifDecoder::new(file)
-        .unwrap()
-        .into_frames()
-        .count()
-}
-
-#[test]
-fn animate_sweep_writes_n_frames_and_a_gif_of_n_frames() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("sweep");
-    let (ok, err) = netbend(&[
-        "animate",
-        "sweep",
-        "--model",
-        &tiny(),
-        "--layer",
-        "2",
-        "--transform",
-        "scalar-multiply",
-        "--from",
-        "1",
-        "--to",
-        "-3",
-        "--frames",
-        "7",
-        "--no-mp4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
-    let names = files(&out);
-    assert_eq!(
-        names.iter().filter(|n| n.ends_with(".png")).count(),
-        7,
-        "{names:?}"
-    );
-    assert_eq!(gif_frames(&out.join("animation.gif")), 7);
-    // Frame 0 multiplies by 1: the unbent image of seed 0.
-    let plain = dir.path().join("plain.png");
-    assert!(
-        netbend(&[
-            "image",
-            "--model",
-            &tiny(),
-            "--seed",
-            "0",
-            "--out",
-            plain.to_str().unwrap()
-        ])
-        .0
-    );
-    assert_eq!(rgb(&out.join("frame0000.png")), rgb(&plain));
-    assert_ne!(rgb(&out.join("frame0006.png")), rgb(&plain));
-    // An existing folder is not replaced without --force.
-    let (ok, err) = netbend(&[
-        "animate",
-        "sweep",
-        "--model",
-        &tiny(),
-        "--layer",
-        "2",
-        "--transform",
-        "rotate",
-        "--from",
-        "0",
-        "--to",
-        "90",
-        "--frames",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(!ok && err.contains("--force"), "{err}");
-    assert_eq!(files(&out), names);
-}
-
-#[test]
-fn animate_fragments_and_interpolate_write_their_frames() {
-    let dir = tempfile::tempdir().unwrap();
-    let frag = dir.path().join("frag");
-    let (ok, err) = netbend(&[
-        "animate",
-        "fragments",
-        "--model",
-        &tiny(),
-        "--layer",
-        "3",
-        "--frames",
-        "5",
-        "--no-mp4",
-        "--out",
-        frag.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
-    assert_eq!(gif_frames(&frag.join("animation.gif")), 5);
-    let frames: Vec<_> = (0..5)
-        .map(|i| rgb(&frag.join(format!("frame{i:04}.png"))))
-        .collect();
-    assert!(
-        frames.windows(2).any(|p| p[0] != p[1]),
-        "the ablation should move"
-    );
-
-    let interp = dir.path().join("interp");
-    let (ok, err) = netbend(&[
-        "animate",
-        "interpolate",
-        "--model",
-        &tiny(),
-        "--seeds",
-        "2,6,7",
-        "--frames",
-        "3",
-        "--no-mp4",
-        "--out",
-        interp.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
-    // Two segments of 3 frames plus the last seed.
-    assert_eq!(gif_frames(&interp.join("animation.gif")), 7);
-    let first = dir.path().join("two.png");
-    assert!(
-        netbend(&[
-            "image",
-            "--model",
-            &tiny(),
-            "--seed",
-            "2",
-            "--out",
-            first.to_str().unwrap()
-        ])
-        .0
-    );
-    assert_eq!(rgb(&interp.join("frame0000.png")), rgb(&first));
 }
 
 #[test]

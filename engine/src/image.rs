@@ -51,7 +51,7 @@ impl ImageRuntime {
         };
         let mut factory = SessionFactory::new(options)?;
         let mapping = factory.build(&mapping_path)?;
-        let decoder = factory.build(&model.decoder_path())?;
+        let decoder = factory.build_without_memory_pattern(&model.decoder_path())?;
         check_session_io(&mapping, mapping_path, vec!["z".into()], vec!["w".into()])?;
         check_session_io(
             &decoder,

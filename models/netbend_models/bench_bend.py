@@ -80,10 +80,12 @@ def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = N
     return feeds
 
 
-def session(path: Path, threads: int) -> ort.InferenceSession:
+def session(path: Path, threads: int, memory_pattern: bool = True) -> ort.InferenceSession:
+    """memory_pattern=False: see bench_stylegan2 (large images)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.enable_mem_pattern = memory_pattern
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -10,6 +10,12 @@
 
 Timing follows bench_bend.py (interleaved repetitions, medians of wall and process CPU time).
 Peak resident memory of the process is printed at the end (it includes the exports).
+
+The sessions run without onnxruntime's memory pattern: with it, the second run of a graph
+allocates the planned block on top of the arena the first run grew, and each new set of input
+shapes (neutral K = 0, then K > 0) plans another. At 1024 px one decoder went from 4.5 GB after
+its first run to 7.1 GB after its second, and the four interleaved cases of the two sessions
+passed 14 GB; without the pattern it stays at 4.5 GB and was no slower (models/README.md).
 """
 from __future__ import annotations
 
@@ -71,7 +77,8 @@ def main(argv=None):
         onnx_export(PlainSynthesis(g, mean).eval(), (w, torch.ones(1), *noises), tmp / "unbent.onnx", names,
                     ["image"], {n: {0: "B"} for n in names + ["image"]})
         export_decoder(bent, tmp / "decoder.onnx")
-        unbent, decoder = session(tmp / "unbent.onnx", args.threads), session(tmp / "decoder.onnx", args.threads)
+        unbent = session(tmp / "unbent.onnx", args.threads, memory_pattern=False)
+        decoder = session(tmp / "decoder.onnx", args.threads, memory_pattern=False)
         base = {"w": w.numpy(), "psi": np.full(1, 0.7, np.float32),
                 **{n: t.numpy() for n, t in zip(bent.noise_names(), noises)}}
         neutral, one = neutral_bend_inputs(bent.layers), active_bend_inputs(bent.layers, channels=1)

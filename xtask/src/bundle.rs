@@ -26,23 +26,25 @@ const MODEL_DIR_NAME: &str = "netbend-model";
 pub fn run(args: &[String]) -> Result<(), String> {
     let ships_runtime = args.first().map(String::as_str) == Some("bundle")
         && args.iter().skip(1).any(|a| a == PACKAGE);
-    // Fetch ONNX Runtime before the long build, so that a missing library fails fast.
-    let setup = if ships_runtime {
-        Some(setup::run()?)
+    // Fetch ONNX Runtime before the long build, so that a missing library fails fast. Only the
+    // library: the venv and PyTorch of the full setup are not needed to bundle.
+    let ort_dylib = if ships_runtime {
+        Some(setup::onnxruntime_only()?)
     } else {
         None
     };
     nice_plug_xtask::main_with_args("cargo xtask", args.to_vec()).map_err(|e| format!("{e:#}"))?;
-    if let Some(setup) = setup {
-        ship(&setup)?;
+    if let Some(ort_dylib) = ort_dylib {
+        ship(&ort_dylib)?;
     }
     Ok(())
 }
 
 /// Copies the library and the model beside the CLAP file and into the VST3 bundle.
-fn ship(setup: &setup::Setup) -> Result<(), String> {
-    let bundled = setup::target_dir(&setup::workspace_root()).join("bundled");
-    let model = setup.root.join("models").join("vae");
+fn ship(ort_dylib: &Path) -> Result<(), String> {
+    let root = setup::workspace_root();
+    let bundled = setup::target_dir(&root).join("bundled");
+    let model = root.join("models").join("vae");
     if !model.join("manifest.json").is_file() {
         return Err(format!(
             "the default model is missing: {} has no manifest.json",
@@ -57,8 +59,8 @@ fn ship(setup: &setup::Setup) -> Result<(), String> {
         if !dir.is_dir() {
             return Err(format!("the bundler did not create {}", dir.display()));
         }
-        let library = dir.join(file_name(&setup.ort_dylib)?);
-        copy_file(&setup.ort_dylib, &library)?;
+        let library = dir.join(file_name(ort_dylib)?);
+        copy_file(ort_dylib, &library)?;
         replace_dir(&model, &dir.join(MODEL_DIR_NAME))?;
         println!(
             "[bundle] {} and {}/ in {}",

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's own tasks plus nice-plug's plugin bundler.
 //!
-//! - `setup`: ONNX Runtime shared library and the Python environment (run implicitly by the others)
+//! - `setup`: ONNX Runtime shared library, the Python environment and the optional system
+//!   packages of some tests (run implicitly by `test` and `demo`)
 //! - `test`:  every Rust and Python test
 //! - `demo`:  the main job on the shipped default, output in `demo-output/`
 //! - `bundle ...`: nice-plug-xtask (`cargo xtask bundle netbend --release`), then ONNX Runtime
@@ -8,6 +9,7 @@
 
 mod bundle;
 mod setup;
+mod system_packages;
 mod tasks;
 
 use std::process::ExitCode;
@@ -38,7 +40,8 @@ fn main() -> ExitCode {
 fn print_usage() {
     println!(
         "Usage:
-  cargo xtask setup                 fetch ONNX Runtime {ort} and create the Python environment .venv/
+  cargo xtask setup                 fetch ONNX Runtime {ort}, create the Python environment .venv/ and
+                                    install xvfb xauth imagemagick ffmpeg when root (tests)
   cargo xtask test                  run every Rust and Python test (runs setup first)
   cargo xtask demo                  render the demo on the shipped default into demo-output/ (runs setup first)
   cargo xtask bundle <package> [--release]

@@ -5,8 +5,10 @@
 //!    venv, so an unchanged file means nothing to do.
 //! 2. ONNX Runtime's shared library, taken from the `onnxruntime` wheel on PyPI (the only
 //!    place these machines can fetch it from) into `target/onnxruntime/`.
+//! 3. The optional system packages some tests need (Xvfb, ImageMagick, ffmpeg), installed with
+//!    apt-get when this runs as root or with passwordless sudo (`system_packages`).
 //!
-//! Both steps are idempotent and cheap when already done.
+//! Every step is idempotent and cheap when already done.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,13 +43,25 @@ pub fn run() -> Result<Setup, String> {
     let root = workspace_root();
     println!("[setup] workspace {}", root.display());
     let venv_python = ensure_venv(&root)?;
-    let ort_dylib = ensure_onnxruntime(&root, &venv_python)?;
+    let ort_dylib = ensure_onnxruntime(&root, || Ok(venv_python.clone()))?;
     println!("[setup] ORT_DYLIB_PATH={}", ort_dylib.display());
+    crate::system_packages::ensure();
     Ok(Setup {
         root,
         venv_python,
         ort_dylib,
     })
+}
+
+/// ONNX Runtime's shared library alone (what a bundle ships), fetched with the system Python's
+/// pip when not cached: no venv, no PyTorch.
+pub fn onnxruntime_only() -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let ort_dylib = ensure_onnxruntime(&root, || {
+        system_python(PythonUse::PipDownload).map(PathBuf::from)
+    })?;
+    println!("[setup] ONNX Runtime: {}", ort_dylib.display());
+    Ok(ort_dylib)
 }
 
 /// Runs a command with inherited output; errors name the command and its exit status.
@@ -71,14 +85,27 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
     })
 }
 
-/// The system Python used to create the venv: `NETBEND_PYTHON` or `python3`.
-fn system_python() -> Result<String, String> {
+/// What the system Python is needed for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PythonUse {
+    /// Creating `.venv/` (needs venv and pip).
+    Venv,
+    /// Only downloading and unpacking the ONNX Runtime wheel (needs pip).
+    PipDownload,
+}
+
+/// The system Python: `NETBEND_PYTHON` or `python3`, checked for what `purpose` needs.
+fn system_python(purpose: PythonUse) -> Result<String, String> {
     let python = std::env::var("NETBEND_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let (needs, packages) = match purpose {
+        PythonUse::Venv => ("pip and venv", "python3 python3-pip python3-venv"),
+        PythonUse::PipDownload => ("pip", "python3 python3-pip"),
+    };
     let version = command_output(&python, &["--version"]).ok_or_else(|| {
         format!(
-            "`{python}` was not found. Netbend's setup needs Python 3.10 or newer with pip and venv \
-             (Debian/Ubuntu: `apt-get install python3 python3-pip python3-venv`), or set \
-             NETBEND_PYTHON to a Python 3 interpreter."
+            "`{python}` was not found. Netbend's setup needs Python 3.10 or newer with {needs} \
+             (Debian/Ubuntu: `apt-get install {packages}`), or set NETBEND_PYTHON to a Python 3 \
+             interpreter."
         )
     })?;
     let minor_ok = version
@@ -91,7 +118,7 @@ fn system_python() -> Result<String, String> {
             "`{python}` is {version}; Netbend needs Python 3.10 or newer."
         ));
     }
-    if command_output(&python, &["-m", "venv", "--help"]).is_none() {
+    if purpose == PythonUse::Venv && command_output(&python, &["-m", "venv", "--help"]).is_none() {
         return Err(format!(
             "{version} at `{python}` has no `venv` module (Debian/Ubuntu: `apt-get install python3-venv`)."
         ));
@@ -116,7 +143,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf, String> {
         return Ok(venv_python);
     }
     if !venv_python.exists() {
-        let python = system_python()?;
+        let python = system_python(PythonUse::Venv)?;
         println!("[setup] creating Python environment .venv/ with {python}");
         run_command(
             Command::new(&python).args(["-m", "venv"]).arg(&venv),
@@ -147,7 +174,12 @@ fn ensure_venv(root: &Path) -> Result<PathBuf, String> {
     Ok(venv_python)
 }
 
-fn ensure_onnxruntime(root: &Path, venv_python: &Path) -> Result<PathBuf, String> {
+/// The cached library, or the wheel fetched and unpacked with the Python `python` returns (only
+/// asked for when the library is not cached yet).
+fn ensure_onnxruntime(
+    root: &Path,
+    python: impl FnOnce() -> Result<PathBuf, String>,
+) -> Result<PathBuf, String> {
     let cache = target_dir(root).join("onnxruntime");
     let library_name = format!("libonnxruntime.so.{ORT_VERSION}");
     let library = cache.join(&library_name);
@@ -158,12 +190,13 @@ fn ensure_onnxruntime(root: &Path, venv_python: &Path) -> Result<PathBuf, String
         );
         return Ok(library);
     }
+    let python = python()?;
     let wheel_dir = cache.join("wheel");
     fs::create_dir_all(&wheel_dir)
         .map_err(|e| format!("cannot create {}: {e}", wheel_dir.display()))?;
     println!("[setup] downloading the onnxruntime=={ORT_VERSION} wheel from PyPI");
     run_command(
-        Command::new(venv_python)
+        Command::new(&python)
             .args([
                 "-m",
                 "pip",
@@ -191,7 +224,7 @@ fn ensure_onnxruntime(root: &Path, venv_python: &Path) -> Result<PathBuf, String
          \x20   out.write(z.read(member))\n"
     );
     run_command(
-        Command::new(venv_python)
+        Command::new(&python)
             .arg("-c")
             .arg(script)
             .arg(&wheel_dir)

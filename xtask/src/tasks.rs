@@ -1,6 +1,7 @@
 //! `cargo xtask test` and `cargo xtask demo`.
 
 use crate::setup::{self, Setup, run_command};
+use crate::system_packages::on_path;
 use std::path::Path;
 use std::process::Command;
 
@@ -36,7 +37,8 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
     }
 
     // The editor test needs an X server; with Xvfb installed it opens the editor for real.
-    if Command::new("xvfb-run").arg("--help").output().is_ok() {
+    // xvfb-run also needs xauth, without which it fails rather than skipping.
+    if on_path("xvfb-run") && on_path("xauth") {
         println!(
             "\n[test] plugin editor under Xvfb: xvfb-run cargo test -p netbend --test editor_gui"
         );
@@ -54,7 +56,7 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
         }
     } else {
         println!(
-            "\n[test] xvfb-run not found: the plugin editor test ran without opening a window"
+            "\n[test] xvfb-run or xauth not found: the plugin editor test ran without opening a window"
         );
     }
 
