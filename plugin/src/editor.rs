@@ -29,6 +29,8 @@ pub struct NetbendEditor {
     params: Arc<NetbendParams>,
     status: Arc<EngineStatus>,
     gui: Option<GuiContext>,
+    /// "Cluster this audio" (crate::clip_panel).
+    clip: Option<Arc<crate::clip_clusters::ClipClustering>>,
 }
 
 impl NetbendEditor {
@@ -37,7 +39,14 @@ impl NetbendEditor {
             params,
             status,
             gui: None,
+            clip: None,
         }
+    }
+
+    /// Shows the "cluster this audio" row for this clustering thread.
+    pub fn with_clip_clustering(mut self, clip: Arc<crate::clip_clusters::ClipClustering>) -> Self {
+        self.clip = Some(clip);
+        self
     }
 }
 
@@ -63,6 +72,9 @@ impl NiceEguiApp for NetbendEditor {
             ui.set_min_size(ui.available_size());
             header(ui, &params, &setter);
             crate::config_panel::config_panel(ui, &params, &setter);
+            if let Some(clip) = &self.clip {
+                crate::clip_panel::clip_panel(ui, &params, clip);
+            }
             status_line(ui, &params, &self.status);
             ui.separator();
             egui::ScrollArea::vertical()
