@@ -5,6 +5,9 @@
 //! does (its output is the one the Rust vs Python parity tests trust), and the engine's config
 //! parser with a `cluster-file` (the `netbend render --config` path).
 
+mod common;
+
+use common::{LoadedPlugin, ParamChange};
 use engine::{ClipClusterOptions, ClipClusterer, ClusterMap, Model, Runtime, RuntimeOptions};
 use netbend::bridge::{BendBridge, BendSnapshot, EngineStatus, SlotSnapshot};
 use netbend::clip_capture::{CLIP_SECONDS, ClipHistory, Collector};
@@ -306,11 +309,11 @@ fn a_full_ring_drops_and_counts_instead_of_waiting() {
     assert!(history.copy().iter().all(|&x| x == 0.25), "the mid of 0.25 and 0.25");
 }
 
-#[test]
-fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
-    let manifest = Model::load(shipped()).unwrap().manifest().clone();
+/// Clusters for the shipped model that are not its general ones: layer 4's channel `c` in
+/// cluster `c % 3`.
+fn every_third_channel(manifest: &engine::Manifest) -> ClusterMap {
     let channels = manifest.layers[3].channels;
-    let map = ClusterMap {
+    ClusterMap {
         layers: vec![
             Vec::new(),
             Vec::new(),
@@ -319,7 +322,116 @@ fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
                 .map(|j| (0..channels).filter(|c| c % 3 == j).collect())
                 .collect(),
         ],
+    }
+}
+
+/// nice-plug's CLAP state: a little-endian u64 length, then the JSON of its `PluginState`.
+fn state_json(bytes: &[u8]) -> serde_json::Value {
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!(len, bytes.len() - 8, "length prefix");
+    serde_json::from_slice(&bytes[8..]).expect("state is JSON")
+}
+
+fn json_state(json: &serde_json::Value) -> Vec<u8> {
+    let body = serde_json::to_vec(json).unwrap();
+    let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+/// 2 s of the drum break through `plugin` (offline, 44.1 kHz, blocks of 512) with slot 1
+/// ablating cluster 0 of layer 4.
+fn render_cluster_ablation(plugin: &mut LoadedPlugin) -> Vec<f32> {
+    let drums = dsp::read_audio(workspace().join("tests/data/drum_break.flac")).unwrap();
+    let input = &drums.channels[0][..2 * RATE as usize];
+    let set = |plugin: &mut LoadedPlugin, name: &str, value: f64| ParamChange {
+        time: 0,
+        id: plugin.param(name).id,
+        value,
     };
+    // CLAP values of stepped parameters count steps from the minimum.
+    let changes = [
+        set(plugin, "Slot 1 On", 1.0),
+        set(plugin, "Slot 1 Layer", 3.0),                         // layer 4
+        set(plugin, "Slot 1 Transform", Transform::Ablate.index() as f64),
+        set(plugin, "Slot 1 Selection", 2.0),                     // Cluster
+        set(plugin, "Slot 1 Cluster", 0.0),
+    ];
+    plugin.set_offline(true);
+    let block = 512;
+    let mut processor = plugin.activate(RATE as f64, block as u32);
+    let mut out = Vec::with_capacity(input.len());
+    for (b, chunk) in input.chunks(block).enumerate() {
+        let mut inb = vec![chunk.to_vec(), chunk.to_vec()];
+        let mut outb = vec![vec![0.0f32; chunk.len()]; 2];
+        processor.process(&mut inb, &mut outb, if b == 0 { &changes } else { &[] });
+        out.extend_from_slice(&outb[0]);
+    }
+    processor.finish(plugin);
+    out
+}
+
+#[test]
+fn the_clip_clusters_survive_the_hosts_state_and_bend_after_a_reload() {
+    let _serial = common::serial();
+    common::use_model(Some(&shipped()));
+    let manifest = Model::load(shipped()).unwrap().manifest().clone();
+    let clip = ClipClusterState {
+        use_clip: true,
+        yaml: every_third_channel(&manifest).to_yaml(),
+    };
+    let mut a = LoadedPlugin::load();
+    let mut json = state_json(&a.save_state());
+    let fresh: ClipClusterState =
+        serde_json::from_str(json["fields"]["clip-clusters"].as_str().unwrap()).unwrap();
+    assert_eq!(fresh, ClipClusterState::default());
+    json["fields"]["clip-clusters"] =
+        serde_json::Value::String(serde_json::to_string(&clip).unwrap());
+    let with_clip = json_state(&json);
+    json["fields"]["clip-clusters"] = serde_json::Value::String(
+        serde_json::to_string(&ClipClusterState {
+            use_clip: false,
+            ..clip.clone()
+        })
+        .unwrap(),
+    );
+    let with_general = json_state(&json);
+
+    let mut b = LoadedPlugin::load();
+    b.load_state(&with_clip);
+    let resaved = state_json(&b.save_state());
+    let kept: ClipClusterState =
+        serde_json::from_str(resaved["fields"]["clip-clusters"].as_str().unwrap()).unwrap();
+    assert_eq!(kept, clip, "the clip clusters survive a save after a load");
+
+    // After the reload the worker selects from them: cluster 0 is another set of channels than
+    // the general cluster 0, so the same slots render differently.
+    let out_clip = render_cluster_ablation(&mut b);
+    let mut c = LoadedPlugin::load();
+    c.load_state(&with_general);
+    let out_general = render_cluster_ablation(&mut c);
+    let latency = b.latency() as usize;
+    let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+    let diff: Vec<f32> = out_clip[latency..]
+        .iter()
+        .zip(&out_general[latency..])
+        .map(|(a, b)| a - b)
+        .collect();
+    let (d, level) = (rms(&diff), rms(&out_general[latency..]));
+    eprintln!("clip vs general clusters after a reload: rms diff {d:.3e}, output rms {level:.3e}");
+    assert!(level > 1e-3, "the bend's output is audible ({level})");
+    assert!(d > 0.05 * level, "clip vs general clusters: rms diff {d} at level {level}");
+    // Same state, same render (offline renders are exact), so the difference is the clusters.
+    let mut d2 = LoadedPlugin::load();
+    d2.load_state(&with_general);
+    assert_eq!(render_cluster_ablation(&mut d2), out_general);
+}
+
+#[test]
+fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
+    let manifest = Model::load(shipped()).unwrap().manifest().clone();
+    let channels = manifest.layers[3].channels;
+    let map = every_third_channel(&manifest);
     let clip = ClipClusterState {
         use_clip: true,
         yaml: map.to_yaml(),
