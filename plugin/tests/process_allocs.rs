@@ -8,7 +8,9 @@
 //! mix), so the bridge publication and the output stage run on every path; with the model path
 //! connected (the tiny test model on its worker thread): resampling, framing, dispatching windows,
 //! collecting bent windows, resynthesis, and the dry fallback of late windows, in real-time mode
-//! and in offline rendering (where the audio thread waits for the worker).
+//! and in offline rendering (where the audio thread waits for the worker); and the "cluster this
+//! audio" capture: every block's model-rate mid input goes into the clip ring (which the collector
+//! thread drains), including blocks far faster than real time that overflow it (dropped, counted).
 
 mod common;
 
