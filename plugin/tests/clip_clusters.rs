@@ -141,10 +141,15 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
     let state = Arc::new(RwLock::new(ClipClusterState::default()));
     let clustering = ClipClustering::new(history);
     let defaults = ClipClusterOptions { k: None, seed: None };
+    let started = Instant::now();
     clustering
         .start(shipped(), defaults.clone(), state.clone())
         .unwrap();
     clustering.wait();
+    eprintln!(
+        "clustering 8 s (sessions built on this first run): {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let outcome = clustering.progress();
     assert!(matches!(outcome, ClipProgress::Finished(Ok(_))), "{outcome:?}");
 
