@@ -47,9 +47,11 @@ impl ClipClusterState {
         }
         match self.clip_map(manifest)? {
             Some(map) => Ok(map.to_source()),
-            None => Err("clusters: this clip is chosen but no clip has been clustered yet; \
+            None => Err(
+                "clusters: this clip is chosen but no clip has been clustered yet; \
                          using the general clusters"
-                .into()),
+                    .into(),
+            ),
         }
     }
 }
@@ -59,7 +61,10 @@ impl ClipClusterState {
 pub enum ClipProgress {
     Idle,
     /// Windows done of all (0 of 0 while the sessions are being built).
-    Running { done: usize, total: usize },
+    Running {
+        done: usize,
+        total: usize,
+    },
     /// The outcome of the last run: Ok(summary) or Err(why).
     Finished(Result<String, String>),
 }

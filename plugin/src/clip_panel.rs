@@ -68,7 +68,10 @@ pub fn clip_panel(ui: &mut egui::Ui, params: &NetbendParams, clip: &ClipClusteri
             _ => {
                 if ui.button("Cluster this audio").clicked() {
                     let started = crate::find_model(&params.model_name()).and_then(|dir| {
-                        let options = ClipClusterOptions { k: None, seed: None };
+                        let options = ClipClusterOptions {
+                            k: None,
+                            seed: None,
+                        };
                         clip.start(dir, options, params.clip_clusters.clone())
                     });
                     let error = started.err();

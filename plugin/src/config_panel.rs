@@ -6,8 +6,8 @@
 //! and a modal dialog run from the editor would block the host's GUI thread. The panel keeps its
 //! state in egui's memory, so the editor needs only the one call to [`config_panel`].
 
-use crate::params::NetbendParams;
 use crate::clip_clusters::ClipClusterState;
+use crate::params::NetbendParams;
 use crate::params::{NUM_SLOTS, Selection};
 use crate::slot_config::{
     SlotValues, SlotsConfig, apply_slots, config_into_slots, default_slots, read_slots,
@@ -78,7 +78,10 @@ pub fn load_config_into_slots(
         *state = clip;
     }
     let used = config.slots.iter().filter(|s| s.enabled).count();
-    Ok(format!("loaded {} ({used} slot(s){clusters})", path.display()))
+    Ok(format!(
+        "loaded {} ({used} slot(s){clusters})",
+        path.display()
+    ))
 }
 
 /// The clip-cluster state after loading `config`: its `cluster-file` becomes the clip clusters
@@ -130,9 +133,12 @@ pub fn write_config(
         .any(|s| s.enabled && s.selection == Selection::Cluster);
     let cluster_file = (clusters_used && state.use_clip && !state.yaml.trim().is_empty())
         .then(|| (cluster_file_beside(path), state.yaml.clone()));
-    let file_name = cluster_file
-        .as_ref()
-        .map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy().into_owned());
+    let file_name = cluster_file.as_ref().map(|(p, _)| {
+        p.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
     let text = slots_to_yaml(slots, file_name.as_deref());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {

@@ -88,7 +88,10 @@ fn capture(input: &[Vec<f32>]) -> Arc<ClipHistory> {
         }
     }
     drop(collector); // stops after a last drain
-    assert_eq!(history.dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        history.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     assert_eq!(
         history.collected.load(std::sync::atomic::Ordering::Relaxed),
         total as u64
@@ -111,7 +114,10 @@ fn through_worker(
             assert!(job.ok, "the model ran");
             return job.data.to_vec();
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "worker answers");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "worker answers"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -140,7 +146,10 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
     // The editor's button: manifest k and seed, the shipped model, result into the state.
     let state = Arc::new(RwLock::new(ClipClusterState::default()));
     let clustering = ClipClustering::new(history);
-    let defaults = ClipClusterOptions { k: None, seed: None };
+    let defaults = ClipClusterOptions {
+        k: None,
+        seed: None,
+    };
     let started = Instant::now();
     clustering
         .start(shipped(), defaults.clone(), state.clone())
@@ -151,7 +160,10 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
         started.elapsed().as_secs_f64()
     );
     let outcome = clustering.progress();
-    assert!(matches!(outcome, ClipProgress::Finished(Ok(_))), "{outcome:?}");
+    assert!(
+        matches!(outcome, ClipProgress::Finished(Ok(_))),
+        "{outcome:?}"
+    );
 
     // Reference: the engine's clusterer on the last 8 s of the same stereo input (as the CLI).
     let mut reference = ClipClusterer::new(Model::load(shipped()).unwrap(), &options()).unwrap();
@@ -160,7 +172,11 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
         .unwrap();
     let clip = state.read().unwrap().clone();
     assert!(clip.use_clip, "a finished clustering is chosen");
-    assert_eq!(clip.yaml, expected.to_yaml(), "the cluster file, byte for byte");
+    assert_eq!(
+        clip.yaml,
+        expected.to_yaml(),
+        "the cluster file, byte for byte"
+    );
 
     // A cluster of layer 4 the clip and the general map disagree on.
     let model = Model::load(shipped()).unwrap();
@@ -185,7 +201,10 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
     let compiled = engine::compile(&spec, &manifest).unwrap();
     let ablated = &compiled.stage(4, engine::Stage::Ablate).unwrap().idx;
     let want: Vec<i64> = expected.layers[3][k].iter().map(|&c| c as i64).collect();
-    assert_eq!(ablated, &want, "slot cluster {k} bends exactly clip cluster {k}");
+    assert_eq!(
+        ablated, &want,
+        "slot cluster {k} bends exactly clip cluster {k}"
+    );
 
     // The same bend written as configs, the CLI's way: with the clip's cluster-file and without.
     let entry = format!(
@@ -197,7 +216,8 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
         Some(&clip.yaml),
     );
     let spec_clip = engine::load_config(&with_clip, &manifest).unwrap();
-    let spec_general = engine::load_config(&config_file("general", &entry, None), &manifest).unwrap();
+    let without_clip = config_file("general", &entry, None);
+    let spec_general = engine::load_config(&without_clip, &manifest).unwrap();
     assert_eq!(compiled, engine::compile(&spec_clip, &manifest).unwrap());
 
     // The worker thread: the choice reaches it without a new bridge generation.
@@ -247,8 +267,13 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
         .zip(&bent_general)
         .filter(|(a, b)| a != b)
         .count();
-    assert!(differ > bent_clip.len() / 10, "the two choices bend differently ({differ} values)");
-    let _ = std::fs::remove_dir_all(with_clip.parent().unwrap());
+    assert!(
+        differ > bent_clip.len() / 10,
+        "the two choices bend differently ({differ} values)"
+    );
+    for config in [with_clip, without_clip] {
+        let _ = std::fs::remove_dir_all(config.parent().unwrap());
+    }
 }
 
 #[test]
@@ -266,7 +291,10 @@ fn clustering_refuses_until_the_clip_is_full_and_can_be_cancelled() {
     drop(collector);
     let clustering = ClipClustering::new(history.clone());
     let state = Arc::new(RwLock::new(ClipClusterState::default()));
-    let options = ClipClusterOptions { k: None, seed: None };
+    let options = ClipClusterOptions {
+        k: None,
+        seed: None,
+    };
     let err = clustering
         .start(shipped(), options.clone(), state.clone())
         .unwrap_err();
@@ -287,9 +315,7 @@ fn clustering_refuses_until_the_clip_is_full_and_can_be_cancelled() {
     drop(collector);
     assert!(history.seconds() >= CLIP_SECONDS);
     clustering.cancel();
-    clustering
-        .start(shipped(), options, state.clone())
-        .unwrap();
+    clustering.start(shipped(), options, state.clone()).unwrap();
     clustering.cancel();
     clustering.wait();
     match clustering.progress() {
@@ -311,7 +337,10 @@ fn a_full_ring_drops_and_counts_instead_of_waiting() {
     let collected = history.collected.load(std::sync::atomic::Ordering::Relaxed);
     assert!(dropped >= RATE as u64, "dropped {dropped}");
     assert_eq!(dropped + collected, 2 * RATE as u64);
-    assert!(history.copy().iter().all(|&x| x == 0.25), "the mid of 0.25 and 0.25");
+    assert!(
+        history.copy().iter().all(|&x| x == 0.25),
+        "the mid of 0.25 and 0.25"
+    );
 }
 
 /// Clusters for the shipped model that are not its general ones: layer 4's channel `c` in
@@ -357,9 +386,9 @@ fn render_cluster_ablation(plugin: &mut LoadedPlugin) -> Vec<f32> {
     // CLAP values of stepped parameters count steps from the minimum.
     let changes = [
         set(plugin, "Slot 1 On", 1.0),
-        set(plugin, "Slot 1 Layer", 3.0),                         // layer 4
+        set(plugin, "Slot 1 Layer", 3.0), // layer 4
         set(plugin, "Slot 1 Transform", Transform::Ablate.index() as f64),
-        set(plugin, "Slot 1 Selection", 2.0),                     // Cluster
+        set(plugin, "Slot 1 Selection", 2.0), // Cluster
         set(plugin, "Slot 1 Cluster", 0.0),
     ];
     plugin.set_offline(true);
@@ -425,7 +454,10 @@ fn the_clip_clusters_survive_the_hosts_state_and_bend_after_a_reload() {
     let (d, level) = (rms(&diff), rms(&out_general[latency..]));
     eprintln!("clip vs general clusters after a reload: rms diff {d:.3e}, output rms {level:.3e}");
     assert!(level > 1e-3, "the bend's output is audible ({level})");
-    assert!(d > 0.05 * level, "clip vs general clusters: rms diff {d} at level {level}");
+    assert!(
+        d > 0.05 * level,
+        "clip vs general clusters: rms diff {d} at level {level}"
+    );
     // Same state, same render (offline renders are exact), so the difference is the clusters.
     let mut d2 = LoadedPlugin::load();
     d2.load_state(&with_general);
@@ -454,7 +486,10 @@ fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
     assert_eq!(beside, dir.join("bend.clusters.yaml"));
     assert_eq!(std::fs::read_to_string(&beside).unwrap(), clip.yaml);
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("cluster-file: \"bend.clusters.yaml\""), "{text}");
+    assert!(
+        text.contains("cluster-file: \"bend.clusters.yaml\""),
+        "{text}"
+    );
 
     // The CLI's parser selects the file's cluster 2 of layer 4: channels 2, 5, 8, ...
     let spec = engine::load_config(&path, &manifest).unwrap();
