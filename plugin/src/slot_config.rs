@@ -5,9 +5,10 @@
 //! (`mix` and the entry's own `seed` included). Import goes through the engine's own parser and
 //! model check (`engine::BendConfig`), so a bad file gets the engine's message with file, line and
 //! field; what the engine accepts but the slots cannot hold (more than eight entries, `channels`
-//! lists, another cluster map, values outside a slot parameter's range, random draws from the
-//! top-level seed) is refused as a whole: [`slots_from_config`] returns either all eight slots
-//! or an error, never a part.
+//! lists, a `cluster-map` other than `general`, values outside a slot parameter's range, random
+//! draws from the top-level seed) is refused as a whole: [`slots_from_config`] returns either all
+//! eight slots or an error, never a part. A `cluster-file` is accepted: [`config_into_slots`]
+//! returns its clusters, which become the plugin's clip clusters.
 //!
 //! [`SlotValues`] is the plain form of one slot's parameters; reading them from and writing them
 //! to the host parameters ([`read_slots`], [`apply_slots`], through nice-plug's `ParamSetter` so
