@@ -6,10 +6,14 @@
 //! and a modal dialog run from the editor would block the host's GUI thread. The panel keeps its
 //! state in egui's memory, so the editor needs only the one call to [`config_panel`].
 
+use crate::clip_clusters::ClipClusterState;
 use crate::params::NetbendParams;
+use crate::params::{NUM_SLOTS, Selection};
 use crate::slot_config::{
-    apply_slots, default_slots, read_slots, slots_from_config, slots_to_yaml,
+    SlotValues, SlotsConfig, apply_slots, config_into_slots, default_slots, read_slots,
+    slots_to_yaml,
 };
+use engine::{ClusterMap, ClusterSource};
 use nice_plug::prelude::ParamSetter;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +51,9 @@ pub fn config_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Reads the config at `path` and sets the slots from it, or changes nothing and says why.
+/// Reads the config at `path` and sets the slots from it, or changes nothing and says why. A
+/// `cluster-file` the `cluster` entries select from becomes the clip clusters (and the choice);
+/// `cluster` entries on the general clusters choose those.
 pub fn load_config_into_slots(
     params: &NetbendParams,
     setter: &ParamSetter,
@@ -57,16 +63,83 @@ pub fn load_config_into_slots(
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let dir = crate::find_model(&params.model_name())?;
     let model = engine::Model::load(&dir).map_err(|e| e.to_string())?;
-    let slots = slots_from_config(&text, path, model.manifest())?;
-    apply_slots(&params.slots, setter, &slots);
-    let used = slots.iter().filter(|s| s.enabled).count();
-    Ok(format!("loaded {} ({used} slot(s))", path.display()))
+    let config = config_into_slots(&text, path, model.manifest())?;
+    let current = params.clip_cluster_state();
+    let clip = clip_state_after_load(&config, &current);
+    apply_slots(&params.slots, setter, &config.slots);
+    let clusters = match &config.clusters {
+        None => "",
+        Some(_) if clip.use_clip => ", its cluster-file as the clip clusters",
+        Some(_) => ", general clusters",
+    };
+    if clip != current
+        && let Ok(mut state) = params.clip_clusters.write()
+    {
+        *state = clip;
+    }
+    let used = config.slots.iter().filter(|s| s.enabled).count();
+    Ok(format!(
+        "loaded {} ({used} slot(s){clusters})",
+        path.display()
+    ))
 }
 
-/// Writes the slots as a config to `path`, all or nothing: the text goes to a temporary file
-/// beside it that is then renamed over `path`.
+/// The clip-cluster state after loading `config`: its `cluster-file` becomes the clip clusters
+/// and the choice; `cluster` entries on the general clusters choose those; a config without
+/// `cluster` entries leaves `current` as it is.
+pub fn clip_state_after_load(config: &SlotsConfig, current: &ClipClusterState) -> ClipClusterState {
+    match &config.clusters {
+        Some(ClusterSource::Explicit(per_layer)) => ClipClusterState {
+            use_clip: true,
+            yaml: ClusterMap {
+                layers: per_layer.to_vec(),
+            }
+            .to_yaml(),
+        },
+        Some(ClusterSource::Manifest(_)) => ClipClusterState {
+            use_clip: false,
+            ..current.clone()
+        },
+        None => current.clone(),
+    }
+}
+
+/// The cluster file written beside config `path`: `NAME.clusters.yaml` for `NAME.yaml`.
+pub fn cluster_file_beside(path: &Path) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{stem}.clusters.yaml"))
+}
+
+/// Writes the slots as a config to `path`, all or nothing: each file goes to a temporary file
+/// beside it that is then renamed into place. When an enabled slot selects a cluster and the
+/// clip clusters are chosen, they are written beside it ([`cluster_file_beside`]) and named
+/// as the config's `cluster-file`, so `netbend render --config` selects the same channels.
 pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<String, String> {
-    let text = slots_to_yaml(&read_slots(&params.slots), None);
+    write_config(
+        &read_slots(&params.slots),
+        &params.clip_cluster_state(),
+        path,
+    )
+}
+
+/// [`save_slots_as_config`] of given slot values and clip-cluster state.
+pub fn write_config(
+    slots: &[SlotValues; NUM_SLOTS],
+    state: &ClipClusterState,
+    path: &Path,
+) -> Result<String, String> {
+    let clusters_used = slots
+        .iter()
+        .any(|s| s.enabled && s.selection == Selection::Cluster);
+    let cluster_file = (clusters_used && state.use_clip && !state.yaml.trim().is_empty())
+        .then(|| (cluster_file_beside(path), state.yaml.clone()));
+    let file_name = cluster_file.as_ref().map(|(p, _)| {
+        p.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    let text = slots_to_yaml(slots, file_name.as_deref());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             format!(
@@ -76,6 +149,28 @@ pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<Strin
             )
         })?;
     }
+    match &cluster_file {
+        Some((cluster_path, yaml)) => {
+            write_whole(cluster_path, yaml)?;
+            // Nothing half-written: without its config the cluster file goes again.
+            write_whole(path, &text).inspect_err(|_| {
+                let _ = std::fs::remove_file(cluster_path);
+            })?;
+            Ok(format!(
+                "saved {} and its clip clusters {}",
+                path.display(),
+                cluster_path.display()
+            ))
+        }
+        None => {
+            write_whole(path, &text)?;
+            Ok(format!("saved {}", path.display()))
+        }
+    }
+}
+
+/// Writes `text` to `path` through a temporary file beside it renamed over `path`.
+fn write_whole(path: &Path, text: &str) -> Result<(), String> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".partial");
     let temporary = PathBuf::from(temporary);
@@ -84,8 +179,7 @@ pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<Strin
         .map_err(|e| {
             let _ = std::fs::remove_file(&temporary);
             format!("cannot write {}: {e}", path.display())
-        })?;
-    Ok(format!("saved {}", path.display()))
+        })
 }
 
 /// The config row: path field, folder's files, Load, Save, Reset all, and the last outcome.

@@ -9,6 +9,9 @@
 //! the dry signal delayed by the same latency, and the editor says why.
 
 pub mod bridge;
+pub mod clip_capture;
+pub mod clip_clusters;
+pub mod clip_panel;
 pub mod config_panel;
 pub mod editor;
 pub mod model_catalog;
@@ -72,6 +75,10 @@ pub struct Netbend {
     /// change in `process()` reports the new latency, which makes the host restart the plugin.
     active_mode: params::QualityMode,
     mode_latencies: [u32; 2],
+    /// "Cluster this audio": the clip's history, its clustering thread, and the collector
+    /// draining the audio thread's capture ring while a model path runs.
+    clip: Arc<clip_clusters::ClipClustering>,
+    collector: Option<clip_capture::Collector>,
 }
 
 impl Default for Netbend {
@@ -94,6 +101,10 @@ impl Default for Netbend {
             runtime: None,
             active_mode: params::QualityMode::Default,
             mode_latencies: [0; 2],
+            clip: Arc::new(clip_clusters::ClipClustering::new(
+                clip_capture::ClipHistory::new(dsp::MODEL_SAMPLE_RATE, clip_capture::CLIP_SECONDS),
+            )),
+            collector: None,
         }
     }
 }
@@ -207,6 +218,7 @@ impl Plugin for Netbend {
                 status: self.status.clone(),
                 loaded_model: self.loaded_model.clone(),
                 spectrum: self.spectrum.clone(),
+                clip: self.clip.clone(),
             }),
         )
     }
@@ -408,6 +420,7 @@ impl Plugin for Netbend {
 impl Netbend {
     /// Stops the worker (main thread) and keeps its runtime for the next activation.
     fn stop_worker(&mut self) {
+        self.collector = None;
         if let Some(worker) = self.worker.take()
             && let Some(runtime) = worker.stop()
         {
@@ -452,6 +465,13 @@ impl Netbend {
         let (mut path, ends) =
             ModelPath::new(&setup, self.status.clone()).map_err(|e| e.to_string())?;
         self.spectrum.install(Some(path.publish_spectrum()));
+        // A new activation starts a new clip (the stream before it may be unrelated audio).
+        let history = self.clip.history();
+        history.clear();
+        let (capture, collector) = clip_capture::Collector::start(history)
+            .map_err(|e| format!("cannot start the clip collector thread: {e}"))?;
+        path.set_capture(capture);
+        self.collector = Some(collector);
         let extra_delay = std::env::var(WORKER_DELAY_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
@@ -463,6 +483,7 @@ impl Netbend {
             window: signal.window,
             bins: signal.bins,
             extra_delay,
+            clip_clusters: Some(self.params.clip_clusters.clone()),
         };
         let worker = WorkerHandle::spawn(runtime, self.bridge.clone(), self.status.clone(), link)
             .map_err(|e| format!("cannot start the model thread: {e}"))?;
@@ -521,17 +542,21 @@ pub fn find_model(name: &str) -> Result<PathBuf, String> {
 /// Loads a model and its ONNX Runtime sessions (main thread, before the worker starts).
 fn load_runtime(dir: &std::path::Path) -> Result<engine::Runtime, String> {
     let model = engine::Model::load(dir).map_err(|e| e.to_string())?;
+    engine::Runtime::new(model, &runtime_options()).map_err(|e| format!("{e}; passing dry audio"))
+}
+
+/// ONNX Runtime settings of the plugin's sessions (the worker's and the clip clusterer's).
+pub fn runtime_options() -> engine::RuntimeOptions {
     let library_dirs = engine::onnxruntime::containing_binary()
         .and_then(|b| b.parent().map(|d| d.to_path_buf()))
         .into_iter()
         .collect();
     // One intra-op thread: the audio thread needs the other core of a two-core machine.
-    let options = engine::RuntimeOptions {
+    engine::RuntimeOptions {
         intra_threads: Some(1),
         library_dirs,
         ..Default::default()
-    };
-    engine::Runtime::new(model, &options).map_err(|e| format!("{e}; passing dry audio"))
+    }
 }
 
 impl ClapPlugin for Netbend {

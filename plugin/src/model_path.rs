@@ -392,6 +392,8 @@ pub struct ModelPath {
     model_buf: Vec<Vec<f32>>,
     align: Vec<DelayLine>,
     latency: PathLatency,
+    /// "Cluster this audio": the model-rate mid input goes to the clip collector.
+    capture: Option<crate::clip_capture::CaptureWriter>,
 }
 
 /// What [`ModelPath::new`] needs to know.
@@ -481,6 +483,7 @@ impl ModelPath {
                 model_buf: vec![vec![0.0; model_cap.max(1)]; setup.channels],
                 align,
                 latency,
+                capture: None,
             },
             WorkerEnds {
                 jobs: jobs_cons,
@@ -502,11 +505,19 @@ impl ModelPath {
         consumer
     }
 
+    /// Sends the model-rate mid input to a clip collector from now on (main thread).
+    pub fn set_capture(&mut self, capture: crate::clip_capture::CaptureWriter) {
+        self.capture = Some(capture);
+    }
+
     /// Replaces `block[c][..n]` (host rate) by the bent signal, `latency().host_samples` later.
     /// Returns false if the resamplers refused the block (then the content is undefined and the
     /// caller plays its delayed dry signal).
     pub fn process(&mut self, block: &mut [Vec<f32>], n: usize) -> bool {
         let Some((down, up)) = &mut self.resamplers else {
+            if let Some(capture) = &mut self.capture {
+                capture.push_mid(block, n);
+            }
             with_slices(block, n, |b| {
                 self.framer.process(b, |f| self.spectral.on_frame(f));
             });
@@ -520,6 +531,9 @@ impl ModelPath {
         let m = down.available().min(self.model_buf[0].len());
         if with_slices(&mut self.model_buf, m, |b| down.pop(b)).is_err() {
             return false;
+        }
+        if let Some(capture) = &mut self.capture {
+            capture.push_mid(&self.model_buf, m);
         }
         with_slices(&mut self.model_buf, m, |b| {
             self.framer.process(b, |f| self.spectral.on_frame(f));

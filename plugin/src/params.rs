@@ -416,6 +416,10 @@ pub struct NetbendParams {
     /// worker thread touch this lock; the audio thread never does.
     #[persist = "model"]
     pub model: Arc<RwLock<String>>,
+    /// "Cluster this audio": the clip's clusters and whether `cluster` selections use them
+    /// (persisted, so a saved project reloads them; the audio thread never touches this lock).
+    #[persist = "clip-clusters"]
+    pub clip_clusters: Arc<RwLock<crate::clip_clusters::ClipClusterState>>,
 
     #[id = "drywet"]
     pub dry_wet: FloatParam,
@@ -434,6 +438,7 @@ impl Default for NetbendParams {
     fn default() -> Self {
         Self {
             model: Arc::new(RwLock::new(DEFAULT_MODEL.to_string())),
+            clip_clusters: Default::default(),
             dry_wet: FloatParam::new("Dry/Wet", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_smoother(SmoothingStyle::Linear(GLOBAL_SMOOTHING_MS))
                 .with_unit(" %")
@@ -469,6 +474,14 @@ impl NetbendParams {
             .read()
             .map(|m| m.clone())
             .unwrap_or_else(|_| DEFAULT_MODEL.to_string())
+    }
+
+    /// A copy of the clip-cluster state (editor, worker; never the audio thread).
+    pub fn clip_cluster_state(&self) -> crate::clip_clusters::ClipClusterState {
+        self.clip_clusters
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     pub fn set_model_name(&self, name: &str) {

@@ -5,9 +5,10 @@
 //! (`mix` and the entry's own `seed` included). Import goes through the engine's own parser and
 //! model check (`engine::BendConfig`), so a bad file gets the engine's message with file, line and
 //! field; what the engine accepts but the slots cannot hold (more than eight entries, `channels`
-//! lists, another cluster map, values outside a slot parameter's range, random draws from the
-//! top-level seed) is refused as a whole: [`slots_from_config`] returns either all eight slots
-//! or an error, never a part.
+//! lists, a `cluster-map` other than `general`, values outside a slot parameter's range, random
+//! draws from the top-level seed) is refused as a whole: [`slots_from_config`] returns either all
+//! eight slots or an error, never a part. A `cluster-file` is accepted: [`config_into_slots`]
+//! returns its clusters, which become the plugin's clip clusters.
 //!
 //! [`SlotValues`] is the plain form of one slot's parameters; reading them from and writing them
 //! to the host parameters ([`read_slots`], [`apply_slots`], through nice-plug's `ParamSetter` so
@@ -166,10 +167,22 @@ pub fn slots_to_yaml(slots: &[SlotValues; NUM_SLOTS], cluster_file: Option<&str>
     out
 }
 
-/// Which cluster source a loaded config may use: the model's `general` map, or (with per-clip
-/// clusters in the plugin) an explicit cluster file.
+/// Which cluster source a loaded config may use: the model's `general` map, or a cluster file
+/// (it becomes the plugin's clip clusters).
 fn cluster_source_fits(source: &ClusterSource) -> bool {
-    matches!(source, ClusterSource::Manifest(name) if name == "general")
+    match source {
+        ClusterSource::Manifest(name) => name == "general",
+        ClusterSource::Explicit(_) => true,
+    }
+}
+
+/// A config as the plugin holds it: the eight slots and, when its `cluster` entries select from
+/// a `cluster-file`, that file's clusters (the plugin's clip clusters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotsConfig {
+    pub slots: [SlotValues; NUM_SLOTS],
+    /// `Some` when a `cluster` entry selects; `Explicit` for a `cluster-file`.
+    pub clusters: Option<ClusterSource>,
 }
 
 /// Config `text` (read from `path`, which locates a relative `cluster-file`) as the eight slots:
@@ -180,6 +193,15 @@ pub fn slots_from_config(
     path: &Path,
     manifest: &Manifest,
 ) -> Result<[SlotValues; NUM_SLOTS], String> {
+    config_into_slots(text, path, manifest).map(|c| c.slots)
+}
+
+/// [`slots_from_config`] plus the cluster source its `cluster` entries use.
+pub fn config_into_slots(
+    text: &str,
+    path: &Path,
+    manifest: &Manifest,
+) -> Result<SlotsConfig, String> {
     let spec = BendConfig::parse(text, path)
         .and_then(|c| c.to_spec(manifest))
         .map_err(|e| e.to_string())?;
@@ -191,6 +213,7 @@ pub fn slots_from_config(
         ));
     }
     let mut slots = default_slots();
+    let mut clusters = None;
     for (i, entry) in spec.entries.iter().enumerate() {
         let at = entry
             .origin
@@ -261,11 +284,12 @@ pub fn slots_from_config(
                 if !cluster_source_fits(map) {
                     return Err(refuse(
                         "features",
-                        "the plugin's slots select from the model's `general` clusters only; \
-                         remove `cluster-map` / `cluster-file` from the config"
+                        "the plugin's slots select from the model's `general` clusters or a \
+                         `cluster-file` only; remove `cluster-map` from the config"
                             .into(),
                     ));
                 }
+                clusters = Some(map.clone());
                 let max = defaults.cluster.preview_plain(1.0);
                 if *index > max as usize {
                     return Err(refuse(
@@ -311,7 +335,7 @@ pub fn slots_from_config(
         }
         slot.mix = entry.mix;
     }
-    Ok(slots)
+    Ok(SlotsConfig { slots, clusters })
 }
 
 /// Sets one parameter as a user gesture, so the host records it (and its undo/automation).

@@ -7,13 +7,14 @@
 //! thread never waits for this one.
 
 use crate::bridge::{BendBridge, BendSnapshot, EngineStatus};
+use crate::clip_clusters::ClipClusterState;
 use crate::params::Selection as SlotSelection;
-use engine::{BendEntry, BendSpec, Runtime, Selection, Stage, Transform};
+use engine::{BendEntry, BendSpec, ClusterSource, Runtime, Selection, Stage, Transform};
 use ndarray::ArrayView3;
 use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -41,10 +42,18 @@ impl Job {
 /// before the model starts on it; small against the smallest budget (6 frames = 35 ms).
 const IDLE_SLEEP: Duration = Duration::from_micros(250);
 
-/// The bend spec of a snapshot: one entry per enabled slot, in slot order. Slots the model cannot
-/// take (e.g. a cluster index the layer does not have) are left out; the returned messages say
-/// which and why.
+/// The bend spec of a snapshot with `cluster` selections from the model's general clusters.
 pub fn spec_from_snapshot(snapshot: &BendSnapshot) -> (BendSpec, Vec<String>) {
+    spec_from_snapshot_with(snapshot, &ClusterSource::default())
+}
+
+/// The bend spec of a snapshot: one entry per enabled slot, in slot order, `cluster` selections
+/// from `clusters` (the general clusters or the clip's). Slots the model cannot take (e.g. a
+/// cluster index the layer does not have) are left out; the returned messages say which and why.
+pub fn spec_from_snapshot_with(
+    snapshot: &BendSnapshot,
+    clusters: &ClusterSource,
+) -> (BendSpec, Vec<String>) {
     let mut spec = BendSpec::neutral();
     let mut problems = Vec::new();
     for (i, slot) in snapshot.enabled_slots() {
@@ -71,7 +80,7 @@ pub fn spec_from_snapshot(snapshot: &BendSnapshot) -> (BendSpec, Vec<String>) {
             },
             SlotSelection::Cluster => Selection::Cluster {
                 index: slot.cluster as usize,
-                map: Default::default(),
+                map: clusters.clone(),
             },
         };
         let entry = BendEntry::new(slot.layer as usize, transform, selection)
@@ -84,8 +93,17 @@ pub fn spec_from_snapshot(snapshot: &BendSnapshot) -> (BendSpec, Vec<String>) {
 
 /// Makes the snapshot's bend current. A spec the model rejects as a whole is retried slot by slot
 /// so that one bad slot does not silence the others.
-fn apply_snapshot(runtime: &mut Runtime, snapshot: &BendSnapshot) -> Vec<String> {
-    let (spec, mut problems) = spec_from_snapshot(snapshot);
+fn apply_snapshot(
+    runtime: &mut Runtime,
+    snapshot: &BendSnapshot,
+    clip: &ClipClusterState,
+) -> Vec<String> {
+    let (clusters, mut problems) = match clip.source(runtime.model().manifest()) {
+        Ok(source) => (source, Vec::new()),
+        Err(why) => (ClusterSource::default(), vec![why]),
+    };
+    let (spec, slot_problems) = spec_from_snapshot_with(snapshot, &clusters);
+    problems.extend(slot_problems);
     if runtime.set_spec(&spec).is_ok() {
         return problems;
     }
@@ -112,6 +130,9 @@ pub struct WorkerLink {
     pub bins: usize,
     /// Extra time per window (simulates a slow machine in tests; zero otherwise).
     pub extra_delay: Duration,
+    /// The plugin's clip-cluster state (general / this clip and the clip map), read by the
+    /// worker only; `None`: `cluster` selections always use the general clusters.
+    pub clip_clusters: Option<Arc<RwLock<ClipClusterState>>>,
 }
 
 /// A running worker. Dropping it stops the thread and waits for it (main thread only).
@@ -134,15 +155,25 @@ impl WorkerHandle {
             .name("netbend-model".into())
             .spawn(move || {
                 let mut generation = None;
+                let mut clip = ClipClusterState::default();
                 while !stop_flag.load(Ordering::Acquire) {
                     let Some(mut job) = link.jobs.try_pop() else {
                         std::thread::sleep(IDLE_SLEEP);
                         continue;
                     };
                     let current = bridge.generation();
-                    if generation != Some(current) {
+                    // The editor, the clustering thread or a state load may have changed the
+                    // clip clusters: a lock shared with them only, never with the audio thread.
+                    let clip_changed = link.clip_clusters.as_ref().is_some_and(|shared| {
+                        let changed = shared.read().is_ok_and(|s| *s != clip);
+                        if changed && let Ok(s) = shared.read() {
+                            clip = s.clone();
+                        }
+                        changed
+                    });
+                    if generation != Some(current) || clip_changed {
                         let snapshot = bridge.read();
-                        let problems = apply_snapshot(&mut runtime, &snapshot);
+                        let problems = apply_snapshot(&mut runtime, &snapshot, &clip);
                         status.set_message(problems.join("; "));
                         generation = Some(snapshot.generation);
                     }

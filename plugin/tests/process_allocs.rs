@@ -10,7 +10,9 @@
 //! collecting bent windows, resynthesis, and the dry fallback of late windows, in real-time mode
 //! and in offline rendering (where the audio thread waits for the worker); the editor's
 //! spectrogram columns are published on every frame (no editor drains them here, so the ring
-//! also runs full and drops columns).
+//! also runs full and drops columns); and the "cluster this audio" capture: every block's
+//! model-rate mid input goes into the clip ring (which the collector thread drains), including
+//! blocks far faster than real time that overflow it (dropped, counted).
 
 mod common;
 

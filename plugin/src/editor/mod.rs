@@ -40,6 +40,8 @@ pub struct EditorLinks {
     pub status: Arc<EngineStatus>,
     pub loaded_model: Arc<LoadedModel>,
     pub spectrum: Arc<SpectrumFeed>,
+    /// "Cluster this audio" (crate::clip_panel).
+    pub clip: Arc<crate::clip_clusters::ClipClustering>,
 }
 
 pub struct NetbendEditor {
@@ -92,6 +94,7 @@ impl NiceEguiApp for NetbendEditor {
             ui.set_min_size(ui.available_size());
             header::header(ui, &params, &setter, &gui, picker);
             crate::config_panel::config_panel(ui, &params, &setter);
+            crate::clip_panel::clip_panel(ui, &params, &self.links.clip);
             status::status_line(ui, &params, &self.links.status, model.as_deref());
             ui.separator();
             ui.horizontal_top(|ui| {
