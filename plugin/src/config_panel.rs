@@ -66,7 +66,7 @@ pub fn load_config_into_slots(
 /// Writes the slots as a config to `path`, all or nothing: the text goes to a temporary file
 /// beside it that is then renamed over `path`.
 pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<String, String> {
-    let text = slots_to_yaml(&read_slots(&params.slots), None);
+    let text = slots_to_yaml(&read_slots(&params.slots), params.mode.value(), None);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             format!(
