@@ -167,11 +167,6 @@ mod tests {
     use super::*;
     use crate::WindowLayout;
 
-    /// A fake model output: a different value for every (window, row, bin).
-    fn value(w: u64, row: usize, bin: usize) -> f32 {
-        ((w as usize * 131 + row * 17 + bin * 7) % 1000) as f32 / 999.0
-    }
-
     /// The value an imagined model returns for frame `frame` in window `w`: different in every
     /// window, so a frame taken from the wrong window or row shows.
     fn value_at(w: u64, frame: i64, bin: usize) -> f32 {
