@@ -166,7 +166,8 @@ impl Renderer {
         let (window, bins) = (self.window, self.bins);
         let layout = self.window_layout(store.frames());
         let size = window * bins;
-        // Built windows from `kept_first` on that frames still to be written take values from.
+        // The built windows that frames still to be written take values from: `kept[i]` is
+        // window `kept_first + i`.
         let mut kept: VecDeque<Vec<f32>> = VecDeque::new();
         let mut kept_first = 0;
         let mut spare: Vec<Vec<f32>> = Vec::new();
