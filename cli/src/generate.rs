@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use dsp::{AudioData, MODEL_SAMPLE_RATE, Stft, StftConfig, WindowLayout};
+use dsp::{AudioData, MODEL_SAMPLE_RATE, Stft, StftConfig};
 
 use crate::pipeline::{ModelArgs, Renderer, bar, griffin_lim};
 use crate::spectrogram_png;
@@ -48,7 +48,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     renderer.set_spec(&spec)?;
     let samples = (args.seconds * MODEL_SAMPLE_RATE as f64).round().max(1.0) as usize;
     let frames = StftConfig::default().frames_for(samples);
-    let layout = WindowLayout::new(frames, renderer.window);
+    let layout = renderer.window_layout(frames);
     let latents = engine::sample_latents(args.seed, layout.count, renderer.latent_dim());
     // One bar: the windows, then the Griffin-Lim iterations.
     let progress = bar((layout.count + args.iterations) as u64, "generate");

@@ -1,16 +1,18 @@
 //! The offline rendering pipeline shared by `render`, `variations`, `generate` and `bench`:
 //! model + bend -> per channel STFT, normalise, overlapping 128-frame windows through the
-//! engine in batches, cross-faded overlap-add (dsp::WindowLayout), denormalise, input phase or
-//! Griffin-Lim, ISTFT, back to the file's rate.
+//! engine in batches, cross-faded overlap-add (dsp::WindowLayout, in the offline renderer's
+//! layout or one of the plugin's: `--layout`), denormalise, input phase or Griffin-Lim, ISTFT,
+//! back to the file's rate.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use dsp::{
-    AudioData, GriffinLim, GriffinLimVariant, InitialPhase, MODEL_SAMPLE_RATE, Normalisation, Stft,
-    StftConfig, WindowLayout, resample,
+    AudioData, GriffinLim, GriffinLimVariant, InitialPhase, LayoutMode, MODEL_SAMPLE_RATE,
+    Normalisation, Stft, StftConfig, WindowLayout, cross_fade, resample,
 };
 use engine::{BendConfig, BendSpec, ClusterFile, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,12 +43,32 @@ pub enum PhaseSource {
     GriffinLim,
 }
 
+/// `--layout`, shared by `render` and `variations`.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct LayoutArgs {
+    /// How model windows are cut and cross-faded: `offline` (a window every 64 frames, each frame
+    /// faded across two windows), or as the plugin's quality mode streams them, to render what
+    /// the plugin renders in that mode: `plugin-default` (a window every 32 frames, 12-frame
+    /// fade), `plugin-low-latency` (every 12 frames, 3-frame fade)
+    #[arg(long, default_value = "offline", value_parser = layout_mode)]
+    pub layout: LayoutMode,
+}
+
+fn layout_mode(name: &str) -> Result<LayoutMode, String> {
+    LayoutMode::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = LayoutMode::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown layout '{name}'; allowed: {}", names.join(", "))
+    })
+}
+
 /// A loaded model with its runtime and signal settings.
 pub struct Renderer {
     pub runtime: Runtime,
     pub norm: Normalisation,
     pub window: usize,
     pub bins: usize,
+    /// How windows are cut and cross-faded (`--layout`; offline unless set).
+    pub layout: LayoutMode,
 }
 
 impl Renderer {
@@ -70,6 +92,7 @@ impl Renderer {
             norm,
             window,
             bins,
+            layout: LayoutMode::Offline,
         })
     }
 
@@ -123,11 +146,17 @@ impl Renderer {
         self.runtime.model().manifest().latent_dim
     }
 
+    /// The windows over a `frames`-frame spectrogram in the renderer's layout.
+    pub fn window_layout(&self, frames: usize) -> WindowLayout {
+        WindowLayout::for_schedule(frames, &self.layout.schedule(self.window))
+    }
+
     /// Runs the windows of a `store.frames()`-frame spectrogram through `windows` in batches of
     /// [`BATCH`] and cross-fades them (the `dsp::WindowLayout` formula) into `store`, denormalised.
-    /// Memory stays at one batch: frame `t` is written as soon as both windows covering it exist,
-    /// and only windows that do not read `t` any more are built afterwards, so a store may
-    /// overwrite the very frames the windows are read from (see [`FrameStore`]).
+    /// Memory stays at one batch plus the windows a frame still needs: frame `t` is written once
+    /// the last window that reads it is built, and only windows that do not read `t` are built
+    /// afterwards, so a store may overwrite the very frames the windows are read from (see
+    /// [`FrameStore`]).
     fn stream_windows(
         &mut self,
         store: &mut dyn FrameStore,
@@ -135,11 +164,15 @@ impl Renderer {
         mut windows: impl FnMut(&mut Runtime, Range<usize>, &mut dyn FrameStore) -> Result<Array3<f32>>,
     ) -> Result<()> {
         let (window, bins) = (self.window, self.bins);
-        let layout = WindowLayout::new(store.frames(), window);
-        let (hop, size) = (layout.hop, window * bins);
-        let mut prev = vec![0.0f32; size];
+        let layout = self.window_layout(store.frames());
+        let size = window * bins;
+        // The built windows that frames still to be written take values from: `kept[i]` is
+        // window `kept_first + i`.
+        let mut kept: VecDeque<Vec<f32>> = VecDeque::new();
+        let mut kept_first = 0;
+        let mut spare: Vec<Vec<f32>> = Vec::new();
         let (mut mixed, mut row) = (vec![0.0f32; bins], vec![0.0f32; bins]);
-        let mut start = 0;
+        let (mut start, mut next_frame) = (0, 0);
         while start < layout.count {
             let end = (start + BATCH).min(layout.count);
             let y = windows(&mut self.runtime, start..end, &mut *store)?;
@@ -152,28 +185,30 @@ impl Renderer {
             }
             let y = y.as_standard_layout();
             let y = y.as_slice().expect("standard layout");
-            // Frames t in [(k - 1) hop, k hop) are the second half of window k - 1 (a) faded
-            // into the first half of window k (b); window 0 only covers the front padding.
-            for k in start.max(1)..end {
-                let a_window = if k > start {
-                    &y[(k - 1 - start) * size..][..size]
-                } else {
-                    &prev[..]
-                };
-                let b_window = &y[(k - start) * size..][..size];
-                for t in (k - 1) * hop..(k * hop).min(layout.frames) {
-                    let o = t + hop - k * hop;
-                    let f = layout.fade_in(o);
-                    let a = &a_window[(hop + o) * bins..][..bins];
-                    let b = &b_window[o * bins..][..bins];
-                    for ((m, &a), &b) in mixed.iter_mut().zip(a).zip(b) {
-                        *m = a + f * (b - a);
-                    }
-                    self.norm.denormalise_slice(&mixed, &mut row);
-                    store.write(t, &row);
-                }
+            for w in y.chunks_exact(size) {
+                let mut buffer = spare.pop().unwrap_or_else(|| vec![0.0; size]);
+                buffer.copy_from_slice(w);
+                kept.push_back(buffer);
             }
-            prev.copy_from_slice(&y[(end - 1 - start) * size..][..size]);
+            while next_frame < layout.frames && layout.last_reader(next_frame) < end {
+                let t = next_frame;
+                let sources = layout.sources(t);
+                let rows =
+                    |(w, j): (u64, usize)| &kept[w as usize - kept_first][j * bins..][..bins];
+                cross_fade(
+                    rows(sources.a),
+                    sources.b.map(|(w, j, f)| (rows((w, j)), f)),
+                    &mut mixed,
+                );
+                self.norm.denormalise_slice(&mixed, &mut row);
+                store.write(t, &row);
+                next_frame += 1;
+            }
+            // Later frames take values from window next_frame / hop on.
+            while kept_first < next_frame / layout.hop && !kept.is_empty() {
+                spare.extend(kept.pop_front());
+                kept_first += 1;
+            }
             bar.inc((end - start) as u64);
             start = end;
         }
@@ -183,8 +218,7 @@ impl Renderer {
     /// Autoencodes the magnitudes in `store` with the current bend, in place.
     pub fn bend_frames(&mut self, store: &mut dyn FrameStore, bar: &ProgressBar) -> Result<()> {
         let (window, bins) = (self.window, self.bins);
-        let layout = WindowLayout::new(store.frames(), window);
-        let hop = layout.hop;
+        let layout = self.window_layout(store.frames());
         let norm = self.norm;
         // Padding: the normalised value of silence (amin).
         let pad = norm.normalise(0.0);
@@ -194,12 +228,10 @@ impl Renderer {
             batch.clear();
             for k in range.clone() {
                 for j in 0..window {
-                    // Padded frame p = k hop + j is real frame p - hop.
-                    let p = k * hop + j;
                     let filled = batch.len();
                     batch.resize(filled + bins, pad);
-                    if p >= hop && p - hop < layout.frames {
-                        store.read(p - hop, &mut row);
+                    if let Some(t) = layout.frame_at(k, j) {
+                        store.read(t, &mut row);
                         norm.normalise_slice(&row, &mut batch[filled..]);
                     }
                 }
@@ -218,7 +250,7 @@ impl Renderer {
         frames: usize,
         bar: &ProgressBar,
     ) -> Result<Vec<f32>> {
-        let layout = WindowLayout::new(frames, self.window);
+        let layout = self.window_layout(frames);
         assert_eq!(latents.nrows(), layout.count, "one latent per window");
         let mut store = Magnitudes {
             data: vec![0.0; frames * self.bins],
@@ -231,9 +263,11 @@ impl Renderer {
     }
 }
 
-/// Windows the pipeline needs for a signal of `samples` samples at the model rate.
-pub fn window_count(samples: usize, window: usize) -> usize {
-    WindowLayout::new(StftConfig::default().frames_for(samples), window).count
+/// Windows the renderer needs for a signal of `samples` samples at the model rate.
+pub fn window_count(renderer: &Renderer, samples: usize) -> usize {
+    renderer
+        .window_layout(StftConfig::default().frames_for(samples))
+        .count
 }
 
 pub fn bar(len: u64, what: &str) -> ProgressBar {
@@ -393,7 +427,7 @@ pub fn griffin_lim(
 }
 
 /// Total progress steps (windows, plus Griffin-Lim iterations) for rendering `audio`.
-pub fn render_steps(audio: &AudioData, window: usize, phase: &PhaseOptions) -> u64 {
+pub fn render_steps(audio: &AudioData, renderer: &Renderer, phase: &PhaseOptions) -> u64 {
     let samples = (audio.frames() as u64 * MODEL_SAMPLE_RATE as u64)
         .div_ceil(audio.sample_rate.max(1) as u64) as usize;
     // Resampling may add a sample or two; the bar length is only indicative.
@@ -401,7 +435,7 @@ pub fn render_steps(audio: &AudioData, window: usize, phase: &PhaseOptions) -> u
         PhaseSource::Input => 0,
         PhaseSource::GriffinLim => phase.iterations,
     };
-    (audio.channel_count() * (window_count(samples, window) + gl)) as u64
+    (audio.channel_count() * (window_count(renderer, samples) + gl)) as u64
 }
 
 pub fn check_iterations(phase: PhaseSource, iterations: Option<usize>) -> Result<usize> {

@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use dsp::read_audio;
 
-use crate::pipeline::{Keep, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps};
+use crate::pipeline::{
+    Keep, LayoutArgs, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps,
+};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -30,6 +32,8 @@ pub struct RenderArgs {
     model: ModelArgs,
     #[command(flatten)]
     phase: PhaseArgs,
+    #[command(flatten)]
+    layout: LayoutArgs,
     /// Seed of the config's random selections and noise (overrides the config's `seed`)
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -46,6 +50,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     let phase = args.phase.options()?;
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
+    renderer.layout = args.layout.layout;
     let spec =
         renderer.spec_with_clusters(args.config.as_deref(), args.seed, args.clusters.as_deref())?;
     renderer.set_spec(&spec)?;
@@ -57,7 +62,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         audio.sample_rate,
         audio.frames() as f64 / audio.sample_rate as f64
     );
-    let progress = bar(render_steps(&audio, renderer.window, &phase), "render");
+    let progress = bar(render_steps(&audio, &renderer, &phase), "render");
     let keep = Keep {
         model_rate: args.spectrogram.is_some(),
         magnitude: args.dump_magnitude.is_some(),

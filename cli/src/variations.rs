@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use dsp::read_audio;
 
-use crate::pipeline::{Keep, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps};
+use crate::pipeline::{
+    Keep, LayoutArgs, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps,
+};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -37,6 +39,8 @@ pub struct VariationsArgs {
     model: ModelArgs,
     #[command(flatten)]
     phase: PhaseArgs,
+    #[command(flatten)]
+    layout: LayoutArgs,
     /// Also write a spectrogram PNG per variation (input on top), named like the WAV
     #[arg(long)]
     spectrogram: bool,
@@ -58,6 +62,7 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
         .context("--seed + --count overflows")?;
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
+    renderer.layout = args.layout.layout;
     // Checked once against the model before any audio work.
     let mut spec =
         renderer.spec_with_clusters(Some(&args.config), None, args.clusters.as_deref())?;
@@ -69,7 +74,7 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
         .unwrap_or_else(|| "variation".into());
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
-    let per = render_steps(&audio, renderer.window, &phase);
+    let per = render_steps(&audio, &renderer, &phase);
     let progress = bar(per * args.count, "variations");
     for seed in args.seed..=last {
         spec.seed = seed;

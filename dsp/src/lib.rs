@@ -30,8 +30,8 @@ pub use resynth::{
     spectral_convergence, with_input_phase,
 };
 pub use stft::{Spectrogram, Stft, StftConfig, StreamingSynthesis};
-pub use stream_windows::{FrameSources, StreamSchedule};
-pub use windowing::{WindowLayout, sin2_fade_in};
+pub use stream_windows::{FrameSources, LayoutMode, StreamSchedule};
+pub use windowing::{WindowLayout, cross_fade, sin2_fade_in};
 
 /// The model's sample rate (docs/signal.md): every other rate is resampled to it.
 pub const MODEL_SAMPLE_RATE: u32 = 44_100;

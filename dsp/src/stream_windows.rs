@@ -110,40 +110,139 @@ impl StreamSchedule {
     }
 }
 
+/// The named window layouts, one place for both sides: the offline renderer's own
+/// (`netbend render --layout offline`) and the plugin's quality modes, which the plugin streams
+/// and `netbend render --layout plugin-default|plugin-low-latency` renders offline
+/// ([`crate::WindowLayout::for_schedule`]) with the same cross-fade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutMode {
+    /// A window every `window / 2` frames, every frame cross-faded between two windows.
+    Offline,
+    /// The plugin's Default quality: a window every 32 frames (186 ms), a 12-frame (70 ms)
+    /// cross-fade, 8 frames (46 ms) for the model.
+    PluginDefault,
+    /// The plugin's Low latency quality: a window every 12 frames (70 ms, 2.7x the model runs), a
+    /// 3-frame (17 ms) cross-fade, 5 frames (29 ms) for the model.
+    PluginLowLatency,
+}
+
+impl LayoutMode {
+    pub const ALL: [LayoutMode; 3] = [
+        LayoutMode::Offline,
+        LayoutMode::PluginDefault,
+        LayoutMode::PluginLowLatency,
+    ];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayoutMode::Offline => "offline",
+            LayoutMode::PluginDefault => "plugin-default",
+            LayoutMode::PluginLowLatency => "plugin-low-latency",
+        }
+    }
+
+    /// The mode called `name` ([`LayoutMode::name`]).
+    pub fn from_name(name: &str) -> Option<LayoutMode> {
+        LayoutMode::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The schedule of `window`-frame windows (frames of 256 samples at 44.1 kHz, 5.8 ms). The
+    /// budget is the plugin's (the offline renderer has none).
+    pub fn schedule(self, window: usize) -> StreamSchedule {
+        let half = window / 2;
+        let (hop, fade, budget) = match self {
+            LayoutMode::Offline => return StreamSchedule::new(window, half, half, 0),
+            LayoutMode::PluginDefault => (32, 12, 8),
+            LayoutMode::PluginLowLatency => (12, 3, 5),
+        };
+        // Small test models may have shorter windows.
+        let hop = hop.min(half).max(1);
+        StreamSchedule::new(window, hop, fade.min(hop), budget)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::WindowLayout;
 
-    /// A fake model output: a different value for every (window, row, bin).
-    fn value(w: u64, row: usize, bin: usize) -> f32 {
-        ((w as usize * 131 + row * 17 + bin * 7) % 1000) as f32 / 999.0
+    /// The value an imagined model returns for frame `frame` in window `w`: different in every
+    /// window, so a frame taken from the wrong window or row shows.
+    fn value_at(w: u64, frame: i64, bin: usize) -> f32 {
+        ((w as i64 * 131 + frame * 17 + bin as i64 * 7).rem_euclid(1000)) as f32 / 999.0
+    }
+
+    /// Frame `t` by the definition (module docs): region `a = t / hop`, and in the last `fade`
+    /// frames of the region `a + sin²(π (o + ½) / (2 fade)) (b - a)` with `b` = window `a + 1`.
+    fn by_definition(hop: usize, fade: usize, t: usize, bin: usize) -> f32 {
+        let (a, o) = ((t / hop) as u64, t % hop);
+        let va = value_at(a, t as i64, bin);
+        if o + fade < hop {
+            return va;
+        }
+        let x = std::f64::consts::PI * ((o + fade - hop) as f64 + 0.5) / (2.0 * fade as f64);
+        let f = (x.sin() * x.sin()) as f32;
+        va + f * (value_at(a + 1, t as i64, bin) - va)
     }
 
     #[test]
-    fn half_window_hop_and_fade_equal_the_offline_layout_bit_for_bit() {
+    fn the_stream_and_the_offline_layout_agree_bit_for_bit_in_every_mode() {
         let (window, bins, frames) = (128, 3, 700);
-        let layout = WindowLayout::new(frames, window);
-        let mut windows = vec![0.0; layout.count * window * bins];
-        for k in 0..layout.count {
-            for j in 0..window {
-                for f in 0..bins {
-                    windows[(k * window + j) * bins + f] = value(k as u64, j, f);
+        for mode in LayoutMode::ALL {
+            let schedule = mode.schedule(window);
+            let layout = WindowLayout::for_schedule(frames, &schedule);
+            // Offline: window k holds frames (k + 1) hop - window .. (k + 1) hop - 1.
+            let mut windows = vec![0.0; layout.count * window * bins];
+            for k in 0..layout.count {
+                let first = ((k + 1) * schedule.hop) as i64 - window as i64;
+                for j in 0..window {
+                    for bin in 0..bins {
+                        windows[(k * window + j) * bins + bin] =
+                            value_at(k as u64, first + j as i64, bin);
+                    }
+                }
+            }
+            let offline = layout.overlap_add(&windows, bins);
+            for t in 0..frames {
+                // The stream: window w is cut when frame window_end(w) arrives, its row j being
+                // frame window_end(w) + 1 - window + j (as the plugin dispatches it).
+                let s = schedule.sources(t as u64);
+                let frame_of = |w: u64, row: usize| {
+                    schedule.window_end(w) as i64 + 1 - window as i64 + row as i64
+                };
+                for bin in 0..bins {
+                    let va = value_at(s.a.0, frame_of(s.a.0, s.a.1), bin);
+                    let streamed = match s.b {
+                        Some((b, row_b, f)) => va + f * (value_at(b, frame_of(b, row_b), bin) - va),
+                        None => va,
+                    };
+                    let expected = by_definition(schedule.hop, schedule.fade, t, bin);
+                    let name = mode.name();
+                    assert_eq!(streamed, expected, "{name}: stream, frame {t} bin {bin}");
+                    assert_eq!(
+                        offline[t * bins + bin],
+                        expected,
+                        "{name}: offline, frame {t}"
+                    );
                 }
             }
         }
-        let offline = layout.overlap_add(&windows, bins);
-        let schedule = StreamSchedule::new(window, 64, 64, 0);
-        for t in 0..frames {
-            let s = schedule.sources(t as u64);
-            let (b, row_b, f) = s.b.expect("every frame is faded at hop = fade");
-            for bin in 0..bins {
-                let va = value(s.a.0, s.a.1, bin);
-                let vb = value(b, row_b, bin);
-                let streamed = va + f * (vb - va);
-                assert_eq!(streamed, offline[t * bins + bin], "frame {t} bin {bin}");
-            }
+    }
+
+    #[test]
+    fn the_modes_have_the_documented_schedules() {
+        let s = |m: LayoutMode| {
+            let s = m.schedule(128);
+            (s.hop, s.fade, s.budget)
+        };
+        assert_eq!(s(LayoutMode::Offline), (64, 64, 0));
+        assert_eq!(s(LayoutMode::PluginDefault), (32, 12, 8));
+        assert_eq!(s(LayoutMode::PluginLowLatency), (12, 3, 5));
+        for m in LayoutMode::ALL {
+            assert_eq!(LayoutMode::from_name(m.name()), Some(m));
         }
+        assert_eq!(LayoutMode::from_name("plugin"), None);
     }
 
     #[test]

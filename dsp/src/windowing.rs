@@ -1,6 +1,10 @@
 //! Cutting a spectrogram into overlapping model windows and overlap-adding the model's windows
 //! back with a cross-fade (offline rendering, `netbend render` / `generate`).
 //!
+//! The offline renderer's own layout is described here; [`WindowLayout::for_schedule`] lays the
+//! windows out as the plugin's stream cuts them instead ([`crate::LayoutMode`]), so that a file
+//! can be rendered the way the plugin renders it.
+//!
 //! Windows of `window` frames start every `hop = window / 2` frames. The spectrogram is padded
 //! with `hop` frames in front and enough frames at the end that every real frame lies in exactly
 //! two windows: the second half of window `k - 1` and the first half of window `k`. The output
@@ -12,6 +16,8 @@
 //! `f` sum to one by construction, and when both windows agree the result is that value exactly
 //! (no rounding), which the identity test checks bit for bit.
 
+use crate::stream_windows::{FrameSources, StreamSchedule};
+
 /// The raised-cosine fade-in weight at offset `o` of a fade `len` long:
 /// `sin²(π (o + ½) / (2 len))`. `f(o) + f(len - 1 - o) = 1`, so a fade-out with `1 - f` keeps the
 /// sum of the two weights at one. Shared by the offline [`WindowLayout`] and the streaming
@@ -21,29 +27,44 @@ pub fn sin2_fade_in(o: usize, len: usize) -> f32 {
     (x.sin() * x.sin()) as f32
 }
 
-/// The layout of the overlapping windows over a `[frames, bins]` spectrogram.
+/// The layout of the overlapping windows over a `[frames, bins]` spectrogram, cross-faded by a
+/// [`StreamSchedule`]: window `k` holds frames `(k + 1) hop - window ..= (k + 1) hop - 1` (padding
+/// before frame 0 and after the last), and frame `t` is made of the windows
+/// [`StreamSchedule::sources`] names, exactly as the plugin's stream makes it. [`WindowLayout::new`]
+/// is the offline renderer's own layout (`hop = fade = window / 2`, the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WindowLayout {
     /// Real frames of the spectrogram.
     pub frames: usize,
     /// Frames per window (128 for the model).
     pub window: usize,
-    /// Hop between window starts (`window / 2`).
+    /// Hop between window starts (`window / 2` offline).
     pub hop: usize,
+    /// Frames at the end of each hop cross-faded into the next window (`hop` offline).
+    pub fade: usize,
     /// Number of windows.
     pub count: usize,
 }
 
 impl WindowLayout {
-    /// Windows of `window` frames (even, >= 2) with hop `window / 2` covering `frames` frames.
+    /// Windows of `window` frames (even, >= 2) with hop = fade = `window / 2` covering `frames`
+    /// frames: every frame lies in two windows and is cross-faded between them.
     pub fn new(frames: usize, window: usize) -> WindowLayout {
         assert!(
             window >= 2 && window.is_multiple_of(2),
             "window must be even and >= 2"
         );
-        let hop = window / 2;
-        // Padded frame p = t + hop lies in windows p / hop and p / hop - 1; the last real frame
-        // needs window (frames + hop - 1) / hop.
+        WindowLayout::for_schedule(
+            frames,
+            &StreamSchedule::new(window, window / 2, window / 2, 0),
+        )
+    }
+
+    /// The windows a stream cut by `schedule` would see over `frames` frames (the schedule's
+    /// budget only delays the stream, it does not change a frame's value).
+    pub fn for_schedule(frames: usize, schedule: &StreamSchedule) -> WindowLayout {
+        let hop = schedule.hop;
+        // The last real frame's fade partner is window (frames - 1) / hop + 1.
         let count = if frames == 0 {
             0
         } else {
@@ -51,13 +72,20 @@ impl WindowLayout {
         };
         WindowLayout {
             frames,
-            window,
+            window: schedule.window,
             hop,
+            fade: schedule.fade,
             count,
         }
     }
 
-    /// Padded length `(count - 1) hop + window` (front padding `hop`, the rest at the end).
+    /// The stream schedule whose cross-fade this layout applies (budget 0).
+    pub fn schedule(&self) -> StreamSchedule {
+        StreamSchedule::new(self.window, self.hop, self.fade, 0)
+    }
+
+    /// Padded length `(count - 1) hop + window` (front padding `window - hop`, the rest at the
+    /// end).
     pub fn padded_frames(&self) -> usize {
         if self.count == 0 {
             0
@@ -66,9 +94,22 @@ impl WindowLayout {
         }
     }
 
-    /// The fade-in weight of the later window at offset `o` in the hop.
-    pub fn fade_in(&self, o: usize) -> f32 {
-        sin2_fade_in(o, self.hop)
+    /// The real frame at row `j` of window `k`, or `None` for padding.
+    pub fn frame_at(&self, k: usize, j: usize) -> Option<usize> {
+        // Row j of window k is padded frame p = k hop + j, real frame p - (window - hop).
+        let p = k * self.hop + j;
+        let front = self.window - self.hop;
+        (p >= front && p - front < self.frames).then(|| p - front)
+    }
+
+    /// The last window that holds frame `t`: once it is built, no window reads `t` any more.
+    pub fn last_reader(&self, t: usize) -> usize {
+        ((t + self.window) / self.hop - 1).min(self.count.saturating_sub(1))
+    }
+
+    /// The windows (and weights) frame `t` is made of, as on the plugin's stream.
+    pub fn sources(&self, t: usize) -> FrameSources {
+        self.schedule().sources(t as u64)
     }
 
     /// Cuts a row-major `[frames, bins]` spectrogram into `[count, window, bins]` (row-major),
@@ -78,21 +119,17 @@ impl WindowLayout {
         let mut out = vec![pad; self.count * self.window * bins];
         for k in 0..self.count {
             for j in 0..self.window {
-                // Frame in real coordinates: k hop + j - hop.
-                let p = k * self.hop + j;
-                if p < self.hop || p - self.hop >= self.frames {
-                    continue;
+                if let Some(t) = self.frame_at(k, j) {
+                    let dst = (k * self.window + j) * bins;
+                    out[dst..dst + bins].copy_from_slice(&spectrogram[t * bins..(t + 1) * bins]);
                 }
-                let t = p - self.hop;
-                let dst = (k * self.window + j) * bins;
-                out[dst..dst + bins].copy_from_slice(&spectrogram[t * bins..(t + 1) * bins]);
             }
         }
         out
     }
 
     /// Overlap-adds `[count, window, bins]` windows back to a `[frames, bins]` spectrogram with
-    /// the cross-fade of the module docs.
+    /// the schedule's cross-fade.
     pub fn overlap_add(&self, windows: &[f32], bins: usize) -> Vec<f32> {
         assert_eq!(
             windows.len(),
@@ -100,18 +137,29 @@ impl WindowLayout {
             "windows size"
         );
         let mut out = vec![0.0f32; self.frames * bins];
+        let row = |(w, j): (u64, usize)| &windows[(w as usize * self.window + j) * bins..][..bins];
         for t in 0..self.frames {
-            let p = t + self.hop;
-            let k = p / self.hop;
-            let o = p % self.hop;
-            let f = self.fade_in(o);
-            let a = &windows[((k - 1) * self.window + self.hop + o) * bins..][..bins];
-            let b = &windows[(k * self.window + o) * bins..][..bins];
-            for ((y, &a), &b) in out[t * bins..(t + 1) * bins].iter_mut().zip(a).zip(b) {
+            let sources = self.sources(t);
+            cross_fade(
+                row(sources.a),
+                sources.b.map(|(w, j, f)| (row((w, j)), f)),
+                &mut out[t * bins..(t + 1) * bins],
+            );
+        }
+        out
+    }
+}
+
+/// One output frame from its windows' rows: `a`, or in a fade `a + f (b - a)` (the plugin's
+/// formula, so that equal rows give `a` back exactly).
+pub fn cross_fade(a: &[f32], b: Option<(&[f32], f32)>, out: &mut [f32]) {
+    match b {
+        Some((b, f)) => {
+            for ((y, &a), &b) in out.iter_mut().zip(a).zip(b) {
                 *y = a + f * (b - a);
             }
         }
-        out
+        None => out.copy_from_slice(a),
     }
 }
 
@@ -127,24 +175,51 @@ mod tests {
 
     #[test]
     fn identity_model_gives_back_the_input_exactly() {
-        for frames in [1, 2, 63, 64, 65, 127, 128, 129, 300, 1000] {
+        for frames in [1, 2, 11, 12, 13, 63, 64, 65, 127, 128, 129, 300, 1000] {
             let bins = 5;
-            let layout = WindowLayout::new(frames, 128);
             let x = ramp(frames, bins);
-            let windows = layout.split(&x, bins, 0.0);
-            assert_eq!(layout.overlap_add(&windows, bins), x, "frames {frames}");
+            for mode in crate::LayoutMode::ALL {
+                let layout = WindowLayout::for_schedule(frames, &mode.schedule(128));
+                let windows = layout.split(&x, bins, 0.0);
+                let out = layout.overlap_add(&windows, bins);
+                assert_eq!(out, x, "{} frames {frames}", mode.name());
+            }
+        }
+    }
+
+    #[test]
+    fn the_offline_mode_is_the_half_window_layout() {
+        let offline = crate::LayoutMode::Offline.schedule(128);
+        assert_eq!(
+            WindowLayout::for_schedule(300, &offline),
+            WindowLayout::new(300, 128)
+        );
+    }
+
+    #[test]
+    fn no_window_after_a_frames_last_reader_holds_it() {
+        for mode in crate::LayoutMode::ALL {
+            let layout = WindowLayout::for_schedule(500, &mode.schedule(128));
+            for t in 0..layout.frames {
+                let last = layout.last_reader(t);
+                let holds = |k: usize| (0..128).any(|j| layout.frame_at(k, j) == Some(t));
+                assert!(holds(last), "{} frame {t}", mode.name());
+                assert!((last + 1..layout.count).all(|k| !holds(k)), "frame {t}");
+                // Its sources are built by then.
+                let s = layout.sources(t);
+                assert!(s.a.0 as usize <= last && s.b.is_none_or(|b| b.0 as usize <= last));
+            }
         }
     }
 
     #[test]
     fn fade_weights_sum_to_one_and_rise() {
-        let layout = WindowLayout::new(500, 128);
         for o in 0..64 {
-            let f = layout.fade_in(o);
+            let f = sin2_fade_in(o, 64);
             // The partner frame of the fading-out window has weight 1 - f; the weights mirror.
-            assert!((f + layout.fade_in(63 - o) - 1.0).abs() < 1e-6);
+            assert!((f + sin2_fade_in(63 - o, 64) - 1.0).abs() < 1e-6);
             if o > 0 {
-                assert!(f > layout.fade_in(o - 1));
+                assert!(f > sin2_fade_in(o - 1, 64));
             }
         }
     }

@@ -8,7 +8,7 @@
 
 use crate::clip_clusters::ClipClusterState;
 use crate::params::NetbendParams;
-use crate::params::{NUM_SLOTS, Selection};
+use crate::params::{NUM_SLOTS, QualityMode, Selection};
 use crate::slot_config::{
     SlotValues, SlotsConfig, apply_slots, config_into_slots, default_slots, read_slots,
     slots_to_yaml,
@@ -117,6 +117,7 @@ pub fn cluster_file_beside(path: &Path) -> PathBuf {
 pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<String, String> {
     write_config(
         &read_slots(&params.slots),
+        params.mode.value(),
         &params.clip_cluster_state(),
         path,
     )
@@ -125,6 +126,7 @@ pub fn save_slots_as_config(params: &NetbendParams, path: &Path) -> Result<Strin
 /// [`save_slots_as_config`] of given slot values and clip-cluster state.
 pub fn write_config(
     slots: &[SlotValues; NUM_SLOTS],
+    mode: QualityMode,
     state: &ClipClusterState,
     path: &Path,
 ) -> Result<String, String> {
@@ -139,7 +141,7 @@ pub fn write_config(
             .to_string_lossy()
             .into_owned()
     });
-    let text = slots_to_yaml(slots, file_name.as_deref());
+    let text = slots_to_yaml(slots, mode, file_name.as_deref());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             format!(

@@ -64,22 +64,16 @@ fn schedule_override(window: usize) -> Option<StreamSchedule> {
     }
 }
 
-/// The schedule of each quality mode (frames of 256 samples at 44.1 kHz, 5.8 ms).
-/// Default: a window every 32 frames (186 ms), a 12-frame (70 ms) cross-fade, 8 frames (46 ms)
-/// for the model; 319 ms at 44.1 kHz, at most 380 ms at any host rate (32 kHz resamples slowest).
-/// Low latency: a window every 12 frames (70 ms, 2.7x the model runs), a 3-frame (17 ms) fade,
-/// 5 frames (29 ms) for the model; 134 ms at 44.1 kHz, at most 200 ms at any host rate.
-/// `NETBEND_SCHEDULE` overrides both.
+/// The schedule of each quality mode: `dsp::LayoutMode`'s plugin layouts (`netbend render
+/// --layout plugin-default|plugin-low-latency` renders a file with the same cross-fade).
+/// Default: 319 ms at 44.1 kHz, at most 380 ms at any host rate (32 kHz resamples slowest);
+/// Low latency: 134 ms at 44.1 kHz, at most 200 ms at any host rate. `NETBEND_SCHEDULE`
+/// overrides both.
 pub fn schedule_for(mode: QualityMode, window: usize) -> StreamSchedule {
     if let Some(schedule) = schedule_override(window) {
         return schedule;
     }
-    let (hop, fade, budget) = match mode {
-        QualityMode::Default => (32, 12, 8),
-        QualityMode::LowLatency => (12, 3, 5),
-    };
-    let hop = hop.min(window / 2);
-    StreamSchedule::new(window, hop, fade.min(hop), budget)
+    mode.layout().schedule(window)
 }
 
 /// Latency of the model path at a host rate, in host samples, and the model-rate delay added so

@@ -182,6 +182,13 @@ impl QualityMode {
     pub fn from_u8(index: u8) -> Self {
         Self::from_index(index as usize)
     }
+    /// The window layout of this mode, which `netbend render --layout` also offers.
+    pub fn layout(self) -> dsp::LayoutMode {
+        match self {
+            QualityMode::Default => dsp::LayoutMode::PluginDefault,
+            QualityMode::LowLatency => dsp::LayoutMode::PluginLowLatency,
+        }
+    }
 }
 
 /// Smoothing of continuous slot parameters. The worker samples the slots once per model window,

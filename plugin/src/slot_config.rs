@@ -1,5 +1,6 @@
 //! The slots as a bend config file (docs/config.md) and back, so that a bend found in the DAW
-//! renders the same offline with `netbend render --config`.
+//! renders the same offline with `netbend render --config` (and the `--layout` of the plugin's
+//! quality mode, which the file's header names).
 //!
 //! Export writes one entry per enabled slot, in slot order, with every key the slot uses
 //! (`mix` and the entry's own `seed` included). Import goes through the engine's own parser and
@@ -14,7 +15,7 @@
 //! to the host parameters ([`read_slots`], [`apply_slots`], through nice-plug's `ParamSetter` so
 //! the host records the change) is kept apart from the text conversion, which needs no host.
 
-use crate::params::{NUM_SLOTS, Selection, SlotParams, Transform};
+use crate::params::{NUM_SLOTS, QualityMode, Selection, SlotParams, Transform};
 use engine::{BendConfig, ClusterSource, Manifest};
 use nice_plug::prelude::{Param, ParamSetter};
 use std::fmt::Write as _;
@@ -125,12 +126,25 @@ pub fn default_slots() -> [SlotValues; NUM_SLOTS] {
 }
 
 /// The slots as config text: one entry per enabled slot in slot order, each with all the keys
-/// the slot uses. `cluster_file`, when given, is written as the top-level `cluster-file:` (a
-/// path relative to the config) that `features: cluster` entries select from.
-pub fn slots_to_yaml(slots: &[SlotValues; NUM_SLOTS], cluster_file: Option<&str>) -> String {
-    let mut out = String::from(
-        "# Netbend plugin slots as a bend config (docs/config.md):\n\
-         #   netbend render --config THIS.yaml --in IN.wav --out OUT.wav\n",
+/// the slot uses. The header comment names the `netbend render --layout` of the quality `mode`,
+/// with which the CLI renders what the plugin renders in that mode. `cluster_file`, when given,
+/// is written as the top-level `cluster-file:` (a path relative to the config) that
+/// `features: cluster` entries select from.
+pub fn slots_to_yaml(
+    slots: &[SlotValues; NUM_SLOTS],
+    mode: QualityMode,
+    cluster_file: Option<&str>,
+) -> String {
+    let mode_name = match mode {
+        QualityMode::Default => "Default",
+        QualityMode::LowLatency => "Low latency",
+    };
+    let mut out = format!(
+        "# Netbend plugin slots as a bend config (docs/config.md), saved in quality mode \
+         {mode_name};\n\
+         # netbend render with the plugin's window layout renders what the plugin renders:\n\
+         #   netbend render --layout {} --config THIS.yaml --in IN.wav --out OUT.wav\n",
+        mode.layout().name()
     );
     if let Some(file) = cluster_file {
         let _ = writeln!(out, "cluster-file: \"{}\"", file.replace('"', "\\\""));

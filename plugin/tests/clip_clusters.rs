@@ -481,7 +481,7 @@ fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
     slots[0].cluster = 2;
     let dir = std::env::temp_dir().join(format!("netbend-clip-save-{}", std::process::id()));
     let path = dir.join("bend.yaml");
-    write_config(&slots, &clip, &path).unwrap();
+    write_config(&slots, QualityMode::Default, &clip, &path).unwrap();
     let beside = cluster_file_beside(&path);
     assert_eq!(beside, dir.join("bend.clusters.yaml"));
     assert_eq!(std::fs::read_to_string(&beside).unwrap(), clip.yaml);
@@ -510,7 +510,7 @@ fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
         use_clip: false,
         ..clip.clone()
     };
-    write_config(&slots, &general, &path).unwrap();
+    write_config(&slots, QualityMode::Default, &general, &path).unwrap();
     assert!(!beside.exists());
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains("cluster-file"), "{text}");

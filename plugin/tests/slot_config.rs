@@ -4,6 +4,7 @@
 //! refused file yields no slots at all.
 
 use netbend::bridge::{BendSnapshot, SlotSnapshot};
+use netbend::params::QualityMode;
 use netbend::params::{NUM_SLOTS, Selection, Transform};
 use netbend::slot_config::{SlotValues, default_slots, slots_from_config, slots_to_yaml};
 use netbend::worker::spec_from_snapshot;
@@ -122,7 +123,7 @@ fn every_transform_round_trips_and_compiles_like_the_slots() {
             mix: 0.25,
             ..SlotValues::defaults(other + 1)
         };
-        let yaml = slots_to_yaml(&slots, None);
+        let yaml = slots_to_yaml(&slots, QualityMode::LowLatency, None);
         let file = TempConfig::new(&format!("{}.yaml", transform.stage_name()), &yaml);
         let loaded = slots_from_config(&yaml, &file.0, &manifest)
             .unwrap_or_else(|e| panic!("{transform:?}: {e}\n{yaml}"));
@@ -157,8 +158,14 @@ fn save_writes_the_whole_file_into_a_new_folder_and_lists_it() {
     let written = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         written,
-        slots_to_yaml(&netbend::slot_config::read_slots(&params.slots), None)
+        slots_to_yaml(
+            &netbend::slot_config::read_slots(&params.slots),
+            QualityMode::Default,
+            None
+        )
     );
+    // The header tells which layout renders it like the plugin's (default) quality mode.
+    assert!(written.contains("--layout plugin-default "), "{written}");
     // No temporary file is left beside it, and the folder's list shows it.
     let listed = netbend::config_panel::config_files(&dir.join("nested"));
     assert_eq!(listed, vec![path.clone()]);
@@ -172,7 +179,7 @@ fn save_writes_the_whole_file_into_a_new_folder_and_lists_it() {
 
 #[test]
 fn no_enabled_slot_is_the_neutral_config() {
-    let yaml = slots_to_yaml(&default_slots(), None);
+    let yaml = slots_to_yaml(&default_slots(), QualityMode::Default, None);
     let file = TempConfig::new("neutral.yaml", &yaml);
     let spec = engine::load_config(&file.0, &manifest()).unwrap();
     assert!(spec.entries.is_empty(), "{yaml}");

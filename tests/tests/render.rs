@@ -481,33 +481,46 @@ fn python() -> PathBuf {
 }
 
 #[test]
-fn neutral_render_spectrogram_matches_the_numpy_onnxruntime_reference() {
+fn neutral_render_spectrogram_matches_the_numpy_onnxruntime_reference_in_every_layout() {
     let dir = tempfile::tempdir().unwrap();
     let input = test_data("drum_break.flac");
-    let dump = dir.path().join("bent.f32");
-    let out = render(
-        &input,
-        &dir.path().join("neutral.wav"),
-        None,
-        &["--dump-magnitude", dump.to_str().unwrap()],
-    );
-    assert!(out.status.success(), "netbend failed: {}", stderr(&out));
-    let script = workspace_root().join("tests/tests/render_reference.py");
-    let out = Command::new(python())
-        .arg(&script)
-        .arg(tiny_vae())
-        .arg(&input)
-        .arg(&dump)
-        .env("PYTHONPATH", workspace_root().join("models"))
-        .output()
-        .expect("cannot start the reference Python");
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    assert!(
-        out.status.success(),
-        "reference failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // --layout and its hop / fade in frames as documented (README, `netbend render`).
+    for (layout, hop, fade) in [
+        ("offline", 64, 64),
+        ("plugin-default", 32, 12),
+        ("plugin-low-latency", 12, 3),
+    ] {
+        let dump = dir.path().join(format!("bent-{layout}.f32"));
+        let out = render(
+            &input,
+            &dir.path().join(format!("neutral-{layout}.wav")),
+            None,
+            &[
+                "--layout",
+                layout,
+                "--dump-magnitude",
+                dump.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "netbend failed: {}", stderr(&out));
+        let script = workspace_root().join("tests/tests/render_reference.py");
+        let out = Command::new(python())
+            .arg(&script)
+            .arg(tiny_vae())
+            .arg(&input)
+            .arg(&dump)
+            .args([hop.to_string(), fade.to_string()])
+            .env("PYTHONPATH", workspace_root().join("models"))
+            .output()
+            .expect("cannot start the reference Python");
+        println!("{layout}: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{layout}: reference failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
