@@ -8,6 +8,7 @@
 //!   and the default model beside the CLAP file and inside the VST3 bundle
 
 mod bundle;
+mod demo_images;
 mod setup;
 mod system_packages;
 mod tasks;

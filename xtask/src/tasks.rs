@@ -1,5 +1,6 @@
 //! `cargo xtask test` and `cargo xtask demo`.
 
+use crate::demo_images;
 use crate::setup::{self, Setup, run_command};
 use crate::system_packages::on_path;
 use std::path::Path;
@@ -113,6 +114,7 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
             manifest.display()
         ));
     }
+    let image_model = demo_images::check_model(&setup::workspace_root())?;
     let env = setup::run()?;
     let out_dir = env.root.join("demo-output");
     std::fs::create_dir_all(&out_dir)
@@ -241,8 +243,9 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
             "netbend resynth",
         )?;
     }
+    demo_images::render(&env.root, &netbend, &env.ort_dylib, &image_model, &out_dir)?;
     println!(
-        "\n[demo] done: outputs are in {} (each PNG: input spectrogram on top, output below)",
+        "\n[demo] done: outputs are in {} (each spectrogram PNG: input on top, output below; images/: the image model's stills and animations)",
         out_dir.display()
     );
     Ok(())
