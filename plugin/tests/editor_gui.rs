@@ -68,7 +68,7 @@ const BLOCK: usize = 768;
 
 /// A point inside layer 1's "all" chip: the first chip of the layer view's first row (window
 /// coordinates of the editor at its default size; see docs/plugin-editor.png).
-const LAYER1_ALL_CHIP: (i16, i16) = (135, 105);
+const LAYER1_ALL_CHIP: (i16, i16) = (138, 151);
 
 /// Stepped values come back as normalised f32 x step count: equal within f32 precision.
 fn assert_value(plugin: &mut LoadedPlugin, id: ClapId, expected: f64, what: &str) {
