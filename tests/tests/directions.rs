@@ -267,9 +267,16 @@ fn translate_on_layer_4_shifts_the_spectrum_up_by_whole_bins() {
         shifted < LOGIT_TOL,
         "bins 34..=510 vs neutral bins 2..=478: {shifted}"
     );
-    // Bins 0..30 only see the zeros that came in from outside: the ablated output.
+    // Bins 0..30 only see the zeros that came in from outside: the ablated output. Not bit for
+    // bit: on maps this large translate samples one axis after the other, whose float32 position
+    // arithmetic leaves values near, not exactly at, zero there (1.2e-6 in the logit measured
+    // here, where a real column moves it by ~1).
     let low = y.slice(s![.., .., ..30]);
-    assert!(low.iter().all(|&v| (v - f.bias as f32).abs() < 1e-6));
+    let off = low
+        .iter()
+        .map(|&v| (v - f.bias as f32).abs())
+        .fold(0.0f32, f32::max);
+    assert!(off < 1e-5, "bins 0..30 vs the ablated output: {off}");
     // And in time: 8 of 64 rows is 16 frames later (kernel 4, stride 2, padding 1: row i feeds
     // output rows 2i - 1 ..= 2i + 2, so frames 18..=125 see only shifted rows).
     let y = decode(f, &all(4, Stage::Translate, &[0.0, 8.0 / 64.0]));

@@ -10,16 +10,17 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
 }
 
-/// Every Rust and Python test. Both suites always run, so one failure does not hide the other.
+/// Every Rust and Python test. Both suites always run, and every Rust test binary runs
+/// (`--no-fail-fast`), so one failure does not hide another.
 pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
     let env = setup::run()?;
     let mut failures = Vec::new();
 
-    println!("\n[test] Rust: cargo test --workspace");
+    println!("\n[test] Rust: cargo test --workspace --no-fail-fast");
     let rust = run_command(
         cargo()
             .current_dir(&env.root)
-            .args(["test", "--workspace"])
+            .args(["test", "--workspace", "--no-fail-fast"])
             .args(extra_cargo_args)
             .env("ORT_DYLIB_PATH", &env.ort_dylib),
         "the Rust tests",
