@@ -14,24 +14,7 @@ fn default_model() -> Model {
 
 #[test]
 fn general_clusters_partition_every_layer() {
-    let model = default_model();
-    let manifest = model.manifest();
-    for layer in &manifest.layers {
-        let clusters = manifest.clusters_of("general", layer.index);
-        assert!(
-            !clusters.is_empty(),
-            "layer {} has no general clusters",
-            layer.index
-        );
-        let mut seen: Vec<usize> = clusters.iter().flatten().copied().collect();
-        seen.sort_unstable();
-        let every: Vec<usize> = (0..layer.channels).collect();
-        assert_eq!(
-            seen, every,
-            "layer {}: clusters must cover each channel once",
-            layer.index
-        );
-    }
+    common::assert_general_clusters_partition_every_layer(&default_model());
 }
 
 #[test]

@@ -47,7 +47,7 @@ pub fn render(
             what,
         )
     };
-    let config = root.join("examples/image-cluster-bends.yaml");
+    let config = root.join("examples/images/cluster-bends.yaml");
     let (neutral, bent) = (images.join("neutral"), images.join("bent"));
 
     println!(

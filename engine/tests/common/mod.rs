@@ -236,3 +236,25 @@ pub fn max_diff(a: &Array3<f32>, b: &Array3<f32>) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// Asserts that `model`'s general clusters partition every bendable layer: each channel in
+/// exactly one cluster (the clustering issue's promise for every shipped model).
+pub fn assert_general_clusters_partition_every_layer(model: &engine::Model) {
+    let manifest = model.manifest();
+    for layer in &manifest.layers {
+        let clusters = manifest.clusters_of("general", layer.index);
+        assert!(
+            !clusters.is_empty(),
+            "layer {} has no general clusters",
+            layer.index
+        );
+        let mut seen: Vec<usize> = clusters.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        let every: Vec<usize> = (0..layer.channels).collect();
+        assert_eq!(
+            seen, every,
+            "layer {}: clusters must cover each channel once",
+            layer.index
+        );
+    }
+}
