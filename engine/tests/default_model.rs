@@ -19,18 +19,7 @@ fn general_clusters_partition_every_layer() {
 
 #[test]
 fn clustering_record_names_existing_embedding_cnns() {
-    let model = default_model();
-    let clustering = model
-        .manifest()
-        .clustering
-        .as_ref()
-        .expect("clustering record");
-    for layer in &model.manifest().layers {
-        let file = clustering["embeddings"][layer.index.to_string()]["file"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no embedding CNN for layer {}", layer.index));
-        assert!(model.dir().join(file).is_file(), "{file} missing");
-    }
+    common::assert_embedding_cnns_exist(&default_model());
 }
 
 #[test]

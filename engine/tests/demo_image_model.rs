@@ -17,24 +17,7 @@ fn nine_layers_from_4_to_64_px_and_general_clusters_partition_every_layer() {
     let sizes: Vec<usize> = model.manifest().layers.iter().map(|l| l.height).collect();
     assert_eq!(sizes, [4, 8, 8, 16, 16, 32, 32, 64, 64]);
     common::assert_general_clusters_partition_every_layer(&model);
-    let clustering = model
-        .manifest()
-        .clustering
-        .as_ref()
-        .expect("clustering record");
-    for layer in &model.manifest().layers {
-        let file = clustering["embeddings"][layer.index.to_string()]["file"]
-            .as_str()
-            .expect("embedding file name");
-        assert!(
-            workspace()
-                .join("models/stylegan2-demo")
-                .join(file)
-                .is_file(),
-            "layer {}: {file} missing",
-            layer.index
-        );
-    }
+    common::assert_embedding_cnns_exist(&model);
 }
 
 #[test]

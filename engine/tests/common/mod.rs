@@ -258,3 +258,19 @@ pub fn assert_general_clusters_partition_every_layer(model: &engine::Model) {
         );
     }
 }
+
+/// Asserts that `model`'s clustering record names an embedding CNN for every layer and that the
+/// file is in the model directory (what per-clip clustering loads).
+pub fn assert_embedding_cnns_exist(model: &engine::Model) {
+    let clustering = model
+        .manifest()
+        .clustering
+        .as_ref()
+        .expect("clustering record");
+    for layer in &model.manifest().layers {
+        let file = clustering["embeddings"][layer.index.to_string()]["file"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no embedding CNN for layer {}", layer.index));
+        assert!(model.dir().join(file).is_file(), "{file} missing");
+    }
+}
