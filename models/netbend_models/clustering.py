@@ -34,6 +34,7 @@ import torch.nn.functional as F
 import yaml
 from tqdm import tqdm
 
+from .cli import parse_args_with_threads
 from .clustering_cnn import EMBEDDING_DIM, Embedder, EmbeddingCNN, VAE_LAYER_DEPTHS
 from .clustering_kmeans import clusters_from_labels, kmeans
 from .vae import SpectrogramVAE
@@ -331,6 +332,21 @@ def clustering_entry(cnns: dict[int, EmbeddingCNN], k: dict[int, int], seed: int
     }
 
 
+def write_clustering_outputs(model_dir: Path, run_dir: Path, cnns: dict[int, EmbeddingCNN], result: dict[int, dict],
+                             embeddings: dict[int, np.ndarray], seed: int, provenance: dict) -> None:
+    """Step 4 of the module docstring for any model kind: embed.L{l}.onnx, manifest.json's
+    `clusters.general` and `clustering`, and clusters.yaml into the model directory; the mean
+    embeddings (embeddings.npz) into the run directory. result is cluster_layers' output."""
+    for l, cnn in cnns.items():
+        export_embedder(cnn, model_dir / f"embed.L{l}.onnx")
+    clusters = {l: r["clusters"] for l, r in result.items()}
+    k_used = {l: r["result"].centroids.shape[0] for l, r in result.items()}
+    write_manifest_clusters(model_dir / "manifest.json", clusters, "general",
+                            clustering_entry(cnns, k_used, seed, provenance))
+    write_cluster_yaml(model_dir / "clusters.yaml", clusters)
+    np.savez(run_dir / "embeddings.npz", **{f"L{l}": e for l, e in embeddings.items()})
+
+
 # ---------------------------------------------------------------------------------------------
 # The whole pipeline
 
@@ -402,12 +418,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
                   "optimizer": {"name": "adam", "lr": LEARNING_RATE, "betas": list(BETAS)},
                   "test_accuracy": {str(l): histories[l][-1]["test_accuracy"] for l in layers},
                   "wall_seconds": round(time.time() - t_start, 1)}
-    for l, cnn in cnns.items():
-        export_embedder(cnn, model_dir / f"embed.L{l}.onnx")
-    k_used = {l: r["result"].centroids.shape[0] for l, r in result.items()}
-    write_manifest_clusters(manifest_path, clusters, "general", clustering_entry(cnns, k_used, seed, provenance))
-    write_cluster_yaml(model_dir / "clusters.yaml", clusters)
-    np.savez(run_dir / "embeddings.npz", **{f"L{l}": e for l, e in embeddings.items()})
+    write_clustering_outputs(model_dir, run_dir, cnns, result, embeddings, seed, provenance)
     summary = {"clusters": {str(l): c for l, c in clusters.items()}, "timing": timing, "provenance": provenance,
                "history": {str(l): h for l, h in histories.items()}}
     if report:
@@ -457,10 +468,8 @@ def main(argv=None) -> None:
     p.add_argument("--report-windows", type=int, default=32, help="test-split windows for the ablation report")
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--figures", type=Path, help="where the per-layer PNGs go (default: the run folder)")
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="continue the per-layer CNN checkpoints in --run")
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
+    a = parse_args_with_threads(p, argv)
     a.run.mkdir(parents=True, exist_ok=True)
     handlers = [logging.FileHandler(a.run / "clustering.log.txt"), logging.StreamHandler()]
     for handler in handlers:

@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .clustering import (_file_digest, _json_default, clustering_entry, cluster_layers, export_embedder,
-                         train_layer, write_cluster_yaml, write_manifest_clusters)
+from .clustering import _file_digest, _json_default, cluster_layers, train_layer, write_clustering_outputs
 from .clustering_cnn import EmbeddingCNN
 from .stylegan2 import Generator, load_rosinality
 
@@ -130,12 +129,7 @@ def run(checkpoint: Path, model_dir: Path, run_dir: Path, samples: int = 64, tes
                   "epochs": epochs, "batch": {str(l): table2_batch(x["height"]) for l, x in layers.items()},
                   "test_accuracy": {str(l): histories[l][-1]["test_accuracy"] for l in layers},
                   "wall_seconds": round(time.time() - t_start, 1)}
-    for l, cnn in cnns.items():
-        export_embedder(cnn, model_dir / f"embed.L{l}.onnx")
-    k_used = {l: r["result"].centroids.shape[0] for l, r in result.items()}
-    write_manifest_clusters(manifest_path, clusters, "general", clustering_entry(cnns, k_used, seed, provenance))
-    write_cluster_yaml(model_dir / "clusters.yaml", clusters)
-    np.savez(run_dir / "embeddings.npz", **{f"L{l}": e for l, e in embeddings.items()})
+    write_clustering_outputs(model_dir, run_dir, cnns, result, embeddings, seed, provenance)
     summary = {"clusters": {str(l): c for l, c in clusters.items()}, "provenance": provenance,
                "history": {str(l): h for l, h in histories.items()}}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")

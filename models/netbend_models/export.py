@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import onnx
 import torch
@@ -249,16 +250,29 @@ def export_model(model: SpectrogramVAE, out_dir: Path, name: str = "default", de
     existing directory unless force (then the old one is removed only after the new one is complete)."""
     if not isinstance(model, SpectrogramVAE):
         raise TypeError(f"export_model needs a SpectrogramVAE, got {type(model).__name__}")
+
+    def write_graphs(directory: Path) -> dict:
+        model.eval()  # batch norm uses its running statistics
+        export_encoder(model, directory / "encoder.onnx", exporter)
+        export_decoder(model, directory / "decoder.onnx", bend=True, exporter=exporter)
+        return build_manifest(model, directory, name, description, normalisation, training)
+
+    return write_model_directory(out_dir, force, write_graphs)
+
+
+def write_model_directory(out_dir: Path, force: bool, write_graphs: Callable[[Path], dict]) -> Path:
+    """Assemble a model directory in a temporary sibling of out_dir and rename it into place, so a
+    failed export leaves nothing half-written; returns out_dir. write_graphs(directory) writes the
+    graph files into the temporary directory and returns the manifest, which goes to manifest.json.
+    Refuses to replace an existing out_dir unless force (then the old one is removed only after the
+    new one is complete)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
         raise FileExistsError(f"{out_dir} exists; pass force=True (--force) to replace it")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    model = model.eval()  # batch norm uses its running statistics
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        export_encoder(model, tmp / "encoder.onnx", exporter)
-        export_decoder(model, tmp / "decoder.onnx", bend=True, exporter=exporter)
-        manifest = build_manifest(model, tmp, name, description, normalisation, training)
+        manifest = write_graphs(tmp)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{tmp.name}")

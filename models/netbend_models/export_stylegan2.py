@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .bend import BEND_INTERFACE_VERSION, STAGES, BendBlock
+from .cli import parse_args_with_threads
 from .export import (MANIFEST_FORMAT_VERSION, bend_dynamic_axes, example_bend_inputs, graph_io,
-                     onnx_export)
+                     onnx_export, write_model_directory)
 from .stylegan2 import Generator, load_rosinality
 
 MEAN_LATENT_SAMPLES = 4096
@@ -151,31 +150,17 @@ def mean_latent_for(generator: Generator, stored: torch.Tensor | None) -> tuple[
 def export_model(generator: Generator, out_dir: Path, mean_latent: torch.Tensor | None = None,
                  name: str = "stylegan2", description: str = "", training: dict | None = None,
                  force: bool = False) -> Path:
-    """Write the image model directory out_dir atomically (see export.export_model)."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise FileExistsError(f"{out_dir} exists; pass force=True (--force) to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    generator = generator.eval()
-    mean, mean_source = mean_latent_for(generator, mean_latent)
-    bent = BentSynthesis(generator, mean).eval()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        export_mapping(generator, tmp / "mapping.onnx")
-        export_decoder(bent, tmp / "decoder.onnx")
-        manifest = build_manifest(bent, tmp, name, description, mean_source, training)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{tmp.name}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    """Write the image model directory out_dir atomically (see export.write_model_directory)."""
+
+    def write_graphs(directory: Path) -> dict:
+        generator.eval()
+        mean, mean_source = mean_latent_for(generator, mean_latent)
+        bent = BentSynthesis(generator, mean).eval()
+        export_mapping(generator, directory / "mapping.onnx")
+        export_decoder(bent, directory / "decoder.onnx")
+        return build_manifest(bent, directory, name, description, mean_source, training)
+
+    return write_model_directory(out_dir, force, write_graphs)
 
 
 def random_generator(size: int, width: float = 1.0, style_dim: int = 512, n_mlp: int = 8,
@@ -208,10 +193,8 @@ def main(argv=None):
     p.add_argument("--name", default="stylegan2")
     p.add_argument("--description", default="")
     p.add_argument("--training", type=Path, help="JSON file of training provenance for the manifest")
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--force", action="store_true", help="replace an existing --out directory")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    args = parse_args_with_threads(p, argv)
     if args.checkpoint is not None:
         generator, stored_mean, facts = load_rosinality(args.checkpoint, trust=args.trust_checkpoint)
     else:

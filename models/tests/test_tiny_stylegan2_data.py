@@ -6,22 +6,12 @@ import json
 import shlex
 from pathlib import Path
 
-import onnx
 import pytest
 
+from conftest import COMMITTED_DATA, graph_structure
 from netbend_models import export_stylegan2
 
-COMMITTED = Path(__file__).resolve().parents[2] / "tests" / "data" / "tiny-stylegan2"
-
-
-def structure(path):
-    graph = onnx.load(str(path), load_external_data=False).graph
-
-    def describe(values):
-        return [(v.name, v.type.tensor_type.elem_type,
-                 [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]) for v in values]
-
-    return describe(graph.input), describe(graph.output)
+COMMITTED = COMMITTED_DATA / "tiny-stylegan2"
 
 
 def readme_args(out: Path) -> list[str]:
@@ -51,4 +41,4 @@ def test_committed_tiny_stylegan2_matches_exporter(fresh):
     assert committed == exported
     assert mean_c == pytest.approx(mean_e, abs=1e-6)
     for graph in ("mapping.onnx", "decoder.onnx"):
-        assert structure(COMMITTED / graph) == structure(fresh / graph), graph
+        assert graph_structure(COMMITTED / graph) == graph_structure(fresh / graph), graph
