@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{LoadedPlugin, ParamChange};
+use common::{LoadedPlugin, ParamChange, delayed, json_state, render, state_json};
 use std::f32::consts::TAU;
 
 const SR: f64 = 48_000.0;
@@ -117,43 +117,6 @@ fn lists_parameters_with_readable_names() {
     assert_eq!(plugin.value_to_text(gain.id, v), "-6.00 dB");
 }
 
-/// Runs the plugin over `input` in blocks of `block`, applying `changes` (absolute sample times,
-/// which must fall on block starts or within them).
-fn render(
-    plugin: &mut LoadedPlugin,
-    sample_rate: f64,
-    block: usize,
-    input: &[Vec<f32>],
-    changes: &[(usize, ParamChange)],
-) -> Vec<Vec<f32>> {
-    let len = input[0].len();
-    let channels = input.len();
-    let mut processor = plugin.activate(sample_rate, block as u32);
-    let mut out = vec![Vec::with_capacity(len); channels];
-    let mut start = 0;
-    while start < len {
-        let n = block.min(len - start);
-        let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[start..start + n].to_vec()).collect();
-        let mut outb = vec![vec![0.0f32; n]; channels];
-        let block_changes: Vec<ParamChange> = changes
-            .iter()
-            .filter(|(t, _)| *t >= start && *t < start + n)
-            .map(|(t, c)| ParamChange {
-                time: (t - start) as u32,
-                ..*c
-            })
-            .collect();
-        processor.process(&mut inb, &mut outb, &block_changes);
-        for (o, b) in out.iter_mut().zip(outb) {
-            o.extend_from_slice(&b);
-        }
-        start += n;
-        plugin.pump_main_thread();
-    }
-    processor.finish(plugin);
-    out
-}
-
 fn assert_close(
     what: &str,
     got: &[f32],
@@ -176,15 +139,6 @@ fn assert_close(
         got[worst.1],
         expected[worst.1]
     );
-}
-
-/// `x` delayed by `latency` samples (zeros in front), same length.
-fn delayed(x: &[f32], latency: usize) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
-    if latency < x.len() {
-        y[latency..].copy_from_slice(&x[..x.len() - latency]);
-    }
-    y
 }
 
 #[test]
@@ -460,20 +414,6 @@ fn safety_stage_stops_nan_inf_and_overs_on_the_wet_path() {
     }
 }
 
-/// nice-plug's CLAP state: a little-endian u64 length, then the JSON of its `PluginState`.
-fn state_json(bytes: &[u8]) -> serde_json::Value {
-    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    assert_eq!(len, bytes.len() - 8, "length prefix");
-    serde_json::from_slice(&bytes[8..]).expect("state is JSON")
-}
-
-fn json_state(json: &serde_json::Value) -> Vec<u8> {
-    let body = serde_json::to_vec(json).unwrap();
-    let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(&body);
-    bytes
-}
-
 #[test]
 fn state_round_trips_through_the_host() {
     let _serial = common::serial();
@@ -571,121 +511,4 @@ fn state_round_trips_through_the_host() {
     assert_eq!(b.value_to_text(rotate.id, restored_rotate), "30.0 deg");
     let resaved = state_json(&b.save_state());
     assert_eq!(resaved["fields"]["model"], "\"my-trained-model\"");
-}
-
-/// The committed drum break (mono, 44.1 kHz), first `seconds`, as a stereo pair (the right
-/// channel 3 ms late so the channels differ).
-fn drum_break(seconds: f64) -> Vec<Vec<f32>> {
-    let audio = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac"))
-        .expect("tests/data/drum_break.flac");
-    let n = (seconds * audio.sample_rate as f64) as usize;
-    let left: Vec<f32> = audio.channels[0][..n].to_vec();
-    let right = delayed(&left, 132);
-    vec![left, right]
-}
-
-#[test]
-fn drum_break_with_the_model_and_slot_mix_automation_changes_the_output() {
-    let _serial = common::serial();
-    // The shipped model: the random-weight test model's output hardly depends on its layers.
-    common::use_model(Some(&common::workspace().join("models/vae")));
-    let mut plugin = LoadedPlugin::load();
-    plugin.set_offline(true);
-    let on = plugin.param("Slot 1 On");
-    let transform = plugin.param("Slot 1 Transform");
-    let mix = plugin.param("Slot 1 Mix");
-    let layer = plugin.param("Slot 1 Layer");
-    let input = drum_break(2.0);
-    for rate in [44_100.0, 48_000.0] {
-        // Slot 1: ablate layer 4 at mix 0 (a neutral bend), automated to mix 1 at 1.0 s.
-        let t0 = (1.0 * rate) as usize;
-        let setup = |value_mix: f64| {
-            vec![
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: on.id,
-                        value: 1.0,
-                    },
-                ),
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: transform.id,
-                        value: 13.0,
-                    },
-                ), // Ablate
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: layer.id,
-                        value: 4.0,
-                    },
-                ),
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: mix.id,
-                        value: 0.0,
-                    },
-                ),
-                (
-                    t0,
-                    ParamChange {
-                        time: 0,
-                        id: mix.id,
-                        value: value_mix,
-                    },
-                ),
-            ]
-        };
-        let mut reference = None;
-        for block in [1usize, 17, 512, 4096] {
-            let steady = render(&mut plugin, rate, block, &input, &setup(0.0));
-            let automated = render(&mut plugin, rate, block, &input, &setup(1.0));
-            let latency = plugin.latency() as usize;
-            for out in [&steady, &automated] {
-                assert!(
-                    out.iter()
-                        .flatten()
-                        .all(|v| v.is_finite() && v.abs() <= 1.0)
-                );
-            }
-            // Up to the block holding the change both renders are the same computation.
-            let first_block_start = t0 / block * block;
-            for ch in 0..2 {
-                assert_eq!(
-                    steady[ch][..first_block_start],
-                    automated[ch][..first_block_start],
-                    "{rate} Hz block {block}"
-                );
-            }
-            // After the change has come through the latency, the bend is heard.
-            let after = t0 + latency + (0.1 * rate) as usize..input[0].len();
-            let diff: f32 = after
-                .clone()
-                .map(|n| (steady[0][n] - automated[0][n]).powi(2))
-                .sum::<f32>();
-            let level: f32 = after.map(|n| steady[0][n].powi(2)).sum::<f32>();
-            assert!(
-                diff > 0.01 * level && level > 0.0,
-                "{rate} Hz block {block}: difference {diff} vs level {level}"
-            );
-            // The render does not depend on the host's block size beyond rounding.
-            match &reference {
-                None => reference = Some(steady.clone()),
-                Some(r) => {
-                    let r: &Vec<Vec<f32>> = r;
-                    let e = (0..t0)
-                        .map(|n| (r[0][n] - steady[0][n]).abs())
-                        .fold(0.0f32, f32::max);
-                    assert!(e < 1e-4, "{rate} Hz block {block} vs block 1: {e}");
-                }
-            }
-        }
-    }
 }

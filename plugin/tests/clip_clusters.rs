@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{LoadedPlugin, ParamChange};
+use common::{LoadedPlugin, ParamChange, json_state, state_json};
 use engine::{ClipClusterOptions, ClipClusterer, ClusterMap, Model, Runtime, RuntimeOptions};
 use netbend::bridge::{BendBridge, BendSnapshot, EngineStatus, SlotSnapshot};
 use netbend::clip_capture::{CLIP_SECONDS, ClipHistory, Collector};
@@ -357,20 +357,6 @@ fn every_third_channel(manifest: &engine::Manifest) -> ClusterMap {
                 .collect(),
         ],
     }
-}
-
-/// nice-plug's CLAP state: a little-endian u64 length, then the JSON of its `PluginState`.
-fn state_json(bytes: &[u8]) -> serde_json::Value {
-    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    assert_eq!(len, bytes.len() - 8, "length prefix");
-    serde_json::from_slice(&bytes[8..]).expect("state is JSON")
-}
-
-fn json_state(json: &serde_json::Value) -> Vec<u8> {
-    let body = serde_json::to_vec(json).unwrap();
-    let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(&body);
-    bytes
 }
 
 /// 2 s of the drum break through `plugin` (offline, 44.1 kHz, blocks of 512) with slot 1

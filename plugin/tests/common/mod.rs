@@ -6,6 +6,10 @@
 
 #![allow(dead_code)]
 
+mod render;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use render::{delayed, json_state, render, state_json};
+
 use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::params::{

@@ -1,0 +1,63 @@
+//! Rendering through a loaded plugin in host-sized blocks, and the plugin's saved state as JSON.
+
+use super::{LoadedPlugin, ParamChange};
+
+/// Runs the plugin over `input` in blocks of `block`, applying `changes` (absolute sample times,
+/// which must fall on block starts or within them).
+pub fn render(
+    plugin: &mut LoadedPlugin,
+    sample_rate: f64,
+    block: usize,
+    input: &[Vec<f32>],
+    changes: &[(usize, ParamChange)],
+) -> Vec<Vec<f32>> {
+    let len = input[0].len();
+    let channels = input.len();
+    let mut processor = plugin.activate(sample_rate, block as u32);
+    let mut out = vec![Vec::with_capacity(len); channels];
+    let mut start = 0;
+    while start < len {
+        let n = block.min(len - start);
+        let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[start..start + n].to_vec()).collect();
+        let mut outb = vec![vec![0.0f32; n]; channels];
+        let block_changes: Vec<ParamChange> = changes
+            .iter()
+            .filter(|(t, _)| *t >= start && *t < start + n)
+            .map(|(t, c)| ParamChange {
+                time: (t - start) as u32,
+                ..*c
+            })
+            .collect();
+        processor.process(&mut inb, &mut outb, &block_changes);
+        for (o, b) in out.iter_mut().zip(outb) {
+            o.extend_from_slice(&b);
+        }
+        start += n;
+        plugin.pump_main_thread();
+    }
+    processor.finish(plugin);
+    out
+}
+
+/// `x` delayed by `latency` samples (zeros in front), same length.
+pub fn delayed(x: &[f32], latency: usize) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    if latency < x.len() {
+        y[latency..].copy_from_slice(&x[..x.len() - latency]);
+    }
+    y
+}
+
+/// nice-plug's CLAP state: a little-endian u64 length, then the JSON of its `PluginState`.
+pub fn state_json(bytes: &[u8]) -> serde_json::Value {
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!(len, bytes.len() - 8, "length prefix");
+    serde_json::from_slice(&bytes[8..]).expect("state is JSON")
+}
+
+pub fn json_state(json: &serde_json::Value) -> Vec<u8> {
+    let body = serde_json::to_vec(json).unwrap();
+    let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+    bytes
+}
