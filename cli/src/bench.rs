@@ -25,6 +25,15 @@ pub struct BenchArgs {
     /// Timed runs per case (the best is reported, after one warm-up run)
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    /// Measure the bend graph's overhead instead of render speed: one window through the model
+    /// neutral, with every stage active and with --config, side by side with this decoder of
+    /// the same weights exported without bend blocks (`python -m netbend_models.bench_bend
+    /// --save-model DIR` writes DIR/decoder-unbent.onnx)
+    #[arg(long, value_name = "FILE")]
+    pub unbent_decoder: Option<PathBuf>,
+    /// With --unbent-decoder: interleaved repetitions per case (medians are reported)
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub window_reps: usize,
 }
 
 fn test_signal(samples: usize) -> Vec<f32> {
@@ -63,6 +72,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         if model.manifest().kind == engine::ModelKind::StyleGan2 {
             return crate::image_bench::run(args, model);
         }
+    }
+    if let Some(unbent) = &args.unbent_decoder {
+        if args.window_reps == 0 {
+            bail!("--window-reps must be at least 1");
+        }
+        return crate::bend_overhead::run(args, unbent);
     }
     let mut renderer = Renderer::load(&args.model)?;
     let model_name = renderer.runtime.model().manifest().name.clone();

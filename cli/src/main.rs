@@ -4,6 +4,7 @@
 
 mod animate;
 mod bench;
+mod bend_overhead;
 mod clusters;
 mod frame_store;
 mod generate;

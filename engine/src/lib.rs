@@ -43,6 +43,7 @@ pub mod runtime;
 mod session;
 pub mod spec;
 pub mod stages;
+pub mod unbent;
 
 #[cfg(test)]
 mod test_support;
@@ -61,3 +62,4 @@ pub use random::{sample_latents, sample_noise};
 pub use runtime::{Device, GraphPort, Runtime, RuntimeOptions};
 pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
 pub use stages::Stage;
+pub use unbent::UnbentDecoder;

@@ -8,7 +8,7 @@
            different parameters on every channel.
 
     python -m netbend_models.bench_bend --checkpoint CKPT | --width W [--seed S]
-        [--reps 40] [--threads 2] [--exporters] [--compare DECODER] [--bind]
+        [--reps 40] [--threads 2] [--exporters] [--compare DECODER] [--bind] [--save-model DIR]
 
 Repetitions are interleaved (unbent, neutral, active, unbent, ... in rotating order) so that load
 from other jobs hits all configurations alike; the table shows medians of wall time and of process
@@ -18,6 +18,9 @@ CPU time, with ratios to unbent.
 the timing: Python's per-input conversion in `InferenceSession.run` (a few us for each of the 156
 bend inputs, measured ~0.3-0.45 ms per run here, the same in every bent configuration) is then
 not timed, only the graph and ONNX Runtime's own handling of its inputs.
+--save-model DIR only writes the model directory (manifest, encoder, bend-graph decoder) with its
+decoder without bend blocks as DIR/decoder-unbent.onnx, for the same comparison through the Rust
+engine: `netbend bench --model DIR --unbent-decoder DIR/decoder-unbent.onnx`.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import onnxruntime as ort
 import torch
 
 from .bend import STAGE_NAMES, STAGE_PARAM_COUNT
-from .export import bendable_layers, export_decoder, export_encoder, load_checkpoint, random_model
+from .export import bendable_layers, export_decoder, export_encoder, export_model, load_checkpoint, random_model
 from .vae import N_BINS, N_FRAMES
 
 # A typical value per stage for the active configuration (radius 2, 20 degrees, ...).
@@ -129,10 +132,18 @@ def main(argv=None):
                         "checkpoint or --random-width/--seed) on the same inputs, side by side")
     p.add_argument("--bind", action="store_true",
                    help="bind the bend inputs once (IOBinding): time the graph without Python's per-input conversion")
+    p.add_argument("--save-model", type=Path, metavar="DIR",
+                   help="only write the model directory and DIR/decoder-unbent.onnx (for `netbend bench "
+                        "--unbent-decoder`), measure nothing")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     model = load_checkpoint(args.checkpoint)[0] if args.checkpoint else random_model(args.width, args.seed)
     layers = bendable_layers(model)
+    if args.save_model:
+        export_model(model, args.save_model, name="bench", description="bench_bend --save-model")
+        export_decoder(model, args.save_model / "decoder-unbent.onnx", bend=False)
+        print(f"wrote {args.save_model} and {args.save_model / 'decoder-unbent.onnx'}")
+        return
     print(f"model: width {model.width}, {model.config()['n_params'] / 1e6:.2f} M params; "
           f"onnxruntime {ort.__version__}, {args.threads} intra-op threads, {args.reps} reps"
           + (", inputs bound once (IOBinding)" if args.bind else ""))

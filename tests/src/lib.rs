@@ -62,3 +62,17 @@ pub fn netbend_binary() -> PathBuf {
         })
         .clone()
 }
+
+/// `<workspace>/.venv/bin/python` (made by `cargo xtask setup`), else `$NETBEND_PYTHON`; missing
+/// is a failure, not a skip.
+pub fn python() -> PathBuf {
+    let venv = workspace_root().join(".venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    let p = std::env::var_os("NETBEND_PYTHON")
+        .map(PathBuf::from)
+        .expect("no .venv/bin/python and NETBEND_PYTHON unset: run `cargo xtask setup`");
+    assert!(p.exists(), "NETBEND_PYTHON={} does not exist", p.display());
+    p
+}

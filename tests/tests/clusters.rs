@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dsp::read_audio;
-use e2e::{netbend_binary, test_data, workspace_root};
+use e2e::{netbend_binary, python, test_data, workspace_root};
 
 fn shipped_model() -> PathBuf {
     workspace_root().join("models/vae")
@@ -27,19 +27,6 @@ fn stderr(out: &Output) -> String {
 
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
-}
-
-/// `<workspace>/.venv/bin/python`, else `$NETBEND_PYTHON`; missing is a failure, not a skip.
-fn python() -> PathBuf {
-    let venv = workspace_root().join(".venv/bin/python");
-    if venv.exists() {
-        return venv;
-    }
-    let p = std::env::var_os("NETBEND_PYTHON")
-        .map(PathBuf::from)
-        .expect("no .venv/bin/python and NETBEND_PYTHON unset: run `cargo xtask setup`");
-    assert!(p.exists(), "NETBEND_PYTHON={} does not exist", p.display());
-    p
 }
 
 /// `netbend clusters` with `extra` options; returns the cluster file's text.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dsp::read_audio;
-use e2e::{netbend_binary, test_data, workspace_root};
+use e2e::{netbend_binary, python, test_data, workspace_root};
 
 fn tiny_vae() -> PathBuf {
     test_data("tiny-vae")
@@ -464,20 +464,6 @@ fn bad_inputs_fail_with_a_clear_message_and_leave_no_output() {
         &out_dir,
         &["not a Netbend model"],
     );
-}
-
-/// `<workspace>/.venv/bin/python`, else `$NETBEND_PYTHON` (the dsp tests' convention); missing
-/// is a failure, not a skip.
-fn python() -> PathBuf {
-    let venv = workspace_root().join(".venv/bin/python");
-    if venv.exists() {
-        return venv;
-    }
-    let p = std::env::var_os("NETBEND_PYTHON")
-        .map(PathBuf::from)
-        .expect("no .venv/bin/python and NETBEND_PYTHON unset: run `cargo xtask setup`");
-    assert!(p.exists(), "NETBEND_PYTHON={} does not exist", p.display());
-    p
 }
 
 #[test]

@@ -1,0 +1,55 @@
+//! A spectrogram decoder exported without bend blocks (`python -m netbend_models.bench_bend
+//! --save-model DIR` writes one as `DIR/decoder-unbent.onnx`): the reference that the bend
+//! graph's overhead is measured against (`netbend bench --unbent-decoder`). Not a model
+//! directory: it takes only `z`, so no bend can reach it.
+
+use crate::error::{Error, Result};
+use crate::runtime::{RuntimeOptions, runtime_error};
+use crate::session::SessionFactory;
+use ndarray::{Array3, ArrayView2, Ix4};
+use ort::session::Session;
+use ort::value::TensorRef;
+use std::path::Path;
+
+pub struct UnbentDecoder {
+    session: Session,
+}
+
+impl UnbentDecoder {
+    /// Builds the session as [`crate::Runtime`] builds its decoder's (same options), and checks
+    /// that the graph is a decoder without bend inputs: `z` in, `spectrogram` out.
+    pub fn load(path: &Path, options: &RuntimeOptions) -> Result<UnbentDecoder> {
+        let session = SessionFactory::new(options)?.build(path)?;
+        let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        if inputs != ["z"] || !outputs.contains(&"spectrogram") {
+            return Err(Error::Model(format!(
+                "{} is not a decoder without bend blocks: it takes {inputs:?} and gives \
+                 {outputs:?} (expected exactly `z` in and `spectrogram` out)",
+                path.display()
+            )));
+        }
+        Ok(UnbentDecoder { session })
+    }
+
+    /// Decodes latents `[B, latent_dim]` to spectrogram windows `[B, frames, bins]`.
+    pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
+        let z = z.as_standard_layout();
+        let (b, d) = z.dim();
+        let input = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
+            .map_err(runtime_error("cannot make the decoder input `z`"))?;
+        let outputs = self
+            .session
+            .run(ort::inputs!["z" => input])
+            .map_err(runtime_error("the unbent decoder failed"))?;
+        let spec = outputs["spectrogram"]
+            .try_extract_array::<f32>()
+            .map_err(runtime_error("the unbent decoder's `spectrogram` output"))?
+            .into_dimensionality::<Ix4>()
+            .map_err(|e| Error::Runtime(format!("the unbent decoder's output: {e}")))?;
+        let (b, _, t, f) = spec.dim();
+        spec.to_shape((b, t, f))
+            .map(|s| s.to_owned())
+            .map_err(|e| Error::Runtime(format!("the unbent decoder's output: {e}")))
+    }
+}

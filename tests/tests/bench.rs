@@ -1,0 +1,82 @@
+//! `netbend bench --unbent-decoder`: the bend graph's overhead through the engine, against the
+//! same weights exported without bend blocks by `python -m netbend_models.bench_bend
+//! --save-model` (a small random-weight model, so the test is quick; the figures in
+//! models/README.md come from the shipped width).
+
+use std::process::Command;
+
+use e2e::{netbend_binary, python, test_data, workspace_root};
+
+#[test]
+fn bend_overhead_lists_every_case_against_the_unbent_export_and_refuses_a_bent_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("model");
+    let export = Command::new(python())
+        .args(["-m", "netbend_models.bench_bend", "--width", "0.0625"])
+        .arg("--save-model")
+        .arg(&model)
+        .current_dir(workspace_root().join("models"))
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let unbent = model.join("decoder-unbent.onnx");
+    let out = Command::new(netbend_binary())
+        .arg("bench")
+        .arg("--model")
+        .arg(&model)
+        .arg("--unbent-decoder")
+        .arg(&unbent)
+        .arg("--config")
+        .arg(workspace_root().join("examples/figure3-stochastic.yaml"))
+        .args(["--threads", "1", "--window-reps", "5"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One row per case: the reference at ratio 1, then neutral, both "every stage" cases and the
+    // config, each with positive times.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| case"))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(names.len(), 5, "{stdout}");
+    assert_eq!(names[0], "unbent export");
+    assert!(names[1].contains("all neutral"), "{stdout}");
+    assert!(names[2].contains("1 channel of every layer"), "{stdout}");
+    assert!(names[3].contains("C/8 channels of every layer"), "{stdout}");
+    assert!(names[4].contains("figure3-stochastic.yaml"), "{stdout}");
+    assert_eq!(rows[0][2], "1.000");
+    for row in &rows {
+        for cell in [row[1], row[2], row[3], row[4]] {
+            let v: f64 = cell.parse().unwrap_or_else(|_| panic!("{cell} in {row:?}"));
+            assert!(v > 0.0, "{row:?}");
+        }
+    }
+
+    // The model's own decoder (with bend inputs) is no reference: refused before measuring.
+    let bent = Command::new(netbend_binary())
+        .arg("bench")
+        .arg("--model")
+        .arg(test_data("tiny-vae"))
+        .arg("--unbent-decoder")
+        .arg(test_data("tiny-vae/decoder.onnx"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bent.stderr);
+    assert!(!bent.status.success());
+    assert!(
+        stderr.contains("tiny-vae/decoder.onnx") && stderr.contains("not a decoder without bend blocks"),
+        "{stderr}"
+    );
+}
