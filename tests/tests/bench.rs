@@ -76,7 +76,8 @@ fn bend_overhead_lists_every_case_against_the_unbent_export_and_refuses_a_bent_r
     let stderr = String::from_utf8_lossy(&bent.stderr);
     assert!(!bent.status.success());
     assert!(
-        stderr.contains("tiny-vae/decoder.onnx") && stderr.contains("not a decoder without bend blocks"),
+        stderr.contains("tiny-vae/decoder.onnx")
+            && stderr.contains("not a decoder without bend blocks"),
         "{stderr}"
     );
 }
