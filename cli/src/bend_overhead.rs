@@ -77,7 +77,7 @@ pub fn run(args: &BenchArgs, unbent_path: &Path) -> Result<()> {
     };
     let mut unbent = UnbentDecoder::load(unbent_path, &options)?;
     let manifest = renderer.runtime.model().manifest().clone();
-    let layers = manifest.layers.clone();
+    let layers = &manifest.layers;
     let channels = |layer: usize| layers[layer - 1].channels;
 
     let mut cases: Vec<(String, BendSpec)> = vec![
@@ -162,9 +162,13 @@ pub fn run(args: &BenchArgs, unbent_path: &Path) -> Result<()> {
             .map_or("default".to_string(), |n| n.to_string())
     );
     println!("| case | wall ms | ratio | CPU ms | ratio |\n|---|---|---|---|---|");
-    let reference = (median(wall[0].clone()), median(cpu[0].clone()));
-    for (i, label) in labels.iter().enumerate() {
-        let (w, c) = (median(wall[i].clone()), median(cpu[i].clone()));
+    let medians: Vec<(f64, f64)> = wall
+        .into_iter()
+        .zip(cpu)
+        .map(|(w, c)| (median(w), median(c)))
+        .collect();
+    let reference = medians[0];
+    for (label, (w, c)) in labels.iter().zip(&medians) {
         println!(
             "| {label} | {w:.2} | {:.3} | {c:.2} | {:.3} |",
             w / reference.0,
