@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use dsp::{AudioData, Normalisation, Stft, StftConfig, write_wav};
 
 /// Writes the spectrograms of `signals` (model rate), one panel each from top to bottom.
@@ -49,27 +49,7 @@ pub fn write(path: &Path, signals: &[&[f32]]) -> Result<()> {
             }
         }
     }
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file path", path.display()))?;
-    let temp = folder.join(format!(
-        ".{}.{}.partial.png",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = img
-        .save_with_format(&temp, image::ImageFormat::Png)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| std::fs::rename(&temp, path).map_err(anyhow::Error::from));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
+    crate::image_io::write_png(path, &img)
 }
 
 /// Writes the optional spectrogram PNG of `signals` and then the WAV, each atomically; if the WAV
