@@ -127,7 +127,7 @@ impl ImageRuntime {
             .mapping
             .run(ort::inputs!["z" => input])
             .map_err(runtime_error("the mapping failed"))?;
-        output_array(&outputs, "w", "the mapping's `w` output")
+        output_array(&outputs, "mapping", "w")
     }
 
     /// w+ `[B, n_latent, D]` with every row the mapping of the seed's z (docs/config.md, "Seeds").
@@ -245,7 +245,7 @@ impl ImageRuntime {
             .decoder
             .run_with_options(inputs, &self.sessions.image_only)
             .map_err(runtime_error("the decoder failed"))?;
-        output_array(&outputs, "image", "the decoder's `image` output")
+        output_array(&outputs, "decoder", "image")
     }
 }
 

@@ -88,19 +88,20 @@ impl<Sessions> ModelRuntime<Sessions> {
     }
 }
 
-/// The f32 output `name` of a run as an owned array of dimension `D`; `what` names it in errors
-/// (e.g. "the decoder's `image` output").
+/// The f32 output `name` of a run of `graph` as an owned array of dimension `D`.
 pub(crate) fn output_array<D: Dimension>(
     outputs: &SessionOutputs,
+    graph: &str,
     name: &str,
-    what: &str,
 ) -> Result<Array<f32, D>> {
+    let error =
+        |e: &dyn std::fmt::Display| Error::Runtime(format!("the {graph}'s `{name}` output: {e}"));
     outputs[name]
         .try_extract_array::<f32>()
-        .map_err(runtime_error(what))?
+        .map_err(|e| error(&e))?
         .into_dimensionality::<D>()
         .map(|a| a.to_owned())
-        .map_err(|e| Error::Runtime(format!("{what}: {e}")))
+        .map_err(|e| error(&e))
 }
 
 /// Run options that copy out only the output `name` (a decoder's activations stay inside).

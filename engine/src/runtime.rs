@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use crate::manifest::{ModelKind, name_set_difference};
 use crate::model::Model;
 use crate::model_runtime::{ModelRuntime, only_output, output_array};
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Ix4};
-use ort::session::{HasSelectedOutputs, RunOptions, Session, SessionInputValue};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3};
+use ort::session::{HasSelectedOutputs, RunOptions, Session, SessionInputValue, SessionOutputs};
 use ort::value::{TensorElementType, TensorRef};
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -149,7 +149,7 @@ impl Runtime {
         let outputs = encoder
             .run(ort::inputs!["spectrogram" => input])
             .map_err(runtime_error("the encoder failed"))?;
-        output_array(&outputs, "mu", "the encoder's `mu` output")
+        output_array(&outputs, "encoder", "mu")
     }
 
     /// Decodes latents `[B, latent_dim]` with the current bend to spectrogram windows
@@ -163,12 +163,7 @@ impl Runtime {
             .decoder
             .run_with_options(inputs, &self.sessions.spectrogram_only)
             .map_err(runtime_error("the decoder failed"))?;
-        let what = "the decoder's `spectrogram` output";
-        let spec: Array4<f32> = output_array(&outputs, "spectrogram", what)?;
-        let (b, _, t, f) = spec.dim();
-        // The owned array is in standard layout: the reshape moves it, it does not copy.
-        spec.into_shape_with_order((b, t, f))
-            .map_err(|e| Error::Runtime(format!("{what}: {e}")))
+        spectrogram_windows(&outputs)
     }
 
     /// Autoencodes normalised windows `[B, frames, bins]`: encoder, then the decoder on `mu`
@@ -193,24 +188,12 @@ impl Runtime {
             .decoder
             .run(inputs)
             .map_err(runtime_error("the decoder failed"))?;
-        let extract = |name: &str| -> Result<Array4<f32>> {
-            outputs[name]
-                .try_extract_array::<f32>()
-                .map_err(runtime_error(name))?
-                .into_dimensionality::<Ix4>()
-                .map(|a| a.to_owned())
-                .map_err(|e| Error::Runtime(format!("decoder output `{name}`: {e}")))
-        };
-        let spec = extract("spectrogram")?;
-        let (b, _, t, f) = spec.dim();
-        let spec = spec
-            .into_shape_with_order((b, t, f))
-            .map_err(|e| Error::Runtime(format!("decoder output `spectrogram`: {e}")))?;
+        let spec = spectrogram_windows(&outputs)?;
         let acts = self
             .model
             .layers()
             .iter()
-            .map(|l| extract(&l.activation))
+            .map(|l| output_array(&outputs, "decoder", &l.activation))
             .collect::<Result<Vec<_>>>()?;
         Ok((spec, acts))
     }
@@ -221,6 +204,15 @@ impl Runtime {
         let mu = self.encode(windows)?;
         Ok(self.decode_with_activations(mu.view())?.1)
     }
+}
+
+/// The decoder's `[B, 1, frames, bins]` spectrogram output as windows `[B, frames, bins]`.
+fn spectrogram_windows(outputs: &SessionOutputs) -> Result<Array3<f32>> {
+    let spec: Array4<f32> = output_array(outputs, "decoder", "spectrogram")?;
+    let (b, _, t, f) = spec.dim();
+    // The owned array is in standard layout: the reshape moves it, it does not copy.
+    spec.into_shape_with_order((b, t, f))
+        .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))
 }
 
 /// The decoder's inputs: `z` (a view of the caller's array) and views of the bend tensors.
