@@ -26,15 +26,15 @@ pub struct ModelRuntime<Sessions> {
 }
 
 impl<Sessions> ModelRuntime<Sessions> {
-    /// Loads ONNX Runtime (once per process), builds the sessions with `build` (which also
-    /// checks them against the manifest) and the neutral bend's tensors.
+    /// Loads ONNX Runtime (once per process), builds the sessions with `build_sessions` (which
+    /// also checks them against the manifest) and the neutral bend's tensors.
     pub(crate) fn build(
         model: Model,
         options: &RuntimeOptions,
-        build: impl FnOnce(&Model, &mut SessionFactory) -> Result<Sessions>,
+        build_sessions: impl FnOnce(&Model, &mut SessionFactory) -> Result<Sessions>,
     ) -> Result<ModelRuntime<Sessions>> {
         let mut factory = SessionFactory::new(options)?;
-        let sessions = build(&model, &mut factory)?;
+        let sessions = build_sessions(&model, &mut factory)?;
         let bend = BendTensors::neutral(model.manifest())?;
         Ok(ModelRuntime {
             model,

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{ModelKind, name_set_difference};
 use crate::model::Model;
 use crate::model_runtime::{ModelRuntime, only_output, output_array};
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, CowArray, Ix2};
 use ort::session::{HasSelectedOutputs, RunOptions, Session, SessionInputValue, SessionOutputs};
 use ort::value::{TensorElementType, TensorRef};
 use std::borrow::Cow;
@@ -157,12 +157,7 @@ impl Runtime {
     pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let inputs = decoder_inputs(&z, &self.bend)?;
-        let outputs = self
-            .sessions
-            .decoder
-            .run_with_options(inputs, &self.sessions.spectrogram_only)
-            .map_err(runtime_error("the decoder failed"))?;
+        let outputs = self.sessions.run_decoder(&z, &self.bend, false)?;
         spectrogram_windows(&outputs)
     }
 
@@ -182,12 +177,7 @@ impl Runtime {
     ) -> Result<(Array3<f32>, Vec<Array4<f32>>)> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let inputs = decoder_inputs(&z, &self.bend)?;
-        let outputs = self
-            .sessions
-            .decoder
-            .run(inputs)
-            .map_err(runtime_error("the decoder failed"))?;
+        let outputs = self.sessions.run_decoder(&z, &self.bend, true)?;
         let spec = spectrogram_windows(&outputs)?;
         let acts = self
             .model
@@ -215,18 +205,29 @@ fn spectrogram_windows(outputs: &SessionOutputs) -> Result<Array3<f32>> {
         .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))
 }
 
-/// The decoder's inputs: `z` (a view of the caller's array) and views of the bend tensors.
-fn decoder_inputs<'v>(
-    z: &'v ndarray::CowArray<'_, f32, ndarray::Ix2>,
-    bend: &'v BendTensors,
-) -> Result<Vec<(Cow<'v, str>, SessionInputValue<'v>)>> {
-    let (b, d) = z.dim();
-    let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
-        .map_err(runtime_error("cannot make the decoder input `z`"))?;
-    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend.len() + 1);
-    inputs.push((Cow::Borrowed("z"), z_tensor.into()));
-    bend.push_inputs(&mut inputs);
-    Ok(inputs)
+impl AudioSessions {
+    /// Runs the decoder on latents `z` with `bend`; `activations` says whether the layers'
+    /// activations are copied out besides the spectrogram.
+    fn run_decoder<'r>(
+        &'r mut self,
+        z: &'r CowArray<'_, f32, Ix2>,
+        bend: &'r BendTensors,
+        activations: bool,
+    ) -> Result<SessionOutputs<'r>> {
+        let (b, d) = z.dim();
+        let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
+            .map_err(runtime_error("cannot make the decoder input `z`"))?;
+        let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend.len() + 1);
+        inputs.push((Cow::Borrowed("z"), z_tensor.into()));
+        bend.push_inputs(&mut inputs);
+        let outputs = if activations {
+            self.decoder.run(inputs)
+        } else {
+            self.decoder
+                .run_with_options(inputs, &self.spectrogram_only)
+        };
+        outputs.map_err(runtime_error("the decoder failed"))
+    }
 }
 
 /// Checks the sessions' actual inputs and outputs against bend interface 1 and the manifest.
