@@ -8,7 +8,7 @@
 //! random eighth of every layer's channels; and the `--config` if one is given.
 
 use anyhow::{Context, Result};
-use engine::{BendEntry, BendSpec, RuntimeOptions, Selection, Stage, Transform, UnbentDecoder};
+use engine::{BendEntry, BendSpec, Selection, Stage, Transform, UnbentDecoder};
 use ndarray::Array3;
 use std::path::Path;
 use std::time::Instant;
@@ -71,11 +71,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 pub fn run(args: &BenchArgs, unbent_path: &Path) -> Result<()> {
     let mut renderer = Renderer::load(&args.model)?;
-    let options = RuntimeOptions {
-        intra_threads: args.model.threads,
-        ..RuntimeOptions::default()
-    };
-    let mut unbent = UnbentDecoder::load(unbent_path, &options)?;
+    let mut unbent = UnbentDecoder::load(unbent_path, &args.model.runtime_options())?;
     let manifest = renderer.runtime.model().manifest().clone();
     let layers = &manifest.layers;
     let channels = |layer: usize| layers[layer - 1].channels;

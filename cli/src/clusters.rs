@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use dsp::read_audio;
 use engine::clustering::write_atomically;
-use engine::{ClipClusterOptions, ClipClusterer, Model, RuntimeOptions};
+use engine::{ClipClusterOptions, ClipClusterer};
 
-use crate::pipeline::{ModelArgs, bar};
+use crate::pipeline::{ModelArgs, bar, read_input};
 
 #[derive(Args, Debug)]
 pub struct ClustersArgs {
@@ -52,33 +51,14 @@ fn parse_k(text: &str, layers: usize) -> Result<Vec<usize>> {
 }
 
 pub fn run(args: &ClustersArgs) -> Result<()> {
-    if args.model.threads == Some(0) {
-        bail!("--threads must be at least 1");
-    }
     let started = Instant::now();
-    let dir = args
-        .model
-        .model
-        .clone()
-        .unwrap_or_else(engine::default_model_dir);
-    let model = Model::load(&dir)?;
+    let model = args.model.load_model()?;
     let k = match &args.k {
         Some(text) => Some(parse_k(text, model.layers().len())?),
         None => None,
     };
-    let options = RuntimeOptions {
-        intra_threads: args.model.threads,
-        ..RuntimeOptions::default()
-    };
-    let mut clusterer = ClipClusterer::new(model, &options)?;
-    let audio = read_audio(&args.input)?;
-    eprintln!(
-        "read {} ({} ch, {} Hz, {:.2} s)",
-        args.input.display(),
-        audio.channel_count(),
-        audio.sample_rate,
-        audio.frames() as f64 / audio.sample_rate as f64
-    );
+    let mut clusterer = ClipClusterer::new(model, &args.model.runtime_options())?;
+    let audio = read_input(&args.input)?;
     let mono = engine::clip_clusters::mix_to_mono(&audio.channels);
     let mono = dsp::resample(&mono, audio.sample_rate, dsp::MODEL_SAMPLE_RATE)
         .with_context(|| format!("cannot resample {} Hz to the model rate", audio.sample_rate))?;

@@ -34,9 +34,8 @@ pub fn run(args: &BenchArgs, model: Model) -> Result<()> {
         bail!("--repeats must be at least 1");
     }
     let options = RuntimeOptions {
-        intra_threads: args.model.threads,
         device: Device::Cpu,
-        ..RuntimeOptions::default()
+        ..args.model.runtime_options()
     };
     let mut runtime = ImageRuntime::new(model, &options)?;
     let mut cases = vec![

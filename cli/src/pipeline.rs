@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use dsp::{
     AudioData, GriffinLim, GriffinLimVariant, InitialPhase, LayoutMode, MODEL_SAMPLE_RATE,
-    Normalisation, Stft, StftConfig, WindowLayout, cross_fade, resample,
+    Normalisation, Stft, StftConfig, WindowLayout, cross_fade, read_audio, resample,
 };
 use engine::{BendConfig, BendSpec, ClusterFile, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,6 +33,63 @@ pub struct ModelArgs {
     /// ONNX Runtime intra-op threads [default: one per core]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+impl ModelArgs {
+    /// Checks `--threads` and loads the model directory (`--model`, or the default one).
+    pub fn load_model(&self) -> Result<Model> {
+        if self.threads == Some(0) {
+            bail!("--threads must be at least 1");
+        }
+        let dir = self.model.clone().unwrap_or_else(engine::default_model_dir);
+        Ok(Model::load(&dir)?)
+    }
+
+    /// The runtime options `--threads` asks for.
+    pub fn runtime_options(&self) -> RuntimeOptions {
+        RuntimeOptions {
+            intra_threads: self.threads,
+            ..RuntimeOptions::default()
+        }
+    }
+}
+
+/// Options of the commands that render audio files through a bent model (`render` and
+/// `variations`): besides the model, where cluster selections come from and how the output
+/// is put together.
+#[derive(Args, Debug)]
+pub struct RendererArgs {
+    /// Cluster file ({layer: [{cluster_index, feature_index}, ...]}, e.g. from `netbend
+    /// clusters`) that the config's `features: cluster` entries select from, instead of the
+    /// model's general clusters
+    #[arg(long, value_name = "FILE")]
+    pub clusters: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub phase: PhaseArgs,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+impl RendererArgs {
+    /// Loads the model and its runtime, cutting windows in the `--layout`.
+    pub fn renderer(&self) -> Result<Renderer> {
+        let mut renderer = Renderer::load(&self.model)?;
+        renderer.layout = self.layout.layout;
+        Ok(renderer)
+    }
+
+    /// The bend of `config` (neutral without one) with `--clusters`; `seed` overrides the
+    /// config's seed.
+    pub fn spec(
+        &self,
+        renderer: &Renderer,
+        config: Option<&Path>,
+        seed: Option<u64>,
+    ) -> Result<BendSpec> {
+        renderer.spec_with_clusters(config, seed, self.clusters.as_deref())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -73,17 +130,9 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn load(args: &ModelArgs) -> Result<Renderer> {
-        if args.threads == Some(0) {
-            bail!("--threads must be at least 1");
-        }
-        let dir = args.model.clone().unwrap_or_else(engine::default_model_dir);
-        let model = Model::load(&dir)?;
+        let model = args.load_model()?;
         let engine::AudioSignal { norm, window, bins } = model.audio_signal()?;
-        let options = RuntimeOptions {
-            intra_threads: args.threads,
-            ..RuntimeOptions::default()
-        };
-        let runtime = Runtime::new(model, &options)?;
+        let runtime = Runtime::new(model, &args.runtime_options())?;
         for note in runtime.notes() {
             eprintln!("netbend: note: {note}");
         }
@@ -324,6 +373,19 @@ impl PhaseArgs {
             iterations: check_iterations(self.phase, self.iterations)?,
         })
     }
+}
+
+/// Reads the input audio file and says on stderr what it holds.
+pub fn read_input(path: &Path) -> Result<AudioData> {
+    let audio = read_audio(path)?;
+    eprintln!(
+        "read {} ({} ch, {} Hz, {:.2} s)",
+        path.display(),
+        audio.channel_count(),
+        audio.sample_rate,
+        audio.frames() as f64 / audio.sample_rate as f64
+    );
+    Ok(audio)
 }
 
 /// Renders `audio` through the renderer's current bend, one channel at a time. With the input's

@@ -5,11 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dsp::read_audio;
 
-use crate::pipeline::{
-    Keep, LayoutArgs, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps,
-};
+use crate::pipeline::{Keep, RendererArgs, bar, read_input, render_audio, render_steps};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -23,17 +20,8 @@ pub struct RenderArgs {
     /// Output WAV file (32-bit float, at the input's rate and channel count)
     #[arg(long = "out", value_name = "FILE")]
     output: PathBuf,
-    /// Cluster file ({layer: [{cluster_index, feature_index}, ...]}, e.g. from `netbend
-    /// clusters`) that the config's `features: cluster` entries select from, instead of the
-    /// model's general clusters
-    #[arg(long, value_name = "FILE")]
-    clusters: Option<PathBuf>,
     #[command(flatten)]
-    model: ModelArgs,
-    #[command(flatten)]
-    phase: PhaseArgs,
-    #[command(flatten)]
-    layout: LayoutArgs,
+    renderer: RendererArgs,
     /// Seed of the config's random selections and noise (overrides the config's `seed`)
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -47,21 +35,14 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: &RenderArgs) -> Result<()> {
-    let phase = args.phase.options()?;
+    let phase = args.renderer.phase.options()?;
     let started = Instant::now();
-    let mut renderer = Renderer::load(&args.model)?;
-    renderer.layout = args.layout.layout;
-    let spec =
-        renderer.spec_with_clusters(args.config.as_deref(), args.seed, args.clusters.as_deref())?;
+    let mut renderer = args.renderer.renderer()?;
+    let spec = args
+        .renderer
+        .spec(&renderer, args.config.as_deref(), args.seed)?;
     renderer.set_spec(&spec)?;
-    let audio = read_audio(&args.input)?;
-    eprintln!(
-        "read {} ({} ch, {} Hz, {:.2} s)",
-        args.input.display(),
-        audio.channel_count(),
-        audio.sample_rate,
-        audio.frames() as f64 / audio.sample_rate as f64
-    );
+    let audio = read_input(&args.input)?;
     let progress = bar(render_steps(&audio, &renderer, &phase), "render");
     let keep = Keep {
         model_rate: args.spectrogram.is_some(),

@@ -8,9 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use dsp::read_audio;
 
-use crate::pipeline::{
-    Keep, LayoutArgs, ModelArgs, PhaseArgs, Renderer, bar, render_audio, render_steps,
-};
+use crate::pipeline::{Keep, RendererArgs, bar, render_audio, render_steps};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -30,17 +28,8 @@ pub struct VariationsArgs {
     /// Output folder (created if missing)
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
-    /// Cluster file ({layer: [{cluster_index, feature_index}, ...]}, e.g. from `netbend
-    /// clusters`) that the config's `features: cluster` entries select from, instead of the
-    /// model's general clusters
-    #[arg(long, value_name = "FILE")]
-    clusters: Option<PathBuf>,
     #[command(flatten)]
-    model: ModelArgs,
-    #[command(flatten)]
-    phase: PhaseArgs,
-    #[command(flatten)]
-    layout: LayoutArgs,
+    renderer: RendererArgs,
     /// Also write a spectrogram PNG per variation (input on top), named like the WAV
     #[arg(long)]
     spectrogram: bool,
@@ -52,7 +41,7 @@ pub fn file_name(stem: &str, seed: u64, ext: &str) -> String {
 }
 
 pub fn run(args: &VariationsArgs) -> Result<()> {
-    let phase = args.phase.options()?;
+    let phase = args.renderer.phase.options()?;
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
@@ -61,11 +50,9 @@ pub fn run(args: &VariationsArgs) -> Result<()> {
         .checked_add(args.count - 1)
         .context("--seed + --count overflows")?;
     let started = Instant::now();
-    let mut renderer = Renderer::load(&args.model)?;
-    renderer.layout = args.layout.layout;
+    let mut renderer = args.renderer.renderer()?;
     // Checked once against the model before any audio work.
-    let mut spec =
-        renderer.spec_with_clusters(Some(&args.config), None, args.clusters.as_deref())?;
+    let mut spec = args.renderer.spec(&renderer, Some(&args.config), None)?;
     let audio = read_audio(&args.input)?;
     let stem = args
         .input

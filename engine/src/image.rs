@@ -2,35 +2,31 @@
 //! sessions (built once), the bend tensors (rebuilt only when the bend changes), and the rule
 //! that turns an image seed into `z` and per-layer noise (docs/config.md, "Seeds").
 
-use crate::bend_tensors::BendTensors;
-use crate::compile::{CompiledBend, compile};
 use crate::error::{Error, Result};
 use crate::image_manifest::{ImageSettings, StyleGan2Settings};
 use crate::manifest::ModelKind;
 use crate::model::Model;
+use crate::model_runtime::{ModelRuntime, only_output, output_array};
 use crate::random::{sample_latents, sample_noise};
-use crate::runtime::{Device, GraphPort, RuntimeOptions, check_session_io, ports, runtime_error};
-use crate::session::SessionFactory;
-use crate::spec::BendSpec;
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Axis, Ix2, Ix4};
-use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionInputValue};
+use crate::runtime::{GraphPort, RuntimeOptions, check_session_io, ports, runtime_error};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Axis};
+use ort::session::{HasSelectedOutputs, RunOptions, Session, SessionInputValue};
 use ort::value::TensorRef;
 use std::borrow::Cow;
 
 /// The per-layer noise of a batch: one `[B, 1, H_l, W_l]` array per layer.
 pub type NoiseMaps = Vec<Array4<f32>>;
 
-/// The sessions of one image model and its current bend.
-pub struct ImageRuntime {
-    model: Model,
+/// The sessions of an image model: the mapping and the synthesis network (its decoder).
+pub struct ImageSessions {
     mapping: Session,
     decoder: Session,
-    bend: BendTensors,
     /// Runs the decoder for `image` only (the activations are not copied out).
     image_only: RunOptions<HasSelectedOutputs>,
-    device: Device,
-    notes: Vec<String>,
 }
+
+/// The sessions of one image model and its current bend.
+pub type ImageRuntime = ModelRuntime<ImageSessions>;
 
 impl ImageRuntime {
     /// Builds the mapping and decoder sessions and checks their inputs and outputs against the
@@ -49,43 +45,23 @@ impl ImageRuntime {
                 )));
             }
         };
-        let mut factory = SessionFactory::new(options)?;
-        let mapping = factory.build(&mapping_path)?;
-        let decoder = factory.build_without_memory_pattern(&model.decoder_path())?;
-        check_session_io(&mapping, mapping_path, vec!["z".into()], vec!["w".into()])?;
-        check_session_io(
-            &decoder,
-            model.decoder_path(),
-            m.expected_decoder_inputs(),
-            m.expected_decoder_outputs(),
-        )?;
-        let image_only = RunOptions::new()
-            .map_err(runtime_error("cannot create run options"))?
-            .with_outputs(OutputSelector::no_default().with("image"));
-        let bend = BendTensors::neutral(m)?;
-        Ok(ImageRuntime {
-            model,
-            mapping,
-            decoder,
-            bend,
-            image_only,
-            device: factory.device,
-            notes: factory.notes,
+        ModelRuntime::build(model, options, |model, factory| {
+            let mapping = factory.build(&mapping_path)?;
+            let decoder = factory.build_without_memory_pattern(&model.decoder_path())?;
+            check_session_io(&mapping, mapping_path, vec!["z".into()], vec!["w".into()])?;
+            let m = model.manifest();
+            check_session_io(
+                &decoder,
+                model.decoder_path(),
+                m.expected_decoder_inputs(),
+                m.expected_decoder_outputs(),
+            )?;
+            Ok(ImageSessions {
+                mapping,
+                decoder,
+                image_only: only_output("image")?,
+            })
         })
-    }
-
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    /// The device the sessions actually run on (CPU after a CUDA fallback).
-    pub fn device(&self) -> Device {
-        self.device
-    }
-
-    /// Messages for the user from building the runtime (e.g. the CUDA fallback).
-    pub fn notes(&self) -> &[String] {
-        &self.notes
     }
 
     /// `(graph, inputs, outputs)` of the mapping and the decoder as ONNX Runtime reports them.
@@ -93,13 +69,13 @@ impl ImageRuntime {
         vec![
             (
                 "mapping",
-                ports(self.mapping.inputs()),
-                ports(self.mapping.outputs()),
+                ports(self.sessions.mapping.inputs()),
+                ports(self.sessions.mapping.outputs()),
             ),
             (
                 "decoder",
-                ports(self.decoder.inputs()),
-                ports(self.decoder.outputs()),
+                ports(self.sessions.decoder.inputs()),
+                ports(self.sessions.decoder.outputs()),
             ),
         ]
     }
@@ -134,25 +110,6 @@ impl ImageRuntime {
         &self.settings().1.mean_latent
     }
 
-    pub fn bend(&self) -> &CompiledBend {
-        self.bend.bend()
-    }
-
-    /// Compiles `spec` for this model and makes it the current bend.
-    pub fn set_spec(&mut self, spec: &BendSpec) -> Result<()> {
-        let compiled = compile(spec, self.model.manifest())?;
-        self.set_bend(&compiled)
-    }
-
-    pub fn set_bend(&mut self, bend: &CompiledBend) -> Result<()> {
-        self.bend.set(bend, self.model.manifest())
-    }
-
-    pub fn clear_bend(&mut self) -> Result<()> {
-        let neutral = CompiledBend::neutral(self.model.manifest());
-        self.set_bend(&neutral)
-    }
-
     /// z `[B, latent_dim]` through the mapping network: w `[B, latent_dim]`.
     pub fn map(&mut self, z: ArrayView2<f32>) -> Result<Array2<f32>> {
         let dim = self.model.manifest().latent_dim;
@@ -166,15 +123,11 @@ impl ImageRuntime {
         let input = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
             .map_err(runtime_error("cannot make the mapping input `z`"))?;
         let outputs = self
+            .sessions
             .mapping
             .run(ort::inputs!["z" => input])
             .map_err(runtime_error("the mapping failed"))?;
-        outputs["w"]
-            .try_extract_array::<f32>()
-            .map_err(runtime_error("the mapping's `w` output"))?
-            .into_dimensionality::<Ix2>()
-            .map(|w| w.to_owned())
-            .map_err(|e| Error::Runtime(format!("the mapping's `w` output: {e}")))
+        output_array(&outputs, "mapping", "w")
     }
 
     /// w+ `[B, n_latent, D]` with every row the mapping of the seed's z (docs/config.md, "Seeds").
@@ -288,15 +241,11 @@ impl ImageRuntime {
         }
         self.bend.push_inputs(&mut inputs);
         let outputs = self
+            .sessions
             .decoder
-            .run_with_options(inputs, &self.image_only)
+            .run_with_options(inputs, &self.sessions.image_only)
             .map_err(runtime_error("the decoder failed"))?;
-        outputs["image"]
-            .try_extract_array::<f32>()
-            .map_err(runtime_error("the decoder's `image` output"))?
-            .into_dimensionality::<Ix4>()
-            .map(|a| a.to_owned())
-            .map_err(|e| Error::Runtime(format!("the decoder's `image` output: {e}")))
+        output_array(&outputs, "decoder", "image")
     }
 }
 

@@ -3,17 +3,15 @@
 //! `encode`, `decode` and `activations`.
 
 use crate::bend_tensors::BendTensors;
-use crate::compile::{CompiledBend, compile};
 use crate::error::{Error, Result};
 use crate::manifest::{ModelKind, name_set_difference};
 use crate::model::Model;
-use crate::session::SessionFactory;
-use crate::spec::BendSpec;
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, Ix2, Ix4};
-use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionInputValue};
+use crate::model_runtime::{ModelRuntime, only_output, output_array};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, CowArray, Ix2};
+use ort::session::{HasSelectedOutputs, RunOptions, Session, SessionInputValue, SessionOutputs};
 use ort::value::{TensorElementType, TensorRef};
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where the graphs run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,17 +51,16 @@ pub(crate) fn ports(outlets: &[ort::value::Outlet]) -> Vec<GraphPort> {
         .collect()
 }
 
-/// The sessions of one model and its current bend.
-pub struct Runtime {
-    model: Model,
+/// The sessions of a spectrogram model: its encoder (none for a generator) and decoder.
+pub struct AudioSessions {
     encoder: Option<Session>,
     decoder: Session,
-    bend: BendTensors,
+    /// Runs the decoder for `spectrogram` only (the activations are not copied out).
     spectrogram_only: RunOptions<HasSelectedOutputs>,
-    device: Device,
-    notes: Vec<String>,
-    library: PathBuf,
 }
+
+/// The sessions of one model and its current bend.
+pub type Runtime = ModelRuntime<AudioSessions>;
 
 pub(crate) fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
     move |e| Error::Runtime(format!("{what}: {e}"))
@@ -82,81 +79,35 @@ impl Runtime {
                 model.manifest().kind.name()
             )));
         }
-        let mut factory = SessionFactory::new(options)?;
-        let encoder = match model.encoder_path() {
-            Some(path) => Some(factory.build(&path)?),
-            None => None,
-        };
-        let decoder = factory.build(&model.decoder_path())?;
-        check_graph_io(&model, encoder.as_ref(), &decoder)?;
-
-        let spectrogram_only = RunOptions::new()
-            .map_err(runtime_error("cannot create run options"))?
-            .with_outputs(OutputSelector::no_default().with("spectrogram"));
-        let bend = BendTensors::neutral(model.manifest())?;
-        Ok(Runtime {
-            bend,
-            model,
-            encoder,
-            decoder,
-            spectrogram_only,
-            device: factory.device,
-            notes: factory.notes,
-            library: factory.library,
+        ModelRuntime::build(model, options, |model, factory| {
+            let encoder = match model.encoder_path() {
+                Some(path) => Some(factory.build(&path)?),
+                None => None,
+            };
+            let decoder = factory.build(&model.decoder_path())?;
+            check_graph_io(model, encoder.as_ref(), &decoder)?;
+            Ok(AudioSessions {
+                encoder,
+                decoder,
+                spectrogram_only: only_output("spectrogram")?,
+            })
         })
-    }
-
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    /// The device the sessions actually run on (CPU after a CUDA fallback).
-    pub fn device(&self) -> Device {
-        self.device
-    }
-
-    /// Messages for the user from building the runtime (e.g. the CUDA fallback).
-    pub fn notes(&self) -> &[String] {
-        &self.notes
-    }
-
-    /// The ONNX Runtime library in use.
-    pub fn library(&self) -> &Path {
-        &self.library
     }
 
     /// The encoder's (inputs, outputs), if the model has an encoder.
     pub fn encoder_ports(&self) -> Option<(Vec<GraphPort>, Vec<GraphPort>)> {
-        self.encoder
+        self.sessions
+            .encoder
             .as_ref()
             .map(|s| (ports(s.inputs()), ports(s.outputs())))
     }
 
     /// The decoder's (inputs, outputs).
     pub fn decoder_ports(&self) -> (Vec<GraphPort>, Vec<GraphPort>) {
-        (ports(self.decoder.inputs()), ports(self.decoder.outputs()))
-    }
-
-    /// The bend the decoder currently runs with.
-    pub fn bend(&self) -> &CompiledBend {
-        self.bend.bend()
-    }
-
-    /// Compiles `spec` for this model and makes it the current bend.
-    pub fn set_spec(&mut self, spec: &BendSpec) -> Result<()> {
-        let compiled = compile(spec, self.model.manifest())?;
-        self.set_bend(&compiled)
-    }
-
-    /// Makes `bend` the current bend. Only the tensors of stages that changed are rebuilt.
-    pub fn set_bend(&mut self, bend: &CompiledBend) -> Result<()> {
-        self.bend.set(bend, self.model.manifest())
-    }
-
-    /// Back to the neutral bend (every stage `K = 0`).
-    pub fn clear_bend(&mut self) -> Result<()> {
-        let neutral = CompiledBend::neutral(self.model.manifest());
-        self.set_bend(&neutral)
+        (
+            ports(self.sessions.decoder.inputs()),
+            ports(self.sessions.decoder.outputs()),
+        )
     }
 
     fn window_dims(&self) -> Result<(usize, usize)> {
@@ -188,7 +139,7 @@ impl Runtime {
                 "windows have shape [{b}, {t}, {f}], the model takes [B, {frames}, {bins}]"
             )));
         }
-        let encoder = self.encoder.as_mut().ok_or_else(|| {
+        let encoder = self.sessions.encoder.as_mut().ok_or_else(|| {
             Error::Runtime("this model has no encoder (a generator only decodes)".into())
         })?;
         let data = windows.as_standard_layout();
@@ -198,12 +149,7 @@ impl Runtime {
         let outputs = encoder
             .run(ort::inputs!["spectrogram" => input])
             .map_err(runtime_error("the encoder failed"))?;
-        let mu = outputs["mu"]
-            .try_extract_array::<f32>()
-            .map_err(runtime_error("the encoder's `mu` output"))?;
-        mu.into_dimensionality::<Ix2>()
-            .map(|m| m.to_owned())
-            .map_err(|e| Error::Runtime(format!("the encoder's `mu` output: {e}")))
+        output_array(&outputs, "encoder", "mu")
     }
 
     /// Decodes latents `[B, latent_dim]` with the current bend to spectrogram windows
@@ -211,22 +157,8 @@ impl Runtime {
     pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let inputs = decoder_inputs(&z, &self.bend)?;
-        let outputs = self
-            .decoder
-            .run_with_options(inputs, &self.spectrogram_only)
-            .map_err(runtime_error("the decoder failed"))?;
-        let spec = outputs["spectrogram"]
-            .try_extract_array::<f32>()
-            .map_err(runtime_error("the decoder's `spectrogram` output"))?;
-        let spec = spec
-            .into_dimensionality::<Ix4>()
-            .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))?;
-        let (b, _, t, f) = spec.dim();
-        Ok(spec
-            .to_shape((b, t, f))
-            .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))?
-            .to_owned())
+        let outputs = self.sessions.run_decoder(&z, &self.bend, false)?;
+        spectrogram_windows(&outputs)
     }
 
     /// Autoencodes normalised windows `[B, frames, bins]`: encoder, then the decoder on `mu`
@@ -245,29 +177,13 @@ impl Runtime {
     ) -> Result<(Array3<f32>, Vec<Array4<f32>>)> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let inputs = decoder_inputs(&z, &self.bend)?;
-        let outputs = self
-            .decoder
-            .run(inputs)
-            .map_err(runtime_error("the decoder failed"))?;
-        let extract = |name: &str| -> Result<Array4<f32>> {
-            outputs[name]
-                .try_extract_array::<f32>()
-                .map_err(runtime_error(name))?
-                .into_dimensionality::<Ix4>()
-                .map(|a| a.to_owned())
-                .map_err(|e| Error::Runtime(format!("decoder output `{name}`: {e}")))
-        };
-        let spec = extract("spectrogram")?;
-        let (b, _, t, f) = spec.dim();
-        let spec = spec
-            .into_shape_with_order((b, t, f))
-            .map_err(|e| Error::Runtime(format!("decoder output `spectrogram`: {e}")))?;
+        let outputs = self.sessions.run_decoder(&z, &self.bend, true)?;
+        let spec = spectrogram_windows(&outputs)?;
         let acts = self
             .model
             .layers()
             .iter()
-            .map(|l| extract(&l.activation))
+            .map(|l| output_array(&outputs, "decoder", &l.activation))
             .collect::<Result<Vec<_>>>()?;
         Ok((spec, acts))
     }
@@ -280,18 +196,38 @@ impl Runtime {
     }
 }
 
-/// The decoder's inputs: `z` (a view of the caller's array) and views of the bend tensors.
-fn decoder_inputs<'v>(
-    z: &'v ndarray::CowArray<'_, f32, ndarray::Ix2>,
-    bend: &'v BendTensors,
-) -> Result<Vec<(Cow<'v, str>, SessionInputValue<'v>)>> {
-    let (b, d) = z.dim();
-    let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
-        .map_err(runtime_error("cannot make the decoder input `z`"))?;
-    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend.len() + 1);
-    inputs.push((Cow::Borrowed("z"), z_tensor.into()));
-    bend.push_inputs(&mut inputs);
-    Ok(inputs)
+/// The decoder's `[B, 1, frames, bins]` spectrogram output as windows `[B, frames, bins]`.
+fn spectrogram_windows(outputs: &SessionOutputs) -> Result<Array3<f32>> {
+    let spec: Array4<f32> = output_array(outputs, "decoder", "spectrogram")?;
+    let (b, _, t, f) = spec.dim();
+    // The owned array is in standard layout: the reshape moves it, it does not copy.
+    spec.into_shape_with_order((b, t, f))
+        .map_err(|e| Error::Runtime(format!("the decoder's `spectrogram` output: {e}")))
+}
+
+impl AudioSessions {
+    /// Runs the decoder on latents `z` with `bend`; `activations` says whether the layers'
+    /// activations are copied out besides the spectrogram.
+    fn run_decoder<'r>(
+        &'r mut self,
+        z: &'r CowArray<'_, f32, Ix2>,
+        bend: &'r BendTensors,
+        activations: bool,
+    ) -> Result<SessionOutputs<'r>> {
+        let (b, d) = z.dim();
+        let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
+            .map_err(runtime_error("cannot make the decoder input `z`"))?;
+        let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(bend.len() + 1);
+        inputs.push((Cow::Borrowed("z"), z_tensor.into()));
+        bend.push_inputs(&mut inputs);
+        let outputs = if activations {
+            self.decoder.run(inputs)
+        } else {
+            self.decoder
+                .run_with_options(inputs, &self.spectrogram_only)
+        };
+        outputs.map_err(runtime_error("the decoder failed"))
+    }
 }
 
 /// Checks the sessions' actual inputs and outputs against bend interface 1 and the manifest.
