@@ -3,33 +3,34 @@
 
 mod common;
 
-use common::{files, gif_frames, netbend, rgb, tiny};
+use common::{animate, gif_frames, image, netbend_with_path, on_tiny, rgb};
+use netbend_test_support::{file_names, run_ok};
+use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn animate_sweep_writes_n_frames_and_a_gif_of_n_frames() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
-    let (ok, err) = netbend(&[
-        "animate",
+    let (ok, err) = animate(
         "sweep",
-        "--model",
-        &tiny(),
-        "--layer",
-        "2",
-        "--transform",
-        "scalar-multiply",
-        "--from",
-        "1",
-        "--to",
-        "-3",
-        "--frames",
-        "7",
-        "--no-mp4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &[
+            "--layer",
+            "2",
+            "--transform",
+            "scalar-multiply",
+            "--from",
+            "1",
+            "--to",
+            "-3",
+            "--frames",
+            "7",
+            "--no-mp4",
+        ],
+        &out,
+    );
     assert!(ok, "{err}");
-    let names = files(&out);
+    let names = file_names(&out);
     assert_eq!(
         names.iter().filter(|n| n.ends_with(".png")).count(),
         7,
@@ -38,60 +39,39 @@ fn animate_sweep_writes_n_frames_and_a_gif_of_n_frames() {
     assert_eq!(gif_frames(&out.join("animation.gif")), 7);
     // Frame 0 multiplies by 1: the unbent image of seed 0.
     let plain = dir.path().join("plain.png");
-    assert!(
-        netbend(&[
-            "image",
-            "--model",
-            &tiny(),
-            "--seed",
-            "0",
-            "--out",
-            plain.to_str().unwrap()
-        ])
-        .0
-    );
+    assert!(image(&["--seed", "0"], &plain).0);
     assert_eq!(rgb(&out.join("frame0000.png")), rgb(&plain));
     assert_ne!(rgb(&out.join("frame0006.png")), rgb(&plain));
     // An existing folder is not replaced without --force.
-    let (ok, err) = netbend(&[
-        "animate",
+    let (ok, err) = animate(
         "sweep",
-        "--model",
-        &tiny(),
-        "--layer",
-        "2",
-        "--transform",
-        "rotate",
-        "--from",
-        "0",
-        "--to",
-        "90",
-        "--frames",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &[
+            "--layer",
+            "2",
+            "--transform",
+            "rotate",
+            "--from",
+            "0",
+            "--to",
+            "90",
+            "--frames",
+            "2",
+        ],
+        &out,
+    );
     assert!(!ok && err.contains("--force"), "{err}");
-    assert_eq!(files(&out), names);
+    assert_eq!(file_names(&out), names);
 }
 
 #[test]
 fn animate_fragments_and_interpolate_write_their_frames() {
     let dir = tempfile::tempdir().unwrap();
     let frag = dir.path().join("frag");
-    let (ok, err) = netbend(&[
-        "animate",
+    let (ok, err) = animate(
         "fragments",
-        "--model",
-        &tiny(),
-        "--layer",
-        "3",
-        "--frames",
-        "5",
-        "--no-mp4",
-        "--out",
-        frag.to_str().unwrap(),
-    ]);
+        &["--layer", "3", "--frames", "5", "--no-mp4"],
+        &frag,
+    );
     assert!(ok, "{err}");
     assert_eq!(gif_frames(&frag.join("animation.gif")), 5);
     let frames: Vec<_> = (0..5)
@@ -103,75 +83,38 @@ fn animate_fragments_and_interpolate_write_their_frames() {
     );
 
     let interp = dir.path().join("interp");
-    let (ok, err) = netbend(&[
-        "animate",
+    let (ok, err) = animate(
         "interpolate",
-        "--model",
-        &tiny(),
-        "--seeds",
-        "2,6,7",
-        "--frames",
-        "3",
-        "--no-mp4",
-        "--out",
-        interp.to_str().unwrap(),
-    ]);
+        &["--seeds", "2,6,7", "--frames", "3", "--no-mp4"],
+        &interp,
+    );
     assert!(ok, "{err}");
     // Two segments of 3 frames plus the last seed.
     assert_eq!(gif_frames(&interp.join("animation.gif")), 7);
     let first = dir.path().join("two.png");
-    assert!(
-        netbend(&[
-            "image",
-            "--model",
-            &tiny(),
-            "--seed",
-            "2",
-            "--out",
-            first.to_str().unwrap()
-        ])
-        .0
-    );
+    assert!(image(&["--seed", "2"], &first).0);
     assert_eq!(rgb(&interp.join("frame0000.png")), rgb(&first));
 }
 
-/// `netbend` with `PATH` replaced, to run it without ffmpeg or with another one.
-fn netbend_with_path(args: &[&str], path: &std::path::Path) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netbend"))
-        .args(args)
-        .args(["--threads", "1"])
-        .env("PATH", path)
-        .output()
-        .expect("cannot run netbend");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn program_runs(program: &str) -> bool {
-    std::process::Command::new(program)
+    Command::new(program)
         .arg("-version")
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
 /// ffprobe's `key=value` facts of the first video stream (frames counted by decoding).
-fn ffprobe(path: &std::path::Path) -> std::collections::HashMap<String, String> {
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-        .args([
-            "-show_entries",
-            "stream=codec_name,pix_fmt,width,height,nb_read_frames,duration",
-        ])
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path)
-        .output()
-        .expect("running ffprobe");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+fn ffprobe(path: &Path) -> std::collections::HashMap<String, String> {
+    let out = run_ok(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args([
+                "-show_entries",
+                "stream=codec_name,pix_fmt,width,height,nb_read_frames,duration",
+            ])
+            .args(["-of", "default=noprint_wrappers=1"])
+            .arg(path),
+        "ffprobe",
     );
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -181,17 +124,13 @@ fn ffprobe(path: &std::path::Path) -> std::collections::HashMap<String, String> 
 }
 
 /// The MP4's frames decoded by ffmpeg to 8-bit RGB, each `w * h * 3` bytes.
-fn decoded_frames(path: &std::path::Path, w: usize, h: usize) -> Vec<Vec<u8>> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-        .output()
-        .expect("running ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+fn decoded_frames(path: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
+    let out = run_ok(
+        Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-i"])
+            .arg(path)
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]),
+        "ffmpeg",
     );
     out.stdout.chunks(w * h * 3).map(<[u8]>::to_vec).collect()
 }
@@ -215,27 +154,25 @@ fn the_mp4_holds_every_frame_in_order_at_the_model_size_and_frame_rate() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
-    let (ok, err) = netbend(&[
-        "animate",
+    let (ok, err) = animate(
         "sweep",
-        "--model",
-        &tiny(),
-        "--layer",
-        "3",
-        "--transform",
-        "rotate",
-        "--from",
-        "0",
-        "--to",
-        "180",
-        "--frames",
-        "5",
-        "--fps",
-        "4",
-        "--mp4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &[
+            "--layer",
+            "3",
+            "--transform",
+            "rotate",
+            "--from",
+            "0",
+            "--to",
+            "180",
+            "--frames",
+            "5",
+            "--fps",
+            "4",
+            "--mp4",
+        ],
+        &out,
+    );
     assert!(ok, "{err}");
     assert!(err.contains("animation.mp4"), "{err}");
     let mp4 = out.join("animation.mp4");
@@ -278,30 +215,11 @@ fn without_ffmpeg_the_mp4_is_skipped_with_a_note_or_refused_under_mp4() {
     let empty_path = dir.path().join("bin");
     std::fs::create_dir(&empty_path).unwrap();
     let out = dir.path().join("anim");
-    let args = |extra: &'static [&'static str]| -> Vec<String> {
-        let mut a: Vec<String> = [
-            "animate",
-            "fragments",
-            "--model",
-            &tiny(),
-            "--layer",
-            "3",
-            "--frames",
-            "3",
-            "--out",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.push(out.display().to_string());
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    let run = |extra| {
-        let a = args(extra);
+    let run = |extra: &[&str]| {
+        let fragments = [&["--layer", "3", "--frames", "3"], extra].concat();
         netbend_with_path(
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            &empty_path,
+            on_tiny(&["animate", "fragments"], &fragments, &out),
+            Some(&empty_path),
         )
     };
     let (ok, err) = run(&["--mp4"]);
@@ -309,12 +227,16 @@ fn without_ffmpeg_the_mp4_is_skipped_with_a_note_or_refused_under_mp4() {
         !ok && err.contains("--mp4") && err.contains("ffmpeg is not on the PATH"),
         "{err}"
     );
-    assert_eq!(files(dir.path()), ["bin"], "nothing written under --mp4");
+    assert_eq!(
+        file_names(dir.path()),
+        ["bin"],
+        "nothing written under --mp4"
+    );
     let (ok, err) = run(&[]);
     assert!(ok, "{err}");
     assert!(err.contains("note: ffmpeg is not on the PATH"), "{err}");
     assert_eq!(
-        files(&out),
+        file_names(&out),
         [
             "animation.gif",
             "frame0000.png",
@@ -341,20 +263,10 @@ fn a_failing_ffmpeg_is_reported_and_leaves_nothing() {
     .unwrap();
     std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = dir.path().join("anim");
+    let fragments = ["--layer", "3", "--frames", "3"];
     let (ok, err) = netbend_with_path(
-        &[
-            "animate",
-            "fragments",
-            "--model",
-            &tiny(),
-            "--layer",
-            "3",
-            "--frames",
-            "3",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &bin,
+        on_tiny(&["animate", "fragments"], &fragments, &out),
+        Some(&bin),
     );
     assert!(!ok, "{err}");
     assert!(
@@ -362,7 +274,7 @@ fn a_failing_ffmpeg_is_reported_and_leaves_nothing() {
         "{err}"
     );
     assert_eq!(
-        files(dir.path()),
+        file_names(dir.path()),
         ["bin"],
         "no output folder, no partial folder"
     );

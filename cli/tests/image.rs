@@ -4,22 +4,8 @@
 
 mod common;
 
-use common::{files, gif_frames, netbend, rgb, tiny, workspace};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn python() -> PathBuf {
-    let path = std::env::var_os("NETBEND_VENV_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "the reference needs the project's Python with onnxruntime and numpy at {} (or set \
-         NETBEND_VENV_PYTHON)",
-        path.display()
-    );
-    path
-}
+use common::{animate, gif_frames, image, netbend, rgb, tiny};
+use netbend_test_support::{file_names, run_python, stderr, stdout, test_data, write_raw};
 
 /// Python onnxruntime: the image of w (.npy, [D]) at psi with the given noise files, neutral
 /// bend, as 8-bit RGB by `(x + 1) * 127.5` rounded and clamped.
@@ -55,46 +41,26 @@ fn a_latent_file_renders_the_pixels_python_onnxruntime_renders() {
     let w_file = dir.path().join("w.npy");
     ndarray_npy::write_npy(&w_file, &w).unwrap();
     let out = dir.path().join("img.png");
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--latent",
-        w_file.to_str().unwrap(),
-        "--seed",
-        "9",
-        "--truncation",
-        "0.7",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let w_arg = w_file.to_str().unwrap();
+    let (ok, err) = image(
+        &["--latent", w_arg, "--seed", "9", "--truncation", "0.7"],
+        &out,
+    );
     assert!(ok, "{err}");
     // The noise of seed 9 by the engine's documented rule; the image itself by Python.
     let sizes = [(4, 4), (8, 8), (8, 8), (16, 16), (16, 16)];
     let mut args = vec![
-        dir.path().join("ref.py").display().to_string(),
         tiny(),
         w_file.display().to_string(),
         "0.7".into(),
         dir.path().join("ref.u8").display().to_string(),
     ];
-    std::fs::write(dir.path().join("ref.py"), REFERENCE_PY).unwrap();
     for (l, map) in engine::sample_noise(9, &sizes).iter().enumerate() {
         let f = dir.path().join(format!("noise{l}.f32"));
-        let bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
-        std::fs::write(&f, bytes).unwrap();
+        write_raw(&f, map);
         args.push(f.display().to_string());
     }
-    let py = Command::new(python())
-        .args(&args)
-        .env("OMP_NUM_THREADS", "1")
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
+    run_python(REFERENCE_PY, &args);
     let theirs = std::fs::read(dir.path().join("ref.u8")).unwrap();
     let ours = rgb(&out);
     assert_eq!(ours.dimensions(), (16, 16));
@@ -119,20 +85,10 @@ fn a_latent_file_renders_the_pixels_python_onnxruntime_renders() {
 fn seeds_write_one_file_per_seed_equal_to_single_renders() {
     let dir = tempfile::tempdir().unwrap();
     let many = dir.path().join("many");
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--seeds",
-        "3-5,12",
-        "--truncation",
-        "0.5",
-        "--out",
-        many.to_str().unwrap(),
-    ]);
+    let (ok, err) = image(&["--seeds", "3-5,12", "--truncation", "0.5"], &many);
     assert!(ok, "{err}");
     assert_eq!(
-        files(&many),
+        file_names(&many),
         [
             "seed0003.png",
             "seed0004.png",
@@ -141,17 +97,7 @@ fn seeds_write_one_file_per_seed_equal_to_single_renders() {
         ]
     );
     let single = dir.path().join("four.png");
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--seed",
-        "4",
-        "--truncation",
-        "0.5",
-        "--out",
-        single.to_str().unwrap(),
-    ]);
+    let (ok, err) = image(&["--seed", "4", "--truncation", "0.5"], &single);
     assert!(ok, "{err}");
     assert_eq!(rgb(&single), rgb(&many.join("seed0004.png")));
     assert_ne!(
@@ -170,14 +116,10 @@ fn a_bend_config_changes_the_image() {
     )
     .unwrap();
     let (plain, bent) = (dir.path().join("plain.png"), dir.path().join("bent.png"));
-    let base = ["image", "--model", &tiny(), "--seed", "1", "--out"];
-    assert!(netbend(&[&base[..], &[plain.to_str().unwrap()]].concat()).0);
-    let (ok, err) = netbend(
-        &[
-            &base[..],
-            &[bent.to_str().unwrap(), "--config", config.to_str().unwrap()],
-        ]
-        .concat(),
+    assert!(image(&["--seed", "1"], &plain).0);
+    let (ok, err) = image(
+        &["--seed", "1", "--config", config.to_str().unwrap()],
+        &bent,
     );
     assert!(ok, "{err}");
     assert_ne!(rgb(&plain), rgb(&bent));
@@ -187,30 +129,17 @@ fn a_bend_config_changes_the_image() {
 fn bad_inputs_give_clear_errors_and_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.png");
-    let o = out.to_str().unwrap();
     // Unknown layer in a config.
     let config = dir.path().join("bend.yaml");
     std::fs::write(&config, "transforms:\n  - {layer: 8, transform: ablate}\n").unwrap();
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        o,
-    ]);
+    let (ok, err) = image(&["--config", config.to_str().unwrap()], &out);
     assert!(
         !ok && err.contains("layer 8") && err.contains("1..=5"),
         "{err}"
     );
     // Unknown layer in animate: no folder, no temporary folder left.
     let anim = dir.path().join("anim");
-    let (ok, err) = netbend(&[
-        "animate",
-        "sweep",
-        "--model",
-        &tiny(),
+    let args = [
         "--layer",
         "6",
         "--transform",
@@ -219,50 +148,30 @@ fn bad_inputs_give_clear_errors_and_no_files() {
         "0",
         "--to",
         "9",
-        "--out",
-        anim.to_str().unwrap(),
-    ]);
+    ];
+    let (ok, err) = animate("sweep", &args, &anim);
     assert!(!ok && err.contains("layer 6"), "{err}");
     // An audio model.
-    let vae = workspace().join("tests/data/tiny-vae");
-    let (ok, err) = netbend(&["image", "--model", vae.to_str().unwrap(), "--out", o]);
+    let vae = test_data("tiny-vae");
+    let o = out.to_str().unwrap();
+    let (ok, err) = netbend(["image", "--model", vae.to_str().unwrap(), "--out", o]);
     assert!(!ok && err.contains("not an image model"), "{err}");
     // A latent that is not .npy, and one of the wrong shape.
     let junk = dir.path().join("junk.npy");
     std::fs::write(&junk, "not numpy").unwrap();
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--latent",
-        junk.to_str().unwrap(),
-        "--out",
-        o,
-    ]);
+    let (ok, err) = image(&["--latent", junk.to_str().unwrap()], &out);
     assert!(!ok && err.contains("junk.npy"), "{err}");
     let wrong = dir.path().join("wrong.npy");
     ndarray_npy::write_npy(&wrong, &ndarray::Array2::<f32>::zeros((3, 32))).unwrap();
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--latent",
-        wrong.to_str().unwrap(),
-        "--out",
-        o,
-    ]);
+    let (ok, err) = image(&["--latent", wrong.to_str().unwrap()], &out);
     assert!(
         !ok && err.contains("[3, 32]") && err.contains("[6, 32]"),
         "{err}"
     );
     // A bad seed list and a bad transform name.
-    let (ok, err) = netbend(&["image", "--model", &tiny(), "--seeds", "9-2", "--out", o]);
+    let (ok, err) = image(&["--seeds", "9-2"], &out);
     assert!(!ok && err.contains("9-2"), "{err}");
-    let (ok, err) = netbend(&[
-        "animate",
-        "sweep",
-        "--model",
-        &tiny(),
+    let blur = [
         "--layer",
         "1",
         "--transform",
@@ -271,30 +180,25 @@ fn bad_inputs_give_clear_errors_and_no_files() {
         "0",
         "--to",
         "1",
-        "--out",
-        anim.to_str().unwrap(),
-    ]);
+    ];
+    let (ok, err) = animate("sweep", &blur, &anim);
     assert!(
         !ok && err.contains("blur") && err.contains("rotate"),
         "{err}"
     );
-    let mut left = files(dir.path());
+    let mut left = file_names(dir.path());
     left.retain(|n| !n.ends_with(".yaml") && !n.ends_with(".npy"));
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
 
 #[test]
 fn inspect_shows_an_image_models_size_and_graphs() {
-    let out = Command::new(env!("CARGO_BIN_EXE_netbend"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netbend"))
         .args(["inspect", &tiny()])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(text.contains("(tiny-stylegan2, stylegan2)"), "{text}");
     assert!(
         text.contains("image: 16x16 RGB in [-1, 1]; w+ of 6 rows"),
@@ -329,87 +233,53 @@ fn a_cluster_file_selects_the_channels_it_lists() {
         "transforms:\n  - {layer: 2, transform: ablate, channels: [8, 9, 10, 11, 12, 13, 14, 15]}\n",
     )
     .unwrap();
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--config",
-        &p("by-cluster.yaml"),
-        "--clusters",
-        &p("clusters.yaml"),
-        "--out",
-        &p("cluster.png"),
-    ]);
-    assert!(ok, "{err}");
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--config",
-        &p("by-channel.yaml"),
-        "--out",
-        &p("channels.png"),
-    ]);
-    assert!(ok, "{err}");
-    assert_eq!(
-        rgb(Path::new(&p("cluster.png"))),
-        rgb(Path::new(&p("channels.png")))
+    let out = |n: &str| dir.path().join(n);
+    let (by_cluster, clusters) = (p("by-cluster.yaml"), p("clusters.yaml"));
+    let (ok, err) = image(
+        &["--config", &by_cluster, "--clusters", &clusters],
+        &out("cluster.png"),
     );
+    assert!(ok, "{err}");
+    let (ok, err) = image(&["--config", &p("by-channel.yaml")], &out("channels.png"));
+    assert!(ok, "{err}");
+    assert_eq!(rgb(&out("cluster.png")), rgb(&out("channels.png")));
     // Without the file the model's (empty) map has no cluster 1.
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--config",
-        &p("by-cluster.yaml"),
-        "--out",
-        &p("none.png"),
-    ]);
+    let (ok, err) = image(&["--config", &by_cluster], &out("none.png"));
     assert!(!ok && err.contains("cluster"), "{err}");
-    assert!(!Path::new(&p("none.png")).exists());
+    assert!(!out("none.png").exists());
     // A cluster file naming a layer the model lacks.
     std::fs::write(
         p("bad.yaml"),
         "7:\n  - {cluster_index: 0, feature_index: 0}\n",
     )
     .unwrap();
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--clusters",
-        &p("bad.yaml"),
-        "--out",
-        &p("none.png"),
-    ]);
+    let (ok, err) = image(&["--clusters", &p("bad.yaml")], &out("none.png"));
     assert!(
         !ok && err.contains("bad.yaml") && err.contains("layer 7"),
         "{err}"
     );
     // animate sweep on a cluster of the file.
-    let (ok, err) = netbend(&[
-        "animate",
+    let (ok, err) = animate(
         "sweep",
-        "--model",
-        &tiny(),
-        "--clusters",
-        &p("clusters.yaml"),
-        "--layer",
-        "2",
-        "--cluster",
-        "0",
-        "--transform",
-        "offset",
-        "--from",
-        "0",
-        "--to",
-        "2",
-        "--frames",
-        "3",
-        "--no-mp4",
-        "--out",
-        &p("anim"),
-    ]);
+        &[
+            "--clusters",
+            &clusters,
+            "--layer",
+            "2",
+            "--cluster",
+            "0",
+            "--transform",
+            "offset",
+            "--from",
+            "0",
+            "--to",
+            "2",
+            "--frames",
+            "3",
+            "--no-mp4",
+        ],
+        &out("anim"),
+    );
     assert!(ok, "{err}");
     assert_eq!(gif_frames(&dir.path().join("anim/animation.gif")), 3);
 }
@@ -418,15 +288,7 @@ fn a_cluster_file_selects_the_channels_it_lists() {
 fn device_cuda_falls_back_with_a_note_when_unavailable() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cuda.png");
-    let (ok, err) = netbend(&[
-        "image",
-        "--model",
-        &tiny(),
-        "--device",
-        "cuda",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, err) = image(&["--device", "cuda"], &out);
     assert!(ok, "{err}");
     assert!(out.exists());
     // Without a GPU build of ONNX Runtime (this machine), the note says so.

@@ -3,8 +3,11 @@
 
 mod common;
 
-use common::*;
+use common::noise;
 use dsp::{Normalisation, Stft, StftConfig, read_audio, resample};
+use netbend_test_support::{
+    max_abs_diff, read_raw, relative_l2, run_python, test_data, workspace_root, write_raw,
+};
 
 /// NumPy STFT of raw f32 input with docs/signal.md framing, written as f64 (re, im) pairs.
 const NUMPY_STFT: &str = r#"
@@ -22,17 +25,19 @@ X = np.fft.rfft(frames, axis=1)
 np.stack([X.real, X.imag], axis=-1).astype(np.float64).tofile(sys.argv[2])
 "#;
 
-fn compare_with_numpy(signal: &[f32], label: &str) {
+/// `max |X - X_ref| / max |X_ref|` of our STFT of `signal` against `script`'s, which reads the
+/// signal (raw f32, `argv[1]`) and writes its frames as f64 (re, im) pairs (`argv[2]`).
+fn stft_error_against(script: &str, signal: &[f32], label: &str) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("x.f32"), dir.path().join("X.f64"));
-    write_f32(&input, signal);
-    run_python(NUMPY_STFT, &[&input, &output]);
-    let reference = read_f64(&output);
+    write_raw(&input, signal);
+    run_python(script, [&input, &output]);
+    let reference = read_raw::<f64>(&output);
     let spec = Stft::new(StftConfig::default()).analyse(signal);
     assert_eq!(
         reference.len(),
         spec.data().len() * 2,
-        "{label}: frame count differs from NumPy"
+        "{label}: frame count differs from the reference"
     );
     let peak = reference
         .chunks_exact(2)
@@ -43,15 +48,13 @@ fn compare_with_numpy(signal: &[f32], label: &str) {
         .zip(spec.data())
         .map(|(r, x)| (r[0] - x.re as f64).hypot(r[1] - x.im as f64))
         .fold(0.0, f64::max);
-    println!(
-        "{label}: max |X - X_numpy| / max |X_numpy| = {:.2e}",
-        max_err / peak
-    );
-    assert!(
-        max_err / peak < 1e-5,
-        "{label}: relative error {:.2e}",
-        max_err / peak
-    );
+    max_err / peak
+}
+
+fn compare_with_numpy(signal: &[f32], label: &str) {
+    let error = stft_error_against(NUMPY_STFT, signal, label);
+    println!("{label}: max |X - X_numpy| / max |X_numpy| = {error:.2e}");
+    assert!(error < 1e-5, "{label}: relative error {error:.2e}");
 }
 
 #[test]
@@ -81,28 +84,9 @@ _, _, Z = stft(padded, window=w, nperseg=n_fft, noverlap=n_fft - hop, boundary=N
 Z = Z.T * w.sum()
 np.stack([Z.real, Z.imag], axis=-1).astype(np.float64).tofile(sys.argv[2])
 "#;
-    let signal = noise(12_345, 3);
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("x.f32"), dir.path().join("Z.f64"));
-    write_f32(&input, &signal);
-    run_python(SCIPY_STFT, &[&input, &output]);
-    let reference = read_f64(&output);
-    let spec = Stft::new(StftConfig::default()).analyse(&signal);
-    assert_eq!(reference.len(), spec.data().len() * 2);
-    let peak = reference
-        .chunks_exact(2)
-        .map(|c| c[0].hypot(c[1]))
-        .fold(0.0, f64::max);
-    let max_err = reference
-        .chunks_exact(2)
-        .zip(spec.data())
-        .map(|(r, x)| (r[0] - x.re as f64).hypot(r[1] - x.im as f64))
-        .fold(0.0, f64::max);
-    println!(
-        "scipy.signal.stft: relative max error {:.2e}",
-        max_err / peak
-    );
-    assert!(max_err / peak < 1e-5);
+    let error = stft_error_against(SCIPY_STFT, &noise(12_345, 3), "scipy.signal.stft");
+    println!("scipy.signal.stft: relative max error {error:.2e}");
+    assert!(error < 1e-5);
 }
 
 #[test]
@@ -122,10 +106,10 @@ normalised_spectrogram(x, norm).astype(np.float32).tofile(sys.argv[2])
     let signal = &music.channels[1];
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("x.f32"), dir.path().join("v.f32"));
-    write_f32(&input, signal);
+    write_raw(&input, signal);
     let models = workspace_root().join("models");
-    run_python(PY_NORMALISE, &[&input, &output, &models]);
-    let reference = read_f32(&output);
+    run_python(PY_NORMALISE, [&input, &output, &models]);
+    let reference = read_raw::<f32>(&output);
     let norm = Normalisation::new(1e-3, -60.0, 40.0).unwrap();
     let magnitudes = Stft::new(StftConfig::default())
         .analyse(signal)
@@ -152,9 +136,9 @@ data.T.astype(np.float32).tofile(sys.argv[3])
         let dir = tempfile::tempdir().unwrap();
         let (meta, samples) = (dir.path().join("meta"), dir.path().join("samples"));
         let path = test_data(name);
-        run_python(SOUNDFILE, &[&path, &meta, &samples]);
-        let meta = read_f32(&meta);
-        let reference = read_f32(&samples);
+        run_python(SOUNDFILE, [&path, &meta, &samples]);
+        let meta = read_raw::<f32>(&meta);
+        let reference = read_raw::<f32>(&samples);
         let audio = read_audio(&path).unwrap();
         assert_eq!(audio.sample_rate, meta[0] as u32, "{name}: rate");
         assert_eq!(audio.channel_count(), meta[1] as usize, "{name}: channels");
@@ -198,15 +182,19 @@ resample_poly(x, rate_out // g, rate_in // g).astype(np.float32).tofile(sys.argv
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (input, output) = (dir.path().join("x.f32"), dir.path().join("y.f32"));
-        write_f32(&input, signal);
-        // Pass the rates as path arguments (run_python takes paths).
-        let (a, b) = (
-            std::path::PathBuf::from(rate_in.to_string()),
-            std::path::PathBuf::from(rate_out.to_string()),
+        write_raw(&input, signal);
+        let (a, b) = (rate_in.to_string(), rate_out.to_string());
+        run_python(
+            POLY,
+            [
+                input.as_os_str(),
+                output.as_os_str(),
+                a.as_ref(),
+                b.as_ref(),
+            ],
         );
-        run_python(POLY, &[&input, &output, &a, &b]);
-        let filtered = read_f32(&input);
-        let reference = read_f32(&output);
+        let filtered = read_raw::<f32>(&input);
+        let reference = read_raw::<f32>(&output);
         let ours = resample(&filtered, rate_in, rate_out).unwrap();
         let n = reference.len().min(ours.len());
         assert!(
@@ -241,7 +229,10 @@ for name, fmt, sub, channels in [("vorbis.ogg", "OGG", "VORBIS", 2), ("mono.mp3"
     decoded.T.astype(np.float32).tofile(path + ".f32")
 "#;
     let dir = tempfile::tempdir().unwrap();
-    run_python(ENCODE, &[&test_data("music_excerpt.flac"), dir.path()]);
+    run_python(
+        ENCODE,
+        [test_data("music_excerpt.flac").as_path(), dir.path()],
+    );
     for (name, channels, tolerance) in [
         // Measured: 1.8e-7 (Vorbis), 5.0e-7 and 5.2e-7 (MP3), exact (PCM).
         ("vorbis.ogg", 2, 1e-5),
@@ -256,7 +247,7 @@ for name, fmt, sub, channels in [("vorbis.ogg", "OGG", "VORBIS", 2), ("mono.mp3"
             (44_100, channels),
             "{name}"
         );
-        let reference = read_f32(&dir.path().join(format!("{name}.f32")));
+        let reference = read_raw::<f32>(&dir.path().join(format!("{name}.f32")));
         let ref_frames = reference.len() / channels;
         // Both decoders remove the codecs' priming/padding, so the lengths agree exactly.
         assert_eq!(audio.frames(), ref_frames, "{name}: frame count");

@@ -3,11 +3,12 @@
 
 mod common;
 
-use common::*;
+use common::noise;
 use dsp::{
     GriffinLim, GriffinLimVariant, InitialPhase, Stft, StftConfig, read_audio,
     spectral_convergence, with_input_phase,
 };
+use netbend_test_support::{max_abs_diff, relative_l2, test_data};
 
 #[test]
 fn stft_round_trip_is_exact_on_music_and_noise() {

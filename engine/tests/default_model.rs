@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::workspace;
 use engine::{Model, Runtime, RuntimeOptions, compile, load_config};
 use ndarray::Array3;
+use netbend_test_support::workspace_root;
 
 fn default_model() -> Model {
-    Model::load(workspace().join("models/vae")).unwrap()
+    Model::load(workspace_root().join("models/vae")).unwrap()
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn clustering_record_names_existing_embedding_cnns() {
 fn example_configs_compile_and_a_cluster_ablation_changes_the_output() {
     let model = default_model();
     let manifest = model.manifest().clone();
-    let examples = workspace().join("examples");
+    let examples = workspace_root().join("examples");
     for name in [
         "figure3-stochastic.yaml",
         "reference-format.yaml",

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::workspace;
 use engine::{Model, compile, load_config};
+use netbend_test_support::workspace_root;
 
 fn demo_model() -> Model {
-    Model::load(workspace().join("models/stylegan2-demo")).unwrap()
+    Model::load(workspace_root().join("models/stylegan2-demo")).unwrap()
 }
 
 #[test]
@@ -24,7 +24,7 @@ fn nine_layers_from_4_to_64_px_and_general_clusters_partition_every_layer() {
 fn image_example_configs_compile_against_it() {
     let model = demo_model();
     let manifest = model.manifest().clone();
-    let dir = workspace().join("examples/images");
+    let dir = workspace_root().join("examples/images");
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -3,15 +3,13 @@
 
 mod common;
 
-use engine::{
-    BendSpec, CompiledBend, ImageRuntime, Model, RuntimeOptions, Stage, load_config, sample_latents,
-};
+use common::{Reference, max_diff, run_jobs};
+use engine::{BendSpec, ImageRuntime, Model, RuntimeOptions, Stage, load_config, sample_latents};
 use ndarray::{Array2, Array3, Array4, Axis};
 use std::path::PathBuf;
-use std::process::Command;
 
 fn tiny() -> PathBuf {
-    common::workspace().join("tests/data/tiny-stylegan2")
+    netbend_test_support::test_data("tiny-stylegan2")
 }
 
 fn runtime() -> ImageRuntime {
@@ -30,7 +28,7 @@ import numpy as np
 import onnxruntime as ort
 opts = ort.SessionOptions()
 opts.intra_op_num_threads = 1
-job = json.load(open(sys.argv[1]))
+[job] = json.load(open(sys.argv[1]))
 load = lambda s: np.fromfile(s["file"], dtype=s["dtype"]).reshape(s["shape"])
 dec = ort.InferenceSession(job["model"] + "/decoder.onnx", opts, providers=["CPUExecutionProvider"])
 feeds = {}
@@ -54,126 +52,21 @@ out = dec.run(["image"], feeds)[0]
 np.ascontiguousarray(out, dtype=np.float32).tofile(job["out"])
 "#;
 
-struct Reference {
-    dir: tempfile::TempDir,
-    job: serde_json::Value,
+/// A REFERENCE_PY job at truncation `psi`.
+fn reference(psi: f32) -> Reference {
+    Reference::with(serde_json::json!({"model": tiny(), "psi": psi}))
 }
 
-impl Reference {
-    fn new(psi: f32) -> Reference {
-        let dir = tempfile::tempdir().unwrap();
-        let job = serde_json::json!({
-            "model": tiny(), "feeds": {}, "built": {}, "psi": psi,
-            "out": dir.path().join("out.f32"),
-        });
-        Reference { dir, job }
-    }
+trait RunImage {
+    /// Runs REFERENCE_PY; returns the images `[B, 3, 16, 16]`.
+    fn image(self, batch: usize) -> Array4<f32>;
+}
 
-    fn file<T: Copy>(
-        &self,
-        name: &str,
-        data: &[T],
-        shape: &[usize],
-        dtype: &str,
-    ) -> serde_json::Value {
-        let file = self.dir.path().join(name);
-        let bytes = unsafe {
-            std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data))
-        };
-        std::fs::write(&file, bytes).unwrap();
-        serde_json::json!({"file": file, "dtype": dtype, "shape": shape})
-    }
-
-    fn z(mut self, z: &Array2<f32>) -> Reference {
-        self.job["z"] = self.file("z", z.as_slice().unwrap(), z.shape(), "float32");
-        self
-    }
-
-    fn feed(mut self, name: &str, data: &[f32], shape: &[usize]) -> Reference {
-        self.job["feeds"][name] = self.file(name, data, shape, "float32");
-        self
-    }
-
-    fn noise(mut self, noise: &[Array4<f32>]) -> Reference {
-        for (l, map) in noise.iter().enumerate() {
-            let name = format!("noise.L{}", l + 1);
-            self = self.feed(&name, map.as_slice().unwrap(), map.shape());
-        }
-        self
-    }
-
-    fn built(
-        mut self,
-        name: &str,
-        value: serde_json::Value,
-        shape: &[usize],
-        dtype: &str,
-    ) -> Reference {
-        self.job["built"][name] =
-            serde_json::json!({"value": value, "shape": shape, "dtype": dtype});
-        self
-    }
-
-    /// Every non-neutral stage of a bend compiled by the engine, as raw files.
-    fn compiled(mut self, bend: &CompiledBend) -> Reference {
-        for layer in &bend.layers {
-            for stage in Stage::ALL {
-                let s = layer.stage(stage);
-                if s.is_empty() {
-                    continue;
-                }
-                let (k, base) = (s.len(), format!("L{}.{}", layer.index, stage.name()));
-                let idx = self.file(&format!("{base}.idx"), &s.idx, &[k], "int64");
-                self.job["feeds"][format!("{base}.idx")] = idx;
-                self = self.feed(&format!("{base}.mix"), &s.mix, &[k]);
-                let p = stage.graph_params();
-                if p > 0 {
-                    self = self.feed(&format!("{base}.params"), &s.params, &[k, p]);
-                }
-                if stage == Stage::Shuffle {
-                    let src = self.file(&format!("{base}.source"), &s.source, &[k], "int64");
-                    self.job["feeds"][format!("{base}.source")] = src;
-                }
-                if stage == Stage::Noise {
-                    let shape = [k, layer.height, layer.width];
-                    self = self.feed(&format!("{base}.field"), &s.field, &shape);
-                }
-            }
-        }
-        self
-    }
-
-    fn run(self, batch: usize) -> Array4<f32> {
-        let script = self.dir.path().join("reference.py");
-        std::fs::write(&script, REFERENCE_PY).unwrap();
-        let job = self.dir.path().join("job.json");
-        std::fs::write(&job, self.job.to_string()).unwrap();
-        let out = Command::new(common::python())
-            .arg(&script)
-            .arg(&job)
-            .env("OMP_NUM_THREADS", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "reference failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bytes = std::fs::read(self.dir.path().join("out.f32")).unwrap();
-        let values: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
+impl RunImage for Reference {
+    fn image(self, batch: usize) -> Array4<f32> {
+        let values = run_jobs(REFERENCE_PY, &[self]).pop().unwrap();
         Array4::from_shape_vec((batch, 3, 16, 16), values).unwrap()
     }
-}
-
-fn max_diff(a: &Array4<f32>, b: &Array4<f32>) -> f32 {
-    assert_eq!(a.dim(), b.dim());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn seed_latents(seeds: &[u64], dim: usize) -> Array2<f32> {
@@ -189,10 +82,10 @@ fn seeds_render_as_python_onnxruntime_renders_their_z_and_noise() {
         let ours = rt.render_seeds(&seeds, psi).unwrap();
         assert_eq!(ours.dim(), (3, 3, 16, 16));
         let z = seed_latents(&seeds, 32);
-        let theirs = Reference::new(psi)
-            .z(&z)
+        let theirs = reference(psi)
+            .latent(&z)
             .noise(&rt.noise_of_seeds(&seeds))
-            .run(3);
+            .image(3);
         let d = max_diff(&ours, &theirs);
         assert!(d < 1e-5, "psi {psi}: max |Rust - Python| = {d}");
     }
@@ -213,10 +106,10 @@ fn a_projected_w_plus_renders_as_python_does() {
     });
     let noise = rt.noise_of_seeds(&[5]);
     let ours = rt.synthesize(w.view(), 0.7, &noise).unwrap();
-    let theirs = Reference::new(0.7)
+    let theirs = reference(0.7)
         .feed("w", w.as_slice().unwrap(), w.shape())
         .noise(&noise)
-        .run(1);
+        .image(1);
     let d = max_diff(&ours, &theirs);
     assert!(d < 1e-5, "max |Rust - Python| = {d}");
 }
@@ -257,8 +150,8 @@ fn ablating_layer_3_changes_the_image_exactly_as_python_does() {
     let ours = rt.render_seeds(&[7], 1.0).unwrap();
     // The reference builds the ablation itself: every channel of layer 3, mix 1.
     let c = Model::load(tiny()).unwrap().layer(3).unwrap().channels;
-    let theirs = Reference::new(1.0)
-        .z(&seed_latents(&[7], 32))
+    let theirs = reference(1.0)
+        .latent(&seed_latents(&[7], 32))
         .noise(&rt.noise_of_seeds(&[7]))
         .built(
             "L3.ablate.idx",
@@ -267,7 +160,7 @@ fn ablating_layer_3_changes_the_image_exactly_as_python_does() {
             "int64",
         )
         .built("L3.ablate.mix", vec![1.0f32; c].into(), &[c], "float32")
-        .run(1);
+        .image(1);
     assert!(
         max_diff(&ours, &theirs) < 1e-5,
         "{}",
@@ -295,11 +188,11 @@ fn a_config_file_bends_image_layers_as_python_runs_its_compiled_inputs() {
     let spec = load_config(&config, rt.model().manifest()).unwrap();
     rt.set_spec(&spec).unwrap();
     let ours = rt.render_seeds(&[11], 0.8).unwrap();
-    let theirs = Reference::new(0.8)
-        .z(&seed_latents(&[11], 32))
+    let theirs = reference(0.8)
+        .latent(&seed_latents(&[11], 32))
         .noise(&rt.noise_of_seeds(&[11]))
         .compiled(rt.bend())
-        .run(1);
+        .image(1);
     let d = max_diff(&ours, &theirs);
     assert!(d < 1e-5, "max |Rust - Python| = {d}");
     rt.clear_bend().unwrap();

@@ -160,7 +160,7 @@ fn example_configs_run_exactly_as_python_runs_their_compiled_inputs() {
     let mut rt = runtime();
     let z = latents(1, 5);
     let neutral = rt.decode(z.view()).unwrap();
-    let examples = common::workspace().join("examples");
+    let examples = netbend_test_support::workspace_root().join("examples");
     for (name, seed) in [
         ("figure3-stochastic.yaml", 1),
         ("figure3-stochastic.yaml", 2),
@@ -242,7 +242,7 @@ fn clearing_the_bend_restores_the_neutral_output_bit_for_bit() {
     let z = latents(1, 6);
     let neutral = rt.decode(z.view()).unwrap();
     let spec = load_config(
-        common::workspace().join("examples/figure3-stochastic.yaml"),
+        netbend_test_support::workspace_root().join("examples/figure3-stochastic.yaml"),
         rt.model().manifest(),
     )
     .unwrap();

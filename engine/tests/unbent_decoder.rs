@@ -4,38 +4,17 @@
 //! graph must give the unbent decoder's output bit for bit (docs/bend-graph.md), through the
 //! engine too.
 
-mod common;
-
 use engine::{
     BendEntry, BendSpec, Model, Runtime, RuntimeOptions, Selection, Stage, Transform,
     UnbentDecoder, sample_latents,
 };
-use std::process::Command;
+use netbend_test_support::export_bench_model;
 
 #[test]
 fn the_neutral_bend_graph_equals_the_decoder_exported_without_bend_blocks() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("model");
-    let out = Command::new(common::python())
-        .args([
-            "-m",
-            "netbend_models.bench_bend",
-            "--width",
-            "0.0625",
-            "--seed",
-            "3",
-        ])
-        .arg("--save-model")
-        .arg(&dir)
-        .current_dir(common::workspace().join("models"))
-        .env("OMP_NUM_THREADS", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bench_bend --save-model failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    export_bench_model(&dir, &["--seed", "3"]);
     let options = RuntimeOptions {
         intra_threads: Some(1),
         ..RuntimeOptions::default()

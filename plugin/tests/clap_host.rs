@@ -160,7 +160,7 @@ fn dry_wet_gain_and_bypass_events_match_an_independent_model() {
     // settle within 50 ms of each change. The input reaches the output after the latency.
     let at = |s: f64| (s * SR) as usize;
     let minus6 = plugin.text_to_value(gain.id, "-6");
-    let change = |t: f64, id, value| (at(t), ParamChange { time: 0, id, value });
+    let change = |t: f64, id, value| (at(t), ParamChange::new(id, value));
     let changes = [
         change(0.8, drywet.id, 0.0),
         change(0.8, gain.id, minus6),
@@ -214,9 +214,7 @@ fn dry_wet_gain_and_bypass_events_match_an_independent_model() {
 #[test]
 fn mono_layout_processes_one_channel() {
     let _serial = common::serial();
-    common::use_model(Some(&common::tiny_model()));
-    let mut plugin = LoadedPlugin::load();
-    plugin.set_offline(true);
+    let mut plugin = common::load_offline(&common::tiny_model());
     let configs = plugin.port_configs();
     assert!(
         configs.iter().any(|c| (c.1, c.2) == (2, 2)),
@@ -238,22 +236,8 @@ fn mono_layout_processes_one_channel() {
         17,
         &input,
         &[
-            (
-                0,
-                ParamChange {
-                    time: 0,
-                    id: drywet.id,
-                    value: 0.0,
-                },
-            ),
-            (
-                0,
-                ParamChange {
-                    time: 0,
-                    id: gain.id,
-                    value: minus12,
-                },
-            ),
+            (0, ParamChange::new(drywet.id, 0.0)),
+            (0, ParamChange::new(gain.id, minus12)),
         ],
     );
     assert_eq!(out.len(), 1);
@@ -282,14 +266,7 @@ fn impulse_response(
         rate,
         block,
         &input,
-        &[(
-            0,
-            ParamChange {
-                time: 0,
-                id,
-                value: drywet,
-            },
-        )],
+        &[(0, ParamChange::new(id, drywet))],
     )
 }
 
@@ -307,9 +284,7 @@ fn reported_latency_is_where_an_impulse_comes_out() {
     // The shipped model: its smooth spectral envelopes make a peaked zero-phase response (the
     // random-weight test model's magnitudes are not smooth across bins, so its response to an
     // impulse is spread over the whole frame).
-    common::use_model(Some(&common::workspace().join("models/vae")));
-    let mut plugin = LoadedPlugin::load();
-    plugin.set_offline(true);
+    let mut plugin = common::load_offline(&common::shipped_model());
     let mode = plugin.param("Quality Mode");
     // The modes' latencies at 44.1 kHz, from their schedules: n_fft + (hop + fade - 1 + budget)
     // STFT hops of 256 samples (README, "Latency").
@@ -319,14 +294,7 @@ fn reported_latency_is_where_an_impulse_comes_out() {
             44_100.0,
             64,
             &[vec![0.0; 64], vec![0.0; 64]],
-            &[(
-                0,
-                ParamChange {
-                    time: 0,
-                    id: mode.id,
-                    value: mode_value,
-                },
-            )],
+            &[(0, ParamChange::new(mode.id, mode_value))],
         );
         for (rate, block) in [(44_100.0, 64), (48_000.0, 17)] {
             // 1. The whole wet path (resampling, STFT, window delay, resynthesis) with a worker
@@ -395,9 +363,7 @@ fn without_a_model_the_wet_signal_is_the_dry_signal_delayed_by_the_same_latency(
 #[test]
 fn safety_stage_stops_nan_inf_and_overs_on_the_wet_path() {
     let _serial = common::serial();
-    common::use_model(Some(&common::tiny_model()));
-    let mut plugin = LoadedPlugin::load();
-    plugin.set_offline(true);
+    let mut plugin = common::load_offline(&common::tiny_model());
     let mut input = input_signal(48_000, 48_000.0).to_vec();
     input[0][100] = f32::NAN;
     input[0][200] = f32::INFINITY;
@@ -430,51 +396,15 @@ fn state_round_trips_through_the_host() {
     let mode = a.param("Quality Mode");
     let rot30 = a.text_to_value(rotate.id, "30");
     let changes = [
-        ParamChange {
-            time: 0,
-            id: on.id,
-            value: 1.0,
-        },
-        ParamChange {
-            time: 0,
-            id: transform.id,
-            value: 3.0,
-        }, // Rotate
-        ParamChange {
-            time: 0,
-            id: rotate.id,
-            value: rot30,
-        },
-        ParamChange {
-            time: 0,
-            id: mix.id,
-            value: 0.4,
-        },
-        ParamChange {
-            time: 0,
-            id: layer.id,
-            value: 1.0,
-        }, // layer 2
-        ParamChange {
-            time: 0,
-            id: sel.id,
-            value: 2.0,
-        }, // Cluster
-        ParamChange {
-            time: 0,
-            id: cluster.id,
-            value: 5.0,
-        },
-        ParamChange {
-            time: 0,
-            id: drywet.id,
-            value: 0.7,
-        },
-        ParamChange {
-            time: 0,
-            id: mode.id,
-            value: 1.0,
-        }, // Low latency
+        ParamChange::new(on.id, 1.0),
+        ParamChange::new(transform.id, 3.0), // Rotate
+        ParamChange::new(rotate.id, rot30),
+        ParamChange::new(mix.id, 0.4),
+        ParamChange::new(layer.id, 1.0), // layer 2
+        ParamChange::new(sel.id, 2.0),   // Cluster
+        ParamChange::new(cluster.id, 5.0),
+        ParamChange::new(drywet.id, 0.7),
+        ParamChange::new(mode.id, 1.0), // Low latency
     ];
     let input = input_signal(512, 48_000.0).to_vec();
     let changes: Vec<(usize, ParamChange)> = changes.iter().map(|c| (0, *c)).collect();

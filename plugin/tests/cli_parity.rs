@@ -67,11 +67,7 @@ fn slot_events(plugin: &mut LoadedPlugin, values: &[SlotValues; NUM_SLOTS]) -> V
         let p = SlotParams::new(i + 1);
         let mut event = |name: &str, value: &dyn Fn(&ParamDesc) -> f64| {
             let desc = plugin.param(&format!("Slot {} {name}", i + 1));
-            changes.push(ParamChange {
-                time: 0,
-                id: desc.id,
-                value: value(&desc),
-            });
+            changes.push(ParamChange::new(desc.id, value(&desc)));
         };
         event("On", &|d| clap_value(d, &p.enabled, v.enabled));
         event("Layer", &|d| clap_value(d, &p.layer, v.layer));
@@ -102,11 +98,7 @@ fn slot_events(plugin: &mut LoadedPlugin, values: &[SlotValues; NUM_SLOTS]) -> V
 /// Sets the quality mode (it takes effect at the next activation, as after a host restart).
 fn set_quality_mode(plugin: &mut LoadedPlugin, value: f64) {
     let mode = plugin.param("Quality Mode");
-    let change = ParamChange {
-        time: 0,
-        id: mode.id,
-        value,
-    };
+    let change = ParamChange::new(mode.id, value);
     let mut processor = plugin.activate(44_100.0, 64);
     processor.process(&mut [vec![0.0; 64]], &mut [vec![0.0; 64]], &[change]);
     processor.finish(plugin);
@@ -155,7 +147,7 @@ fn relative_error(a: &[f32], b: &[f32], range: std::ops::Range<usize>) -> f64 {
 /// the plugin's worker.
 fn render_cli(model: &Path, config: &Path, input_path: &Path, layout: &str) -> Vec<f32> {
     let out = input_path.with_file_name(format!("cli-{layout}.wav"));
-    let status = Command::new(e2e::netbend_binary())
+    let status = Command::new(netbend_test_support::netbend_binary())
         .args(["render", "--threads", "1", "--layout", layout, "--model"])
         .arg(model)
         .arg("--config")
@@ -173,7 +165,7 @@ fn render_cli(model: &Path, config: &Path, input_path: &Path, layout: &str) -> V
 #[test]
 fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_modes() {
     let _serial = common::serial();
-    let model = common::workspace().join("models/vae");
+    let model = common::shipped_model();
     common::use_model(Some(&model));
 
     let dir = std::env::temp_dir().join(format!("netbend-cli-parity-{}", std::process::id()));
@@ -183,7 +175,7 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
 
     std::fs::write(&config, config_text).unwrap();
     // The first 1.5 s of the drum break (offline, the plugin waits for every model window).
-    let audio = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac")).unwrap();
+    let audio = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
     assert_eq!((audio.channel_count(), audio.sample_rate), (1, 44_100));
     let input = &audio.channels[0][..66_150];
     let input_path = dir.join("input.wav");

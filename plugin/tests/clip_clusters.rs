@@ -25,14 +25,6 @@ use std::time::{Duration, Instant};
 
 const RATE: u32 = 44_100;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn shipped() -> PathBuf {
-    workspace().join("models/vae")
-}
-
 fn options() -> RuntimeOptions {
     RuntimeOptions {
         intra_threads: Some(1),
@@ -43,8 +35,8 @@ fn options() -> RuntimeOptions {
 /// 8.3 s of real audio at 44.1 kHz, stereo: the drum break (right channel at half level), then
 /// the music excerpt.
 fn recording() -> Vec<Vec<f32>> {
-    let drums = dsp::read_audio(workspace().join("tests/data/drum_break.flac")).unwrap();
-    let music = dsp::read_audio(workspace().join("tests/data/music_excerpt.flac")).unwrap();
+    let drums = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
+    let music = dsp::read_audio(common::test_data("music_excerpt.flac")).unwrap();
     assert_eq!((drums.sample_rate, music.sample_rate), (RATE, RATE));
     let mut left = drums.channels[0].clone();
     let mut right: Vec<f32> = left.iter().map(|x| 0.5 * x).collect();
@@ -56,7 +48,7 @@ fn recording() -> Vec<Vec<f32>> {
 /// Plays `input` through the audio thread's model path (blocks of 512) with the clip capture
 /// attached, and returns the collector's clip once everything is collected.
 fn capture(input: &[Vec<f32>]) -> Arc<ClipHistory> {
-    let model = Model::load(shipped()).unwrap();
+    let model = Model::load(common::shipped_model()).unwrap();
     let signal = model.audio_signal().unwrap();
     let block = 512;
     let setup = PathSetup {
@@ -152,7 +144,7 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
     };
     let started = Instant::now();
     clustering
-        .start(shipped(), defaults.clone(), state.clone())
+        .start(common::shipped_model(), defaults.clone(), state.clone())
         .unwrap();
     clustering.wait();
     eprintln!(
@@ -166,7 +158,8 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
     );
 
     // Reference: the engine's clusterer on the last 8 s of the same stereo input (as the CLI).
-    let mut reference = ClipClusterer::new(Model::load(shipped()).unwrap(), &options()).unwrap();
+    let mut reference =
+        ClipClusterer::new(Model::load(common::shipped_model()).unwrap(), &options()).unwrap();
     let expected = reference
         .cluster_audio(&last, RATE, &defaults, &mut |_, _| true)
         .unwrap();
@@ -179,7 +172,7 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
     );
 
     // A cluster of layer 4 the clip and the general map disagree on.
-    let model = Model::load(shipped()).unwrap();
+    let model = Model::load(common::shipped_model()).unwrap();
     let manifest = model.manifest().clone();
     let general = manifest.clusters_of("general", 4);
     let k = (0..expected.layers[3].len())
@@ -234,7 +227,7 @@ fn clustering_the_last_8_s_matches_the_engine_and_cluster_slots_bend_exactly_tho
         extra_delay: Duration::ZERO,
         clip_clusters: Some(state.clone()),
     };
-    let runtime = Runtime::new(Model::load(shipped()).unwrap(), &options()).unwrap();
+    let runtime = Runtime::new(Model::load(common::shipped_model()).unwrap(), &options()).unwrap();
     let worker = WorkerHandle::spawn(
         runtime,
         bridge.clone(),
@@ -296,7 +289,7 @@ fn clustering_refuses_until_the_clip_is_full_and_can_be_cancelled() {
         seed: None,
     };
     let err = clustering
-        .start(shipped(), options.clone(), state.clone())
+        .start(common::shipped_model(), options.clone(), state.clone())
         .unwrap_err();
     assert_eq!(
         err,
@@ -315,7 +308,9 @@ fn clustering_refuses_until_the_clip_is_full_and_can_be_cancelled() {
     drop(collector);
     assert!(history.seconds() >= CLIP_SECONDS);
     clustering.cancel();
-    clustering.start(shipped(), options, state.clone()).unwrap();
+    clustering
+        .start(common::shipped_model(), options, state.clone())
+        .unwrap();
     clustering.cancel();
     clustering.wait();
     match clustering.progress() {
@@ -362,12 +357,10 @@ fn every_third_channel(manifest: &engine::Manifest) -> ClusterMap {
 /// 2 s of the drum break through `plugin` (offline, 44.1 kHz, blocks of 512) with slot 1
 /// ablating cluster 0 of layer 4.
 fn render_cluster_ablation(plugin: &mut LoadedPlugin) -> Vec<f32> {
-    let drums = dsp::read_audio(workspace().join("tests/data/drum_break.flac")).unwrap();
+    let drums = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
     let input = &drums.channels[0][..2 * RATE as usize];
-    let set = |plugin: &mut LoadedPlugin, name: &str, value: f64| ParamChange {
-        time: 0,
-        id: plugin.param(name).id,
-        value,
+    let set = |plugin: &mut LoadedPlugin, name: &str, value: f64| {
+        ParamChange::new(plugin.param(name).id, value)
     };
     // CLAP values of stepped parameters count steps from the minimum.
     let changes = [
@@ -394,8 +387,11 @@ fn render_cluster_ablation(plugin: &mut LoadedPlugin) -> Vec<f32> {
 #[test]
 fn the_clip_clusters_survive_the_hosts_state_and_bend_after_a_reload() {
     let _serial = common::serial();
-    common::use_model(Some(&shipped()));
-    let manifest = Model::load(shipped()).unwrap().manifest().clone();
+    common::use_model(Some(&common::shipped_model()));
+    let manifest = Model::load(common::shipped_model())
+        .unwrap()
+        .manifest()
+        .clone();
     let clip = ClipClusterState {
         use_clip: true,
         yaml: every_third_channel(&manifest).to_yaml(),
@@ -452,7 +448,10 @@ fn the_clip_clusters_survive_the_hosts_state_and_bend_after_a_reload() {
 
 #[test]
 fn save_and_load_carry_the_clip_clusters_as_a_cluster_file() {
-    let manifest = Model::load(shipped()).unwrap().manifest().clone();
+    let manifest = Model::load(common::shipped_model())
+        .unwrap()
+        .manifest()
+        .clone();
     let channels = manifest.layers[3].channels;
     let map = every_third_channel(&manifest);
     let clip = ClipClusterState {

@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{LoadedPlugin, ParamChange, delayed, render};
+use common::{ParamChange, delayed, render};
 
 /// The committed drum break (mono, 44.1 kHz), first `seconds`, as a stereo pair (the right
 /// channel 3 ms late so the channels differ).
 fn drum_break(seconds: f64) -> Vec<Vec<f32>> {
-    let audio = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac"))
-        .expect("tests/data/drum_break.flac");
+    let audio =
+        dsp::read_audio(common::test_data("drum_break.flac")).expect("tests/data/drum_break.flac");
     let n = (seconds * audio.sample_rate as f64) as usize;
     let left: Vec<f32> = audio.channels[0][..n].to_vec();
     let right = delayed(&left, 132);
@@ -19,10 +19,7 @@ fn drum_break(seconds: f64) -> Vec<Vec<f32>> {
 #[test]
 fn drum_break_with_the_model_and_slot_mix_automation_changes_the_output() {
     let _serial = common::serial();
-    // The shipped model: the random-weight test model's output hardly depends on its layers.
-    common::use_model(Some(&common::workspace().join("models/vae")));
-    let mut plugin = LoadedPlugin::load();
-    plugin.set_offline(true);
+    let mut plugin = common::load_offline(&common::shipped_model());
     let on = plugin.param("Slot 1 On");
     let transform = plugin.param("Slot 1 Transform");
     let mix = plugin.param("Slot 1 Mix");
@@ -33,46 +30,11 @@ fn drum_break_with_the_model_and_slot_mix_automation_changes_the_output() {
         let t0 = (1.0 * rate) as usize;
         let setup = |value_mix: f64| {
             vec![
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: on.id,
-                        value: 1.0,
-                    },
-                ),
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: transform.id,
-                        value: 13.0,
-                    },
-                ), // Ablate
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: layer.id,
-                        value: 4.0,
-                    },
-                ),
-                (
-                    0,
-                    ParamChange {
-                        time: 0,
-                        id: mix.id,
-                        value: 0.0,
-                    },
-                ),
-                (
-                    t0,
-                    ParamChange {
-                        time: 0,
-                        id: mix.id,
-                        value: value_mix,
-                    },
-                ),
+                (0, ParamChange::new(on.id, 1.0)),
+                (0, ParamChange::new(transform.id, 13.0)), // Ablate
+                (0, ParamChange::new(layer.id, 4.0)),
+                (0, ParamChange::new(mix.id, 0.0)),
+                (t0, ParamChange::new(mix.id, value_mix)),
             ]
         };
         let mut reference = None;

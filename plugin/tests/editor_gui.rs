@@ -28,11 +28,7 @@ fn configure_some_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
             Some(t) => plugin.text_to_value(p.id, t),
             None => value,
         };
-        changes.push(ParamChange {
-            time: 0,
-            id: p.id,
-            value,
-        });
+        changes.push(ParamChange::new(p.id, value));
     };
     // Slot 1: rotate 30 deg on layer 2, cluster 1.
     set(plugin, "Slot 1 On", None, 1.0);
@@ -133,11 +129,10 @@ fn editor_opens_through_the_clap_gui_extension() {
         eprintln!("editor_gui: no DISPLAY, not opening the editor (run under xvfb-run)");
         return;
     }
-    common::use_model(Some(&common::workspace().join("models/vae")));
+    common::use_model(Some(&common::shipped_model()));
     let mut plugin = LoadedPlugin::load();
     let changes = configure_some_slots(&mut plugin);
-    let music = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac"))
-        .expect("drum break");
+    let music = dsp::read_audio(common::test_data("drum_break.flac")).expect("drum break");
     let rate = music.sample_rate as f64;
     let mut processor = plugin.activate(rate, BLOCK as u32);
 

@@ -96,7 +96,7 @@ fn a_trained_model_in_the_user_folder_is_listed_and_chosen_through_the_state() {
 
     // NETBEND_MODEL_PATH adds folders of model directories: tests/data holds an audio model and
     // an image model, which the plugin cannot run.
-    unsafe { std::env::set_var(MODEL_PATH_ENV, common::workspace().join("tests/data")) };
+    unsafe { std::env::set_var(MODEL_PATH_ENV, common::workspace_root().join("tests/data")) };
     let extra = list_models();
     let find = |label: &str| extra.iter().find(|c| c.label == label).cloned();
     assert_eq!(find("tiny-vae").expect("tiny-vae listed").problem, None);

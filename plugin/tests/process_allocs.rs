@@ -72,31 +72,15 @@ fn process_never_allocates() {
                 // A few changes in every block, cycling through all slot parameters.
                 let phase = (b % 10) as f64 / 10.0;
                 let mut changes = vec![
-                    ParamChange {
-                        time: 0,
-                        id: drywet.id,
-                        value: phase,
-                    },
-                    ParamChange {
-                        time: 0,
-                        id: gain.id,
-                        value: 1.0 - phase,
-                    },
-                    ParamChange {
-                        time: 0,
-                        id: bypass.id,
-                        value: if b % 7 == 3 { 1.0 } else { 0.0 },
-                    },
+                    ParamChange::new(drywet.id, phase),
+                    ParamChange::new(gain.id, 1.0 - phase),
+                    ParamChange::new(bypass.id, if b % 7 == 3 { 1.0 } else { 0.0 }),
                 ];
                 for k in 0..4 {
                     let p = &slot_params[(b * 4 + k) % slot_params.len()];
                     let value = p.min + (p.max - p.min) * phase;
                     let value = if p.max > 1.0 { value.round() } else { value };
-                    changes.push(ParamChange {
-                        time: 0,
-                        id: p.id,
-                        value,
-                    });
+                    changes.push(ParamChange::new(p.id, value));
                 }
                 processor.process(&mut input, &mut output, &changes);
                 assert!(output.iter().flatten().all(|v| v.is_finite()));

@@ -8,15 +8,12 @@ use netbend::params::QualityMode;
 use netbend::params::{NUM_SLOTS, Selection, Transform};
 use netbend::slot_config::{SlotValues, default_slots, slots_from_config, slots_to_yaml};
 use netbend::worker::spec_from_snapshot;
+use netbend_test_support::workspace_root;
 use std::path::{Path, PathBuf};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// The shipped model's manifest (its `general` clusters are what cluster slots select from).
 fn manifest() -> engine::Manifest {
-    engine::Model::load(workspace().join("models/vae"))
+    engine::Model::load(workspace_root().join("models/vae"))
         .unwrap()
         .manifest()
         .clone()
@@ -188,7 +185,7 @@ fn no_enabled_slot_is_the_neutral_config() {
 #[test]
 fn examples_that_fit_the_slots_load_and_the_others_say_why() {
     let manifest = manifest();
-    let examples = workspace().join("examples");
+    let examples = workspace_root().join("examples");
     let load = |name: &str| {
         let path = examples.join(name);
         slots_from_config(&std::fs::read_to_string(&path).unwrap(), &path, &manifest)

@@ -2,11 +2,14 @@
 //! correctly or names the file and what it holds, and a failure never leaves an output file
 //! (complete or partial) behind. Uses the tiny test model: only the file handling is under test.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use common::{render_args, tiny_vae, variations_args};
 use dsp::read_audio;
-use e2e::{netbend_binary, test_data};
+use netbend_test_support::{file_names, netbend, os, stderr, test_data};
 
 const RATE: u32 = 22_050;
 
@@ -38,26 +41,6 @@ fn sine() -> Vec<f64> {
     (0..2000)
         .map(|i| 0.5 * (std::f64::consts::TAU * 440.0 * i as f64 / RATE as f64).sin())
         .collect()
-}
-
-fn netbend(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(netbend_binary())
-        .args(args)
-        .output()
-        .expect("cannot run netbend")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -98,11 +81,11 @@ fn eight_bit_24_bit_and_64_bit_float_wavs_decode_to_the_samples_written() {
     }
     // And through a command.
     let out = dir.path().join("out.wav");
-    let o = netbend(&[
-        "resynth".as_ref(),
-        "--in".as_ref(),
+    let o = netbend([
+        os("resynth"),
+        os("--in"),
         dir.path().join("u8.wav").as_os_str(),
-        "--out".as_ref(),
+        os("--out"),
         out.as_os_str(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -154,20 +137,13 @@ fn unsupported_sample_formats_name_the_file_and_the_format() {
         ),
         (test_data("sine_opus.ogg"), vec!["Opus"]),
     ];
+    let model = tiny_vae();
     for (input, needles) in cases {
         let output = out_dir.join("bent.wav");
         let png = out_dir.join("bent.png");
-        let o = netbend(&[
-            "render".as_ref(),
-            "--model".as_ref(),
-            test_data("tiny-vae").as_os_str(),
-            "--in".as_ref(),
-            input.as_os_str(),
-            "--out".as_ref(),
-            output.as_os_str(),
-            "--spectrogram".as_ref(),
-            png.as_os_str(),
-        ]);
+        let mut args = render_args(&model, &input, &output);
+        args.extend([os("--spectrogram"), png.as_os_str()]);
+        let o = netbend(&args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{err}");
         let file = input.to_str().unwrap();
@@ -181,13 +157,17 @@ fn unsupported_sample_formats_name_the_file_and_the_format() {
         {
             assert!(err.contains(needle), "`{needle}` missing from: {err}");
         }
-        assert!(names_in(&out_dir).is_empty(), "{:?}", names_in(&out_dir));
+        assert!(
+            file_names(&out_dir).is_empty(),
+            "{:?}",
+            file_names(&out_dir)
+        );
     }
 }
 
 /// Runs a command whose output path is taken by a directory (so the final rename fails after
 /// everything else worked) and checks the error names it and nothing else was left.
-fn assert_write_fails_cleanly(args: &[&std::ffi::OsStr], out_dir: &Path, blocked: &Path) {
+fn assert_write_fails_cleanly(args: &[&OsStr], out_dir: &Path, blocked: &Path) {
     std::fs::create_dir(blocked).unwrap();
     let o = netbend(args);
     let err = stderr(&o);
@@ -197,7 +177,7 @@ fn assert_write_fails_cleanly(args: &[&std::ffi::OsStr], out_dir: &Path, blocked
         "{err}"
     );
     let blocked_name = blocked.file_name().unwrap().to_string_lossy().into_owned();
-    assert_eq!(names_in(out_dir), [blocked_name], "files left behind");
+    assert_eq!(file_names(out_dir), [blocked_name], "files left behind");
     std::fs::remove_dir(blocked).unwrap();
 }
 
@@ -206,27 +186,14 @@ fn a_failed_write_leaves_no_partial_or_companion_file_for_any_command() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let model = test_data("tiny-vae");
+    let model = tiny_vae();
     let input = test_data("drum_break.flac");
     let wav = out_dir.join("out.wav");
     let png = out_dir.join("out.png");
-    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let mut render = render_args(&model, &input, &wav);
+    render.extend([os("--spectrogram"), png.as_os_str()]);
     // render and generate write the PNG first: it must go again when the WAV cannot be written.
-    assert_write_fails_cleanly(
-        &[
-            os("render"),
-            os("--model"),
-            model.as_os_str(),
-            os("--in"),
-            input.as_os_str(),
-            os("--out"),
-            wav.as_os_str(),
-            os("--spectrogram"),
-            png.as_os_str(),
-        ],
-        &out_dir,
-        &wav,
-    );
+    assert_write_fails_cleanly(&render, &out_dir, &wav);
     assert_write_fails_cleanly(
         &[
             os("generate"),
@@ -256,21 +223,7 @@ fn a_failed_write_leaves_no_partial_or_companion_file_for_any_command() {
         &wav,
     );
     // The PNG itself blocked: no WAV either.
-    assert_write_fails_cleanly(
-        &[
-            os("render"),
-            os("--model"),
-            model.as_os_str(),
-            os("--in"),
-            input.as_os_str(),
-            os("--out"),
-            wav.as_os_str(),
-            os("--spectrogram"),
-            png.as_os_str(),
-        ],
-        &out_dir,
-        &png,
-    );
+    assert_write_fails_cleanly(&render, &out_dir, &png);
     // variations: the first variation's WAV is blocked.
     let config = dir.path().join("noise.yaml");
     std::fs::write(
@@ -278,23 +231,10 @@ fn a_failed_write_leaves_no_partial_or_companion_file_for_any_command() {
         "transforms:\n- layer: 2\n  transform: noise\n  params: [0.3]\n",
     )
     .unwrap();
+    let mut variations = variations_args(&model, &config, &input, "2", &out_dir);
+    variations.extend([os("--seed"), os("1"), os("--spectrogram")]);
     assert_write_fails_cleanly(
-        &[
-            os("variations"),
-            os("--model"),
-            model.as_os_str(),
-            os("--config"),
-            config.as_os_str(),
-            os("--in"),
-            input.as_os_str(),
-            os("--count"),
-            os("2"),
-            os("--seed"),
-            os("1"),
-            os("--spectrogram"),
-            os("--out-dir"),
-            out_dir.as_os_str(),
-        ],
+        &variations,
         &out_dir,
         &out_dir.join("drum_break_seed0001.wav"),
     );

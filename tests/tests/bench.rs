@@ -3,45 +3,31 @@
 //! --save-model` (a small random-weight model, so the test is quick; the figures in
 //! models/README.md come from the shipped width).
 
-use std::process::Command;
-
-use e2e::{netbend_binary, python, test_data, workspace_root};
+use netbend_test_support::{
+    export_bench_model, netbend, netbend_ok, os, stderr, stdout, test_data, workspace_root,
+};
 
 #[test]
 fn bend_overhead_lists_every_case_against_the_unbent_export_and_refuses_a_bent_reference() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tmp.path().join("model");
-    let export = Command::new(python())
-        .args(["-m", "netbend_models.bench_bend", "--width", "0.0625"])
-        .arg("--save-model")
-        .arg(&model)
-        .current_dir(workspace_root().join("models"))
-        .env("OMP_NUM_THREADS", "1")
-        .output()
-        .unwrap();
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
+    export_bench_model(&model, &[]);
     let unbent = model.join("decoder-unbent.onnx");
-    let out = Command::new(netbend_binary())
-        .arg("bench")
-        .arg("--model")
-        .arg(&model)
-        .arg("--unbent-decoder")
-        .arg(&unbent)
-        .arg("--config")
-        .arg(workspace_root().join("examples/figure3-stochastic.yaml"))
-        .args(["--threads", "1", "--window-reps", "5"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let config = workspace_root().join("examples/figure3-stochastic.yaml");
+    let out = netbend_ok([
+        os("bench"),
+        os("--model"),
+        model.as_os_str(),
+        os("--unbent-decoder"),
+        unbent.as_os_str(),
+        os("--config"),
+        config.as_os_str(),
+        os("--threads"),
+        os("1"),
+        os("--window-reps"),
+        os("5"),
+    ]);
+    let stdout = stdout(&out);
     // One row per case: the reference at ratio 1, then neutral, both "every stage" cases and the
     // config, each with positive times.
     let rows: Vec<Vec<&str>> = stdout
@@ -65,15 +51,15 @@ fn bend_overhead_lists_every_case_against_the_unbent_export_and_refuses_a_bent_r
     }
 
     // The model's own decoder (with bend inputs) is no reference: refused before measuring.
-    let bent = Command::new(netbend_binary())
-        .arg("bench")
-        .arg("--model")
-        .arg(test_data("tiny-vae"))
-        .arg("--unbent-decoder")
-        .arg(test_data("tiny-vae/decoder.onnx"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&bent.stderr);
+    let (tiny, decoder) = (test_data("tiny-vae"), test_data("tiny-vae/decoder.onnx"));
+    let bent = netbend([
+        os("bench"),
+        os("--model"),
+        tiny.as_os_str(),
+        os("--unbent-decoder"),
+        decoder.as_os_str(),
+    ]);
+    let stderr = stderr(&bent);
     assert!(!bent.status.success());
     assert!(
         stderr.contains("tiny-vae/decoder.onnx")

@@ -3,31 +3,18 @@
 //! (`python -m netbend_models.clip_clusters`, onnxruntime), a per-clip cluster drives a bend, and
 //! cluster files that do not fit the model are refused with file, line and field.
 
+mod common;
+
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
+use common::{render_args, shipped_model, variations_args};
 use dsp::read_audio;
-use e2e::{netbend_binary, python, test_data, workspace_root};
-
-fn shipped_model() -> PathBuf {
-    workspace_root().join("models/vae")
-}
-
-fn netbend(args: &[&OsStr]) -> Output {
-    Command::new(netbend_binary())
-        .args(args)
-        .output()
-        .expect("cannot run netbend")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
+use netbend_test_support::{
+    netbend, netbend_ok, os, python_module, python_script, relative_l2, run_ok, stderr, stdout,
+    test_data,
+};
 
 /// `netbend clusters` with `extra` options; returns the cluster file's text.
 fn rust_clusters(input: &Path, out: &Path, extra: &[&OsStr]) -> String {
@@ -44,33 +31,21 @@ fn rust_clusters(input: &Path, out: &Path, extra: &[&OsStr]) -> String {
         os("1"),
     ];
     args.extend_from_slice(extra);
-    let result = netbend(&args);
-    assert!(
-        result.status.success(),
-        "netbend clusters failed: {}",
-        stderr(&result)
-    );
+    netbend_ok(&args);
     std::fs::read_to_string(out).unwrap()
 }
 
 fn python_clusters(input: &Path, out: &Path, extra: &[&OsStr]) -> String {
-    let result = Command::new(python())
-        .args(["-m", "netbend_models.clip_clusters", "--model"])
-        .arg(shipped_model())
-        .arg("--in")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .current_dir(workspace_root().join("models"))
-        .env("OMP_NUM_THREADS", "1")
-        .output()
-        .expect("cannot start Python");
-    assert!(
-        result.status.success(),
-        "clip_clusters failed:\n{}{}",
-        String::from_utf8_lossy(&result.stdout),
-        String::from_utf8_lossy(&result.stderr)
+    run_ok(
+        python_module("netbend_models.clip_clusters")
+            .arg("--model")
+            .arg(shipped_model())
+            .arg("--in")
+            .arg(input)
+            .arg("--out")
+            .arg(out)
+            .args(extra),
+        "clip_clusters",
     );
     std::fs::read_to_string(out).unwrap()
 }
@@ -86,7 +61,7 @@ fn per_clip_clusters_equal_the_python_pipeline_on_the_same_clip_and_seed() {
     ];
     for (i, (clip, extra)) in cases.iter().enumerate() {
         let input = test_data(clip);
-        let extra: Vec<&OsStr> = extra.iter().map(|s| os(s)).collect();
+        let extra: Vec<&OsStr> = extra.iter().map(os).collect();
         let rust_out = dir.path().join(format!("rust{i}.yaml"));
         let dump = dir.path().join(format!("rust{i}.json"));
         let mut with_dump = extra.clone();
@@ -100,9 +75,8 @@ fn per_clip_clusters_equal_the_python_pipeline_on_the_same_clip_and_seed() {
         assert_eq!(rust, from_python, "{clip} {extra:?}: cluster files differ");
         assert!(rust.starts_with("1:\n- cluster_index: "), "{rust}");
         // How close the embeddings are (the clusters are equal, so this is the margin they had).
-        let check = Command::new(python())
-            .arg("-c")
-            .arg(
+        let check = run_ok(
+            python_script(
                 "import json,sys,numpy as np\n\
                  r=json.load(open(sys.argv[1])); p=np.load(sys.argv[2])\n\
                  assert [np.array(r[l]).shape for l in '1234']==[(128,10),(64,10),(32,10),(16,10)]\n\
@@ -110,31 +84,17 @@ fn per_clip_clusters_equal_the_python_pipeline_on_the_same_clip_and_seed() {
                  print(f'max relative embedding difference {d:.2e}'); assert d < 1e-5, d",
             )
             .arg(&dump)
-            .arg(&py_npz)
-            .output()
-            .unwrap();
-        println!("{clip}: {}", String::from_utf8_lossy(&check.stdout));
-        assert!(
-            check.status.success(),
-            "{}",
-            String::from_utf8_lossy(&check.stderr)
+            .arg(&py_npz),
+            "the embedding comparison",
         );
+        println!("{clip}: {}", stdout(&check));
     }
 }
 
 fn render(input: &Path, output: &Path, config: Option<&Path>, clusters: Option<&Path>) -> Output {
     let model = shipped_model();
-    let mut args: Vec<&OsStr> = vec![
-        os("render"),
-        os("--model"),
-        model.as_os_str(),
-        os("--in"),
-        input.as_os_str(),
-        os("--out"),
-        output.as_os_str(),
-        os("--threads"),
-        os("1"),
-    ];
+    let mut args = render_args(&model, input, output);
+    args.extend([os("--threads"), os("1")]);
     if let Some(c) = config {
         args.extend([os("--config"), c.as_os_str()]);
     }
@@ -157,14 +117,6 @@ fn render_ok(
         stderr(&out)
     );
     read_audio(output).unwrap().channels.remove(0)
-}
-
-fn rel_diff(x: &[f32], y: &[f32]) -> f64 {
-    assert_eq!(x.len(), y.len());
-    let (e, s) = x.iter().zip(y).fold((0.0f64, 0.0f64), |(e, s), (a, b)| {
-        (e + ((a - b) as f64).powi(2), s + (*a as f64).powi(2))
-    });
-    (e / s.max(1e-30)).sqrt()
 }
 
 /// Clusters of `layer` in a cluster file written by `netbend clusters` (channel lists).
@@ -209,7 +161,7 @@ fn render_with_per_clip_clusters_ablates_the_clips_own_cluster() {
         Some(&file),
     );
     let general = render_ok(&input, &dir.path().join("general.wav"), Some(&config), None);
-    let d_neutral = rel_diff(&neutral, &per_clip);
+    let d_neutral = relative_l2(&neutral, &per_clip);
     println!("ablating per-clip cluster 0 of layer 2: {d_neutral:.3} relative to neutral");
     assert!(
         d_neutral > 1e-3,
@@ -242,23 +194,9 @@ fn render_with_per_clip_clusters_ablates_the_clips_own_cluster() {
     // render (an ablation has no random part).
     let out_dir = dir.path().join("variations");
     let model = shipped_model();
-    let out = netbend(&[
-        os("variations"),
-        os("--model"),
-        model.as_os_str(),
-        os("--config"),
-        config.as_os_str(),
-        os("--clusters"),
-        file.as_os_str(),
-        os("--in"),
-        input.as_os_str(),
-        os("--count"),
-        os("1"),
-        os("--out-dir"),
-        out_dir.as_os_str(),
-        os("--threads"),
-        os("1"),
-    ]);
+    let mut args = variations_args(&model, &config, &input, "1", &out_dir);
+    args.extend([os("--clusters"), file.as_os_str(), os("--threads"), os("1")]);
+    let out = netbend(&args);
     assert!(out.status.success(), "variations failed: {}", stderr(&out));
     let variation = read_audio(out_dir.join("drum_break_seed0001.wav"))
         .unwrap()
@@ -365,7 +303,7 @@ fn cluster_files_that_do_not_fit_the_model_are_refused_with_file_line_and_field(
         stderr(&out)
     );
     let tiny = test_data("tiny-vae");
-    let out = netbend(&[
+    let out = netbend([
         os("clusters"),
         os("--model"),
         tiny.as_os_str(),

@@ -11,14 +11,16 @@
 //!
 //! One model session and the drum break's latents are shared by all tests of this binary.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
+use common::{render_args, shipped_model};
 use dsp::{Normalisation, Stft, StftConfig, WindowLayout, read_audio};
-use e2e::{netbend_binary, test_data, workspace_root};
 use engine::{BendEntry, BendSpec, Model, Runtime, RuntimeOptions, Selection, Stage, Transform};
 use ndarray::{Array2, Array3, Array4, ArrayView3, Axis, s};
+use netbend_test_support::{netbend_ok, os, test_data};
 
 struct Fixture {
     runtime: Mutex<Runtime>,
@@ -31,14 +33,10 @@ struct Fixture {
     bias: f64,
 }
 
-fn default_model_dir() -> PathBuf {
-    workspace_root().join("models/vae")
-}
-
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let model = Model::load(default_model_dir()).unwrap();
+        let model = Model::load(shipped_model()).unwrap();
         let manifest = model.manifest().clone();
         let n = manifest
             .normalisation
@@ -424,21 +422,15 @@ fn random_selections_reproduce_per_seed_and_change_with_it() {
 
 fn render(dir: &Path, name: &str, config: Option<&str>) -> Vec<f32> {
     let out = dir.join(format!("{name}.wav"));
-    let mut command = Command::new(netbend_binary());
-    command
-        .args(["render", "--threads", "1", "--model"])
-        .arg(default_model_dir())
-        .arg("--in")
-        .arg(test_data("drum_break.flac"))
-        .arg("--out")
-        .arg(&out);
+    let (model, input) = (shipped_model(), test_data("drum_break.flac"));
+    let mut args = render_args(&model, &input, &out);
+    args.extend([os("--threads"), os("1")]);
+    let config_file = dir.join(format!("{name}.yaml"));
     if let Some(text) = config {
-        let path = dir.join(format!("{name}.yaml"));
-        std::fs::write(&path, text).unwrap();
-        command.arg("--config").arg(path);
+        std::fs::write(&config_file, text).unwrap();
+        args.extend([os("--config"), config_file.as_os_str()]);
     }
-    let o = command.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    netbend_ok(&args);
     read_audio(&out).unwrap().channels.remove(0)
 }
 

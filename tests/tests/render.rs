@@ -1,43 +1,27 @@
 //! `netbend render`, `variations` and `generate` end to end: the built binary on the committed
 //! drum break with the tiny random-weight test model (tests/data/tiny-vae).
 
+mod common;
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{music_at_48k, render_args, tiny_vae, variations_args};
 use dsp::read_audio;
-use e2e::{netbend_binary, python, test_data, workspace_root};
-
-fn tiny_vae() -> PathBuf {
-    test_data("tiny-vae")
-}
-
-fn netbend(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(netbend_binary())
-        .args(args)
-        .output()
-        .expect("cannot run netbend")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use netbend_test_support::{
+    file_names, netbend, netbend_ok, os, python_command, relative_l2, run_ok, stderr, test_data,
+    workspace_root,
+};
 
 /// `netbend render --model tiny-vae --in input --out output [--config config] extra...`
 fn render(input: &Path, output: &Path, config: Option<&Path>, extra: &[&str]) -> Output {
     let model = tiny_vae();
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "render".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--in".as_ref(),
-        input.as_os_str(),
-        "--out".as_ref(),
-        output.as_os_str(),
-    ];
+    let mut args = render_args(&model, input, output);
     if let Some(c) = config {
-        args.extend(["--config".as_ref(), c.as_os_str()]);
+        args.extend([os("--config"), c.as_os_str()]);
     }
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    args.extend(extra.iter().map(OsStr::new));
     netbend(&args)
 }
 
@@ -51,15 +35,6 @@ fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Relative RMS difference of two signals.
-fn rel_diff(x: &[f32], y: &[f32]) -> f64 {
-    assert_eq!(x.len(), y.len());
-    let (e, s) = x.iter().zip(y).fold((0.0f64, 0.0f64), |(e, s), (a, b)| {
-        (e + ((a - b) as f64).powi(2), s + (*a as f64).powi(2))
-    });
-    (e / s.max(1e-30)).sqrt()
 }
 
 #[test]
@@ -84,7 +59,7 @@ fn neutral_render_equals_a_config_whose_entries_all_have_mix_zero() {
         Some(&workspace_root().join("examples/figure3-stochastic.yaml")),
         &[],
     );
-    assert!(rel_diff(&neutral[0], &bent[0]) > 1e-3);
+    assert!(relative_l2(&neutral[0], &bent[0]) > 1e-3);
 }
 
 #[test]
@@ -98,7 +73,7 @@ fn scalar_multiply_by_one_equals_neutral_within_float_tolerance() {
     }
     let config = write_config(dir.path(), "times1.yaml", &text);
     let times1 = render_ok(&input, &dir.path().join("times1.wav"), Some(&config), &[]);
-    let d = rel_diff(&neutral[0], &times1[0]);
+    let d = relative_l2(&neutral[0], &times1[0]);
     println!("scalar-multiply by 1 vs neutral: relative RMS difference {d:.2e}");
     assert!(d < 1e-6, "relative difference {d}");
 }
@@ -160,7 +135,7 @@ fn every_transform_and_every_example_changes_the_output() {
     for (name, config) in configs {
         let out = dir.path().join("bent.wav");
         let bent = render_ok(&input, &out, Some(&config), &[]);
-        let d = rel_diff(&neutral[0], &bent[0]);
+        let d = relative_l2(&neutral[0], &bent[0]);
         println!("{name}: relative RMS difference from neutral {d:.3e}");
         // The tiny model's random weights make some bends subtle (flip-h of layer 2 changes the
         // output by ~1e-4); scalar-multiply by 1 stays below 1e-6 (test above).
@@ -182,33 +157,15 @@ fn variations_are_reproducible_per_seed_and_differ_between_seeds() {
     );
     let model = tiny_vae();
     let run = |out_dir: &Path, seed: &str, count: &str| {
-        let out = netbend(&[
-            "variations".as_ref(),
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--config".as_ref(),
-            config.as_os_str(),
-            "--in".as_ref(),
-            input.as_os_str(),
-            "--count".as_ref(),
-            count.as_ref(),
-            "--seed".as_ref(),
-            seed.as_ref(),
-            "--out-dir".as_ref(),
-            out_dir.as_os_str(),
-        ]);
-        assert!(out.status.success(), "netbend failed: {}", stderr(&out));
+        let mut args = variations_args(&model, &config, &input, count, out_dir);
+        args.extend([os("--seed"), os(seed)]);
+        netbend_ok(&args);
     };
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run(&a, "7", "3");
     run(&b, "8", "1");
-    let mut names: Vec<String> = std::fs::read_dir(&a)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        file_names(&a),
         [
             "drum_break_seed0007.wav",
             "drum_break_seed0008.wav",
@@ -224,8 +181,8 @@ fn variations_are_reproducible_per_seed_and_differ_between_seeds() {
     let v7 = read_audio(a.join("drum_break_seed0007.wav")).unwrap();
     let v8 = read_audio(a.join("drum_break_seed0008.wav")).unwrap();
     let v9 = read_audio(a.join("drum_break_seed0009.wav")).unwrap();
-    assert!(rel_diff(&v7.channels[0], &v8.channels[0]) > 1e-3);
-    assert!(rel_diff(&v8.channels[0], &v9.channels[0]) > 1e-3);
+    assert!(relative_l2(&v7.channels[0], &v8.channels[0]) > 1e-3);
+    assert!(relative_l2(&v8.channels[0], &v9.channels[0]) > 1e-3);
     // `render --seed 9` is variation seed 9.
     let single = render_ok(
         &input,
@@ -243,22 +200,21 @@ fn generate_writes_the_requested_length_reproducibly() {
     let run = |name: &str, seed: &str| {
         let out = dir.path().join(name);
         let png = dir.path().join(format!("{name}.png"));
-        let o = netbend(&[
-            "generate".as_ref(),
-            "--model".as_ref(),
+        netbend_ok([
+            os("generate"),
+            os("--model"),
             model.as_os_str(),
-            "--seed".as_ref(),
-            seed.as_ref(),
-            "--seconds".as_ref(),
-            "1.5".as_ref(),
-            "--iterations".as_ref(),
-            "10".as_ref(),
-            "--out".as_ref(),
+            os("--seed"),
+            os(seed),
+            os("--seconds"),
+            os("1.5"),
+            os("--iterations"),
+            os("10"),
+            os("--out"),
             out.as_os_str(),
-            "--spectrogram".as_ref(),
+            os("--spectrogram"),
             png.as_os_str(),
         ]);
-        assert!(o.status.success(), "netbend failed: {}", stderr(&o));
         assert!(png.is_file());
         read_audio(&out).unwrap()
     };
@@ -272,20 +228,14 @@ fn generate_writes_the_requested_length_reproducibly() {
     let b = run("b.wav", "7");
     assert!(a.channels == b.channels);
     let c = run("c.wav", "8");
-    assert!(rel_diff(&a.channels[0], &c.channels[0]) > 1e-3);
+    assert!(relative_l2(&a.channels[0], &c.channels[0]) > 1e-3);
 }
 
 #[test]
 fn rendering_48k_stereo_returns_48k_stereo_of_the_same_length() {
     let dir = tempfile::tempdir().unwrap();
-    let music = read_audio(test_data("music_excerpt.flac")).unwrap();
-    let at_48k = dsp::AudioData {
-        channels: dsp::resample_channels(&music.channels, 44_100, 48_000).unwrap(),
-        sample_rate: 48_000,
-    };
+    let (input, at_48k) = music_at_48k(dir.path());
     assert_eq!(at_48k.channel_count(), 2);
-    let input = dir.path().join("music48k.wav");
-    dsp::write_wav(&input, &at_48k).unwrap();
     let output = dir.path().join("out.wav");
     let png = dir.path().join("out.png");
     let out = render(
@@ -329,7 +279,7 @@ fn rendering_48k_stereo_returns_48k_stereo_of_the_same_length() {
 
 /// Runs `netbend` expecting failure: exit status 1, a `netbend: ` message containing every
 /// `needle`, and no file at all left in the output folder.
-fn assert_fails_cleanly(args: &[&std::ffi::OsStr], out_dir: &Path, needles: &[&str]) {
+fn assert_fails_cleanly(args: &[&OsStr], out_dir: &Path, needles: &[&str]) {
     let out = netbend(args);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "expected exit 1: {err}");
@@ -402,63 +352,28 @@ fn bad_inputs_fail_with_a_clear_message_and_leave_no_output() {
         (&range, &["range.yaml:2:", "layer 9", "1..=4"]),
     ];
     for (config, needles) in cases {
-        assert_fails_cleanly(
-            &[
-                "render".as_ref(),
-                "--model".as_ref(),
-                model.as_os_str(),
-                "--config".as_ref(),
-                config.as_os_str(),
-                "--in".as_ref(),
-                drum_break.as_os_str(),
-                "--out".as_ref(),
-                output.as_os_str(),
-            ],
-            &out_dir,
-            needles,
-        );
+        let mut render = render_args(&model, &drum_break, &output);
+        render.extend([os("--config"), config.as_os_str()]);
+        assert_fails_cleanly(&render, &out_dir, needles);
         // Variations check the config before creating the output folder.
         let vars = out_dir.join("vars");
-        assert_fails_cleanly(
-            &[
-                "variations".as_ref(),
-                "--model".as_ref(),
-                model.as_os_str(),
-                "--config".as_ref(),
-                config.as_os_str(),
-                "--in".as_ref(),
-                drum_break.as_os_str(),
-                "--count".as_ref(),
-                "2".as_ref(),
-                "--out-dir".as_ref(),
-                vars.as_os_str(),
-            ],
-            &out_dir,
-            needles,
-        );
+        let variations = variations_args(&model, config, &drum_break, "2", &vars);
+        assert_fails_cleanly(&variations, &out_dir, needles);
     }
 
     // A directory that is not a model (the test data folder itself), for each command.
     let not_a_model = test_data("");
     assert_fails_cleanly(
-        &[
-            "render".as_ref(),
-            "--model".as_ref(),
-            not_a_model.as_os_str(),
-            "--in".as_ref(),
-            drum_break.as_os_str(),
-            "--out".as_ref(),
-            output.as_os_str(),
-        ],
+        &render_args(&not_a_model, &drum_break, &output),
         &out_dir,
         &["not a Netbend model", "manifest.json"],
     );
     assert_fails_cleanly(
         &[
-            "generate".as_ref(),
-            "--model".as_ref(),
+            os("generate"),
+            os("--model"),
             not_a_model.as_os_str(),
-            "--out".as_ref(),
+            os("--out"),
             output.as_os_str(),
         ],
         &out_dir,
@@ -490,22 +405,17 @@ fn neutral_render_spectrogram_matches_the_numpy_onnxruntime_reference_in_every_l
         );
         assert!(out.status.success(), "netbend failed: {}", stderr(&out));
         let script = workspace_root().join("tests/tests/render_reference.py");
-        let out = Command::new(python())
-            .arg(&script)
-            .arg(tiny_vae())
-            .arg(&input)
-            .arg(&dump)
-            .args([hop.to_string(), fade.to_string()])
-            .env("PYTHONPATH", workspace_root().join("models"))
-            .output()
-            .expect("cannot start the reference Python");
-        println!("{layout}: {}", String::from_utf8_lossy(&out.stdout));
-        assert!(
-            out.status.success(),
-            "{layout}: reference failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            python_command()
+                .arg(&script)
+                .arg(tiny_vae())
+                .arg(&input)
+                .arg(&dump)
+                .args([hop.to_string(), fade.to_string()])
+                .env("PYTHONPATH", workspace_root().join("models")),
+            &format!("{layout}: the reference"),
         );
+        println!("{layout}: {}", String::from_utf8_lossy(&out.stdout));
     }
 }
 

@@ -1,32 +1,25 @@
 //! `netbend resynth` end to end: the built binary on the committed drum break.
 
+mod common;
+
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::music_at_48k;
 use dsp::{Stft, StftConfig, read_audio, spectral_convergence};
-use e2e::{netbend_binary, test_data};
-
-fn netbend(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(netbend_binary())
-        .args(args)
-        .output()
-        .expect("cannot run netbend")
-}
+use netbend_test_support::{netbend, os, stderr, test_data};
 
 fn resynth(input: &Path, output: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "resynth".as_ref(),
-        "--in".as_ref(),
+    let mut args = vec![
+        os("resynth"),
+        os("--in"),
         input.as_os_str(),
-        "--out".as_ref(),
+        os("--out"),
         output.as_os_str(),
     ];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    args.extend(extra.iter().map(OsStr::new));
     netbend(&args)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -56,13 +49,7 @@ fn input_phase_round_trip_reproduces_the_drum_break() {
 fn input_phase_round_trip_through_48k_keeps_stereo_and_rate() {
     // A 48 kHz stereo file goes 48k -> 44.1k -> STFT -> 44.1k -> 48k.
     let dir = tempfile::tempdir().unwrap();
-    let music = read_audio(test_data("music_excerpt.flac")).unwrap();
-    let at_48k = dsp::AudioData {
-        channels: dsp::resample_channels(&music.channels, 44_100, 48_000).unwrap(),
-        sample_rate: 48_000,
-    };
-    let input = dir.path().join("music48k.wav");
-    dsp::write_wav(&input, &at_48k).unwrap();
+    let (input, at_48k) = music_at_48k(dir.path());
     let output = dir.path().join("out.wav");
     let out = resynth(&input, &output, &[]);
     assert!(out.status.success(), "netbend failed: {}", stderr(&out));

@@ -94,9 +94,19 @@ enum PythonUse {
     PipDownload,
 }
 
-/// The system Python: `NETBEND_PYTHON` or `python3`, checked for what `purpose` needs.
+/// The system Python: `NETBEND_SYSTEM_PYTHON` or `python3`, checked for what `purpose` needs.
+/// (Not the Python tests run, `NETBEND_TEST_PYTHON`: that one is `.venv/`'s by default.)
 fn system_python(purpose: PythonUse) -> Result<String, String> {
-    let python = std::env::var("NETBEND_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    // The old name meant this Python here and the tests' Python in some tests: refused rather
+    // than silently ignored, so that a setting made for it is not lost unnoticed.
+    if std::env::var_os("NETBEND_PYTHON").is_some() {
+        return Err(
+            "NETBEND_PYTHON is no longer read: the system python3 that creates .venv/ is \
+             NETBEND_SYSTEM_PYTHON, the Python that tests run is NETBEND_TEST_PYTHON"
+                .to_string(),
+        );
+    }
+    let python = std::env::var("NETBEND_SYSTEM_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let (needs, packages) = match purpose {
         PythonUse::Venv => ("pip and venv", "python3 python3-pip python3-venv"),
         PythonUse::PipDownload => ("pip", "python3 python3-pip"),
@@ -104,7 +114,7 @@ fn system_python(purpose: PythonUse) -> Result<String, String> {
     let version = command_output(&python, &["--version"]).ok_or_else(|| {
         format!(
             "`{python}` was not found. Netbend's setup needs Python 3.10 or newer with {needs} \
-             (Debian/Ubuntu: `apt-get install {packages}`), or set NETBEND_PYTHON to a Python 3 \
+             (Debian/Ubuntu: `apt-get install {packages}`), or set NETBEND_SYSTEM_PYTHON to a Python 3 \
              interpreter."
         )
     })?;

@@ -4,30 +4,12 @@
 #![allow(dead_code)]
 
 use engine::{CompiledBend, Stage};
-use ndarray::{Array2, Array3};
+use ndarray::{Array, Array2, Array3, Array4, Dimension};
+use netbend_test_support::{RawNumber, python_script, read_raw, run_ok, write_raw};
 use std::path::PathBuf;
-use std::process::Command;
-
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 pub fn tiny_vae() -> PathBuf {
-    workspace().join("tests/data/tiny-vae")
-}
-
-/// The project's Python (`cargo xtask setup` makes `.venv/`), or `NETBEND_VENV_PYTHON`.
-pub fn python() -> PathBuf {
-    let path = std::env::var_os("NETBEND_VENV_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "the reference computations need the project's Python environment with onnxruntime and \
-         numpy at {}: run `cargo xtask setup`, or set NETBEND_VENV_PYTHON to such a Python",
-        path.display()
-    );
-    path
+    netbend_test_support::test_data("tiny-vae")
 }
 
 /// The script: builds every decoder input as neutral (K = 0) from the graph's own input list,
@@ -76,56 +58,70 @@ def run(job):
   out = dec.run(["spectrogram"], feeds)[0]
   np.ascontiguousarray(out[:, 0], dtype=np.float32).tofile(job["out"])
 
-jobs = json.load(open(sys.argv[1]))
-for job in (jobs if isinstance(jobs, list) else [jobs]):
+for job in json.load(open(sys.argv[1])):
     run(job)
 "#;
 
+/// The inputs of one Python onnxruntime reference run: a JSON job naming raw files written to
+/// its own temporary folder (`feeds` are decoder inputs by name, `built` inputs the test wrote
+/// itself), and the raw float32 file the script writes its output to (`out`).
 pub struct Reference {
     dir: tempfile::TempDir,
     job: serde_json::Value,
 }
 
 impl Reference {
+    /// A job for the tiny VAE and REFERENCE_PY.
     pub fn new() -> Reference {
-        let dir = tempfile::tempdir().unwrap();
         let model = tiny_vae();
-        let job = serde_json::json!({
+        Reference::with(serde_json::json!({
             "decoder": model.join("decoder.onnx"),
             "encoder": model.join("encoder.onnx"),
-            "feeds": {},
-            "built": {},
-            "out": dir.path().join("out.f32"),
-        });
+        }))
+    }
+
+    /// A job of `fields` (an object) and the script's own.
+    pub fn with(fields: serde_json::Value) -> Reference {
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = fields;
+        job["feeds"] = serde_json::json!({});
+        job["built"] = serde_json::json!({});
+        job["out"] = serde_json::json!(dir.path().join("out.f32"));
         Reference { dir, job }
     }
 
-    fn write<T: Copy>(
-        &self,
-        name: &str,
-        data: &[T],
-        shape: &[usize],
-        dtype: &str,
-    ) -> serde_json::Value {
+    fn file<T: RawNumber>(&self, name: &str, data: &[T], shape: &[usize]) -> serde_json::Value {
         let file = self.dir.path().join(name);
-        let bytes = unsafe {
-            std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data))
-        };
-        std::fs::write(&file, bytes).unwrap();
-        serde_json::json!({"file": file, "dtype": dtype, "shape": shape})
+        write_raw(&file, data);
+        serde_json::json!({"file": file, "dtype": T::DTYPE, "shape": shape})
     }
 
+    /// The latent `z` the decoder (or the image model's mapping network) gets.
     pub fn latent(mut self, z: &Array2<f32>) -> Reference {
         let z = z.as_standard_layout();
-        let v = self.write("z.f32", z.as_slice().unwrap(), z.shape(), "float32");
-        self.job["z"] = v;
+        self.job["z"] = self.file("z.f32", z.as_slice().unwrap(), z.shape());
         self
     }
 
+    /// The spectrogram window the encoder gets (the decoder then decodes its `mu`).
     pub fn window(mut self, w: &Array3<f32>) -> Reference {
         let w = w.as_standard_layout();
-        let v = self.write("window.f32", w.as_slice().unwrap(), w.shape(), "float32");
-        self.job["window"] = v;
+        self.job["window"] = self.file("window.f32", w.as_slice().unwrap(), w.shape());
+        self
+    }
+
+    /// The decoder input `name`.
+    pub fn feed<T: RawNumber>(mut self, name: &str, data: &[T], shape: &[usize]) -> Reference {
+        self.job["feeds"][name] = self.file(name, data, shape);
+        self
+    }
+
+    /// An image model's noise maps, `noise.L1` onwards.
+    pub fn noise(mut self, noise: &[Array4<f32>]) -> Reference {
+        for (l, map) in noise.iter().enumerate() {
+            let name = format!("noise.L{}", l + 1);
+            self = self.feed(&name, map.as_slice().unwrap(), map.shape());
+        }
         self
     }
 
@@ -150,78 +146,53 @@ impl Reference {
                 if s.is_empty() {
                     continue;
                 }
-                let k = s.len();
-                let base = format!("L{}.{}", layer.index, stage.name());
-                let mut feeds = vec![
-                    (
-                        "idx",
-                        self.write(&format!("{base}.idx"), &s.idx, &[k], "int64"),
-                    ),
-                    (
-                        "mix",
-                        self.write(&format!("{base}.mix"), &s.mix, &[k], "float32"),
-                    ),
-                ];
+                let (k, base) = (s.len(), format!("L{}.{}", layer.index, stage.name()));
+                self = self.feed(&format!("{base}.idx"), &s.idx, &[k]);
+                self = self.feed(&format!("{base}.mix"), &s.mix, &[k]);
                 let p = stage.graph_params();
                 if p > 0 {
-                    feeds.push((
-                        "params",
-                        self.write(&format!("{base}.params"), &s.params, &[k, p], "float32"),
-                    ));
+                    self = self.feed(&format!("{base}.params"), &s.params, &[k, p]);
                 }
                 if stage == Stage::Shuffle {
-                    feeds.push((
-                        "source",
-                        self.write(&format!("{base}.source"), &s.source, &[k], "int64"),
-                    ));
+                    self = self.feed(&format!("{base}.source"), &s.source, &[k]);
                 }
                 if stage == Stage::Noise {
                     let shape = [k, layer.height, layer.width];
-                    feeds.push((
-                        "field",
-                        self.write(&format!("{base}.field"), &s.field, &shape, "float32"),
-                    ));
-                }
-                for (suffix, v) in feeds {
-                    self.job["feeds"][format!("{base}.{suffix}")] = v;
+                    self = self.feed(&format!("{base}.field"), &s.field, &shape);
                 }
             }
         }
         self
     }
 
-    /// Runs the script; returns the spectrogram `[B, frames, bins]`.
+    /// Runs REFERENCE_PY; returns the spectrogram `[B, frames, bins]`.
     pub fn run(self, batch: usize) -> Array3<f32> {
         run_all(vec![self], batch).pop().unwrap()
     }
 }
 
-/// Runs several references in one Python process (one start-up, sessions shared).
-pub fn run_all(references: Vec<Reference>, batch: usize) -> Vec<Array3<f32>> {
+/// Runs `script` once on the jobs (a JSON list in `argv[1]`: one start-up, sessions shared);
+/// returns each job's output.
+pub fn run_jobs(script: &str, references: &[Reference]) -> Vec<Vec<f32>> {
     let dir = tempfile::tempdir().unwrap();
     let jobs: Vec<&serde_json::Value> = references.iter().map(|r| &r.job).collect();
     let job_file = dir.path().join("jobs.json");
     std::fs::write(&job_file, serde_json::to_string(&jobs).unwrap()).unwrap();
-    let script = dir.path().join("reference.py");
-    std::fs::write(&script, REFERENCE_PY).unwrap();
-    let out = Command::new(python())
-        .arg(&script)
-        .arg(&job_file)
-        .output()
-        .expect("cannot start the project's Python");
-    assert!(
-        out.status.success(),
-        "the Python onnxruntime reference failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        python_script(script).arg(&job_file),
+        "the Python onnxruntime reference",
     );
     references
         .iter()
-        .map(|r| {
-            let bytes = std::fs::read(r.dir.path().join("out.f32")).unwrap();
-            let values: Vec<f32> = bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
+        .map(|r| read_raw(&r.dir.path().join("out.f32")))
+        .collect()
+}
+
+/// Runs several tiny-VAE references in one Python process.
+pub fn run_all(references: Vec<Reference>, batch: usize) -> Vec<Array3<f32>> {
+    run_jobs(REFERENCE_PY, &references)
+        .into_iter()
+        .map(|values| {
             let per = values.len() / batch;
             Array3::from_shape_vec((batch, 128, per / 128), values).unwrap()
         })
@@ -229,7 +200,7 @@ pub fn run_all(references: Vec<Reference>, batch: usize) -> Vec<Array3<f32>> {
 }
 
 /// Largest absolute difference.
-pub fn max_diff(a: &Array3<f32>, b: &Array3<f32>) -> f32 {
+pub fn max_diff<D: Dimension>(a: &Array<f32, D>, b: &Array<f32, D>) -> f32 {
     assert_eq!(a.shape(), b.shape());
     a.iter()
         .zip(b)

@@ -123,16 +123,25 @@ pub fn set_worker_delay(ms: Option<u64>) {
     }
 }
 
-/// The workspace directory (for `tests/data`).
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+pub use netbend_test_support::{test_data, workspace_root};
 
 pub fn tiny_model() -> PathBuf {
-    workspace().join("tests/data/tiny-vae")
+    test_data("tiny-vae")
+}
+
+/// The shipped default model (the random-weight test model's output hardly depends on its
+/// layers).
+pub fn shipped_model() -> PathBuf {
+    workspace_root().join("models/vae")
+}
+
+/// The plugin with `model` as its default, processing offline (every window waits for the model,
+/// so the output does not depend on the machine's speed). Callers hold [`serial`].
+pub fn load_offline(model: &std::path::Path) -> LoadedPlugin {
+    use_model(Some(model));
+    let mut plugin = LoadedPlugin::load();
+    plugin.set_offline(true);
+    plugin
 }
 
 /// Path of the plugin binary under test.
@@ -384,6 +393,13 @@ pub struct ParamChange {
     pub time: u32,
     pub id: ClapId,
     pub value: f64,
+}
+
+impl ParamChange {
+    /// A change at the start of its block.
+    pub fn new(id: ClapId, value: f64) -> ParamChange {
+        ParamChange { time: 0, id, value }
+    }
 }
 
 impl Processor {
