@@ -19,7 +19,7 @@ use netbend::slot_config::{config_into_slots, default_slots};
 use netbend::worker::{Job, WorkerHandle, WorkerLink, spec_from_snapshot_with};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 

@@ -9,7 +9,7 @@ use netbend::params::{NUM_SLOTS, Selection, Transform};
 use netbend::slot_config::{SlotValues, default_slots, slots_from_config, slots_to_yaml};
 use netbend::worker::spec_from_snapshot;
 use netbend_test_support::workspace_root;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The shipped model's manifest (its `general` clusters are what cluster slots select from).
 fn manifest() -> engine::Manifest {
