@@ -197,7 +197,7 @@ impl Runtime {
 }
 
 /// The decoder's `[B, 1, frames, bins]` spectrogram output as windows `[B, frames, bins]`.
-fn spectrogram_windows(outputs: &SessionOutputs) -> Result<Array3<f32>> {
+pub(crate) fn spectrogram_windows(outputs: &SessionOutputs) -> Result<Array3<f32>> {
     let spec: Array4<f32> = output_array(outputs, "decoder", "spectrogram")?;
     let (b, _, t, f) = spec.dim();
     // The owned array is in standard layout: the reshape moves it, it does not copy.

@@ -4,9 +4,9 @@
 //! directory: it takes only `z`, so no bend can reach it.
 
 use crate::error::{Error, Result};
-use crate::runtime::{RuntimeOptions, runtime_error};
+use crate::runtime::{RuntimeOptions, runtime_error, spectrogram_windows};
 use crate::session::SessionFactory;
-use ndarray::{Array3, ArrayView2, Ix4};
+use ndarray::{Array3, ArrayView2};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::path::Path;
@@ -42,14 +42,6 @@ impl UnbentDecoder {
             .session
             .run(ort::inputs!["z" => input])
             .map_err(runtime_error("the unbent decoder failed"))?;
-        let spec = outputs["spectrogram"]
-            .try_extract_array::<f32>()
-            .map_err(runtime_error("the unbent decoder's `spectrogram` output"))?
-            .into_dimensionality::<Ix4>()
-            .map_err(|e| Error::Runtime(format!("the unbent decoder's output: {e}")))?;
-        let (b, _, t, f) = spec.dim();
-        spec.to_shape((b, t, f))
-            .map(|s| s.to_owned())
-            .map_err(|e| Error::Runtime(format!("the unbent decoder's output: {e}")))
+        spectrogram_windows(&outputs)
     }
 }
