@@ -39,6 +39,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+from .bench_bend import neutral_bend_inputs
 from .cli import parse_args_with_threads
 from .train import load_split, synthetic_windows
 from .vae import DECODER_CHANNELS, STEM_SHAPE, SpectrogramVAE
@@ -144,26 +145,17 @@ def fit_identity_batch_norms(model: SpectrogramVAE, windows: torch.Tensor, batch
         layer.bias.copy_(mean.float())
 
 
-def neutral_feeds(session: ort.InferenceSession) -> dict[str, np.ndarray]:
-    """Every bend input at K = 0 (docs/bend-graph.md), from the session's own input shapes."""
-    feeds = {}
-    for value in session.get_inputs()[1:]:
-        dims = [0 if i == 0 else d for i, d in enumerate(value.shape)]
-        dtype = np.int64 if value.type == "tensor(int64)" else np.float32
-        feeds[value.name] = np.zeros(dims, dtype)
-    return feeds
-
-
 @torch.no_grad()
-def mismatch(model: SpectrogramVAE, model_dir: Path, windows: torch.Tensor) -> dict[str, float]:
-    """Largest |rebuilt - ONNX| of mu and of the decoded spectrogram on `windows`."""
+def mismatch(model: SpectrogramVAE, model_dir: Path, layers: list[dict], windows: torch.Tensor) -> dict[str, float]:
+    """Largest |rebuilt - ONNX| of mu and of the decoded spectrogram (every bend neutral; `layers`:
+    the manifest's) on `windows`."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     encoder = ort.InferenceSession(str(model_dir / "encoder.onnx"), options, providers=["CPUExecutionProvider"])
     decoder = ort.InferenceSession(str(model_dir / "decoder.onnx"), options, providers=["CPUExecutionProvider"])
     x = windows.float()
     mu_onnx = encoder.run(["mu"], {"spectrogram": x.numpy()})[0]
-    spec_onnx = decoder.run(["spectrogram"], {"z": mu_onnx, **neutral_feeds(decoder)})[0]
+    spec_onnx = decoder.run(["spectrogram"], {"z": mu_onnx, **neutral_bend_inputs(layers)})[0]
     model.eval()
     mu, _ = model.encoder(x)
     spec = model.decoder(torch.from_numpy(mu_onnx))
@@ -185,7 +177,7 @@ def rebuild(model_dir: Path, windows: torch.Tensor) -> tuple[SpectrogramVAE, dic
     model.eval()
     fit_identity_batch_norms(model, windows)
     check = windows[np.linspace(0, len(windows) - 1, min(8, len(windows))).astype(int)]
-    errors = mismatch(model, model_dir, check)
+    errors = mismatch(model, model_dir, manifest["layers"], check)
     if max(errors.values()) > TOLERANCE:
         raise ValueError(f"{model_dir}: the rebuilt model differs from its ONNX graphs (max |difference| "
                          f"{errors}, tolerance {TOLERANCE}); the directory is not this architecture")
