@@ -64,7 +64,20 @@ pub fn describe_model(model: &Model) -> String {
     if !m.description.is_empty() {
         let _ = writeln!(o, "  {}", m.description);
     }
-    let _ = writeln!(o, "  latent dimension: {}", m.latent_dim);
+    match &m.latent_shape {
+        Some(shape) => {
+            let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+            let _ = writeln!(
+                o,
+                "  latent dimension: {} (a {} map, passed flat)",
+                m.latent_dim,
+                dims.join(" x ")
+            );
+        }
+        None => {
+            let _ = writeln!(o, "  latent dimension: {}", m.latent_dim);
+        }
+    }
     if let Some(s) = &m.signal {
         let seconds = (s.window_frames * s.hop) as f64 / s.sample_rate as f64;
         let _ = writeln!(

@@ -104,6 +104,11 @@ pub struct Manifest {
     pub name: String,
     pub description: String,
     pub latent_dim: usize,
+    /// The latent's shape when it is a map (the spatial-latent VAE: `[channels, height, width]`);
+    /// `z` is still passed flat, `[B, latent_dim]`, and `latent_dim` is the product
+    /// (docs/model-manifest.md). Absent for vector latents.
+    #[serde(default)]
+    pub latent_shape: Option<Vec<usize>>,
     pub signal: Option<SignalSettings>,
     pub normalisation: Option<Normalisation>,
     /// Image models only (docs/model-manifest.md, "Image models").
@@ -185,6 +190,18 @@ impl Manifest {
     fn validate(&self) -> std::result::Result<(), (String, String)> {
         if self.latent_dim == 0 {
             return Err(("latent_dim".into(), "must be positive".into()));
+        }
+        if let Some(shape) = &self.latent_shape {
+            let product: usize = shape.iter().product();
+            if shape.is_empty() || shape.contains(&0) || product != self.latent_dim {
+                return Err((
+                    "latent_shape".into(),
+                    format!(
+                        "{shape:?} must be positive sizes whose product is latent_dim ({})",
+                        self.latent_dim
+                    ),
+                ));
+            }
         }
         if self.kind == ModelKind::SpectrogramVae {
             if self.signal.is_none() {
@@ -388,4 +405,36 @@ pub(crate) fn name_set_difference(expected: &[String], got: &[String]) -> Option
         parts.push(format!("unexpected {}", extra.join(", ")));
     }
     Some(parts.join("; "))
+}
+
+#[cfg(test)]
+mod latent_shape_tests {
+    use super::Manifest;
+    use crate::test_support::manifest_json;
+    use std::path::Path;
+
+    fn parse_with(latent: &str) -> crate::Result<Manifest> {
+        let text = manifest_json(&[(16, 8, 33)], "{}").replace(r#""latent_dim": 8,"#, latent);
+        Manifest::parse(&text, Path::new("m/manifest.json"))
+    }
+
+    #[test]
+    fn a_latent_map_is_read_and_its_size_checked() {
+        let m = parse_with(r#""latent_dim": 8448, "latent_shape": [32, 8, 33],"#).unwrap();
+        assert_eq!(m.latent_shape, Some(vec![32, 8, 33]));
+        assert_eq!(
+            parse_with(r#""latent_dim": 8,"#).unwrap().latent_shape,
+            None
+        );
+        for bad in ["[32, 8, 32]", "[]", "[0, 8, 33]"] {
+            let err = parse_with(&format!(r#""latent_dim": 8448, "latent_shape": {bad},"#))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("m/manifest.json") && err.contains("`latent_shape`"),
+                "{bad}: {err}"
+            );
+            assert!(err.contains("latent_dim (8448)"), "{err}");
+        }
+    }
 }

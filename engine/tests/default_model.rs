@@ -1,5 +1,6 @@
-//! The shipped default model `models/vae/` loads through the engine with everything the manifest
-//! promises: sessions matching the manifest, general clusters that partition every layer, the
+//! The shipped audio models, the default `models/vae/` (the paper's vector latent) and
+//! `models/vae-spatial/` (a latent map, `latent_shape` in its manifest), load through the engine
+//! with everything the manifest promises: sessions matching the manifest, general clusters that partition every layer, the
 //! embedding CNNs of the clustering pipeline, and the example configs (including the cluster one).
 
 mod common;
@@ -8,23 +9,43 @@ use engine::{Model, Runtime, RuntimeOptions, compile, load_config};
 use ndarray::Array3;
 use netbend_test_support::workspace_root;
 
-fn default_model() -> Model {
-    Model::load(workspace_root().join("models/vae")).unwrap()
+const SHIPPED_AUDIO_MODELS: [&str; 2] = ["models/vae", "models/vae-spatial"];
+
+fn shipped_models() -> impl Iterator<Item = Model> {
+    SHIPPED_AUDIO_MODELS
+        .iter()
+        .map(|dir| Model::load(workspace_root().join(dir)).unwrap())
 }
 
 #[test]
 fn general_clusters_partition_every_layer() {
-    common::assert_general_clusters_partition_every_layer(&default_model());
+    for model in shipped_models() {
+        common::assert_general_clusters_partition_every_layer(&model);
+    }
 }
 
 #[test]
 fn clustering_record_names_existing_embedding_cnns() {
-    common::assert_embedding_cnns_exist(&default_model());
+    for model in shipped_models() {
+        common::assert_embedding_cnns_exist(&model);
+    }
+}
+
+#[test]
+fn the_spatial_model_declares_its_latent_map() {
+    let model = Model::load(workspace_root().join("models/vae-spatial")).unwrap();
+    assert_eq!(model.manifest().latent_shape, Some(vec![32, 8, 33]));
+    assert_eq!(model.manifest().latent_dim, 32 * 8 * 33);
 }
 
 #[test]
 fn example_configs_compile_and_a_cluster_ablation_changes_the_output() {
-    let model = default_model();
+    for model in shipped_models() {
+        configs_compile_and_a_cluster_ablation_changes_the_output(model);
+    }
+}
+
+fn configs_compile_and_a_cluster_ablation_changes_the_output(model: Model) {
     let manifest = model.manifest().clone();
     let examples = workspace_root().join("examples");
     for name in [

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from .cli import parse_args_with_threads
 from .clustering_cnn import EMBEDDING_DIM, Embedder, EmbeddingCNN, VAE_LAYER_DEPTHS
 from .clustering_kmeans import clusters_from_labels, kmeans
-from .vae import SpectrogramVAE
+from .vae import SpectrogramVAE, load_checkpoint
 
 DEFAULT_K = (5, 5, 4, 4)  # paper Table 1, "#Clusters"
 LEARNING_RATE, BETAS, BATCH = 1e-4, (0.9, 0.999), 100  # paper Sec. 4.2
@@ -375,7 +375,7 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     t_start = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_sha = _file_digest(checkpoint)  # before loading: train.py may rewrite the file later
-    vae = SpectrogramVAE.from_checkpoint(checkpoint)
+    vae = load_checkpoint(checkpoint)
     shapes = layer_shapes(vae)
     layers = sorted(shapes)
     k = k or dict(zip(layers, DEFAULT_K))

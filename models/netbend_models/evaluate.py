@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from . import audio
-from .vae import SpectrogramVAE
+from .vae import SpectrogramVAE, load_checkpoint
 
 
 def spectral_convergence(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -98,7 +98,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     if not (a.data / "READY").exists():
         p.error(f"{a.data} is not a finished dataset folder (no READY file)")
-    result = evaluate(SpectrogramVAE.from_checkpoint(a.checkpoint), a.data, a.split)
+    result = evaluate(load_checkpoint(a.checkpoint), a.data, a.split)
     print(markdown_table(result))
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))

@@ -31,6 +31,7 @@ from .bend import BEND_INTERFACE_VERSION, STAGE_NAMES, STAGE_PARAM_COUNT, STAGES
 from .neutral_skip import skip_neutral_work
 from .morph_skip import MORPHOLOGY_STAGES, skip_radius_three_everywhere
 from .shared_grid import SPATIAL_STAGES, share_grids
+from . import vae
 from .vae import N_BINS, N_FRAMES, SpectrogramVAE
 
 MANIFEST_FORMAT_VERSION = 1
@@ -226,6 +227,7 @@ def build_manifest(model: SpectrogramVAE, directory: Path, name: str, descriptio
         "name": name,
         "description": description,
         "latent_dim": model.latent_dim,
+        **({"latent_shape": model.latent_shape()} if hasattr(model, "latent_shape") else {}),
         "signal": {"sample_rate": audio.SAMPLE_RATE, "n_fft": audio.N_FFT, "hop": audio.HOP,
                    "window": "hann-periodic", "bins": audio.N_BINS, "window_frames": audio.WINDOW_FRAMES},
         "normalisation": {"kind": normalisation.kind, "amin": normalisation.amin,
@@ -248,8 +250,8 @@ def export_model(model: SpectrogramVAE, out_dir: Path, name: str = "default", de
                  exporter: str = "torchscript", force: bool = False) -> Path:
     """Write the model directory out_dir atomically; returns out_dir. Refuses to replace an
     existing directory unless force (then the old one is removed only after the new one is complete)."""
-    if not isinstance(model, SpectrogramVAE):
-        raise TypeError(f"export_model needs a SpectrogramVAE, got {type(model).__name__}")
+    if not isinstance(model, (SpectrogramVAE, vae.SpatialSpectrogramVAE)):
+        raise TypeError(f"export_model needs a SpectrogramVAE or SpatialSpectrogramVAE, got {type(model).__name__}")
 
     def write_graphs(directory: Path) -> dict:
         model.eval()  # batch norm uses its running statistics
@@ -306,12 +308,13 @@ def load_checkpoint(path: Path) -> tuple[SpectrogramVAE, dict]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        model = SpectrogramVAE.from_checkpoint(path)
+        model = vae.load_checkpoint(path)
     except (KeyError, TypeError, RuntimeError) as exc:
-        raise ValueError(f"{path} is not a SpectrogramVAE checkpoint: {exc}") from exc
+        raise ValueError(f"{path} is not a Netbend VAE checkpoint: {exc}") from exc
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     facts = {"checkpoint": path.name, "epoch": ckpt.get("epoch"), "step": ckpt.get("step"),
-             "width": model.width, "n_params": model.config()["n_params"]}
+             "arch": model.arch, "width": model.width, "latent_dim": model.latent_dim,
+             "n_params": model.config()["n_params"]}
     return model, facts
 
 

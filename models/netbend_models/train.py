@@ -1,4 +1,10 @@
-"""Train the spectrogram VAE (Adam lr 3e-4, betas (0, 0.99), batch 64 as in the paper).
+"""Train a spectrogram VAE.
+
+--arch spatial (the default model, models/docs/training.md): the spatial-latent VAE, Adam lr 1e-3
+halving every --lr-half-life steps (floor lr/16), betas (0.9, 0.999), batch 16, loss
+vae.spectral_loss (L1 + 0.5 SC + beta 1e-3 x KL per latent element).
+--arch vector (the paper's configuration, models/vae-paper): Adam lr 3e-4, betas (0, 0.99), batch
+64, loss vae.vae_loss (MSE + beta 1e-3 x KL summed over the latent).
 
 Data: --data DIR, a folder written by `netbend_models.dataset` (READY, train.npy and
 validation.npy: float16 [N, 128, 513] normalised dB windows in [0, 1]), or --synthetic N for N
@@ -18,9 +24,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .vae import SpectrogramVAE, vae_loss
+from .vae import ARCHITECTURES, SpatialSpectrogramVAE, SpectrogramVAE, build_model, spectral_loss, vae_loss
 
 KL_BETA = 1e-3  # small: reconstruction quality matters more than a smooth latent space here
+# Per architecture: (loss, lr, Adam betas, batch).
+RECIPES = {
+    "spatial": (spectral_loss, 1e-3, (0.9, 0.999), 16),
+    "vector": (vae_loss, 3e-4, (0.0, 0.99), 64),
+}
+
+
+def learning_rate(base: float, step: int, half_life: int) -> float:
+    """base halved every half_life steps, never below base / 16 (half_life 0: constant)."""
+    if half_life <= 0:
+        return base
+    return base * max(0.5 ** (step / half_life), 1 / 16)
 
 
 def synthetic_windows(n: int, seed: int = 0) -> torch.Tensor:
@@ -45,14 +63,14 @@ def load_split(data_dir: Path, split: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def validation_loss(model, windows: torch.Tensor, batch: int, beta: float) -> float:
+def validation_loss(model, windows: torch.Tensor, batch: int, beta: float, loss_fn=vae_loss) -> float:
     """Mean loss of the eval-mode model (z = mu) over the given windows."""
     model.eval()
     total = 0.0
     for i in range(0, len(windows), batch):
         x = windows[i:i + batch].float()
         recon, mu, logvar = model(x)
-        total += vae_loss(recon, x, mu, logvar, beta)[0].item() * len(x)
+        total += loss_fn(recon, x, mu, logvar, beta)[0].item() * len(x)
     model.train()
     return total / max(len(windows), 1)
 
@@ -70,9 +88,14 @@ def main(argv=None):
     p.add_argument("--runs", type=Path, default=Path(__file__).resolve().parents[1] / "runs")
     p.add_argument("--data", type=Path)
     p.add_argument("--synthetic", type=int, default=0)
+    p.add_argument("--arch", choices=ARCHITECTURES, default="spatial")
     p.add_argument("--width", type=float, default=0.25)
+    p.add_argument("--latent-channels", type=int, default=32, help="spatial latent channels (8x33 each)")
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=int, default=0, help="0: the architecture's recipe (16 spatial, 64 vector)")
+    p.add_argument("--lr", type=float, default=0.0, help="0: the recipe's (1e-3 spatial, 3e-4 vector)")
+    p.add_argument("--lr-half-life", type=int, default=0,
+                   help="halve the learning rate every N steps (floor lr/16; 0: constant)")
     p.add_argument("--beta", type=float, default=KL_BETA)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
@@ -97,26 +120,37 @@ def main(argv=None):
     else:
         x = synthetic_windows(args.synthetic)
         val = synthetic_windows(max(args.synthetic // 4, 1), seed=1)
-    model = SpectrogramVAE(width=args.width)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-4, betas=(0.0, 0.99))
+    loss_fn, base_lr, betas, batch = RECIPES[args.arch]
+    args.batch, args.lr = args.batch or batch, args.lr or base_lr
+    if args.arch == "spatial":
+        model = SpatialSpectrogramVAE(width=args.width, latent_channels=args.latent_channels)
+    else:
+        model = SpectrogramVAE(width=args.width)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=betas)
     ckpt_path, best_path, epoch0, step, history = run / "last.pt", run / "best.pt", 0, 0, []
     if args.resume:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if ckpt["config"]["width"] != args.width:
-            raise ValueError(f"{ckpt_path}: width {ckpt['config']['width']} != --width {args.width}")
+        wanted, got = model.config(), {"arch": "vector", **ckpt["config"]}
+        for key in ("arch", "width", "latent_dim"):
+            if got[key] != wanted[key]:
+                raise ValueError(f"{ckpt_path}: {key} {got[key]} does not match the arguments ({wanted[key]})")
+        model = build_model(ckpt["config"])
         model.load_state_dict(ckpt["model"])
+        opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=betas)
         opt.load_state_dict(ckpt["optimizer"])
         epoch0, step, history = ckpt["epoch"], ckpt["step"], ckpt.get("history", [])
-    logging.info("start: epoch %d step %d, %d training windows, width %s", epoch0, step, len(x), args.width)
+    logging.info("start: epoch %d step %d, %d training windows, %s", epoch0, step, len(x), model.config())
     started = last_save = time.time()
     out_of_time = False
     for epoch in range(epoch0, args.epochs):
         model.train()
         order = torch.randperm(len(x))
         for i in tqdm(range(0, len(x), args.batch), desc=f"epoch {epoch + 1}/{args.epochs}"):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(args.lr, step, args.lr_half_life)
             batch = x[order[i:i + args.batch]].float()
             recon, mu, logvar = model(batch)
-            loss, rec, kl = vae_loss(recon, batch, mu, logvar, args.beta)
+            loss, rec, kl = loss_fn(recon, batch, mu, logvar, args.beta)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -134,7 +168,7 @@ def main(argv=None):
             logging.info("time budget of %.1f min spent at epoch %d step %d; checkpoint %s (resume redoes "
                          "this epoch)", args.max_minutes, epoch + 1, step, ckpt_path)
             break
-        val_loss = validation_loss(model, val, args.batch, args.beta)
+        val_loss = validation_loss(model, val, args.batch, args.beta, loss_fn)
         history.append({"epoch": epoch + 1, "step": step, "validation_loss": val_loss,
                         "minutes": round((time.time() - started) / 60, 2)})
         save(ckpt_path, model, opt, epoch + 1, step, history)
