@@ -36,10 +36,13 @@ pub fn to_model_rate(channel: &[f32], rate: u32) -> Result<Cow<'_, [f32]>> {
 /// The channels that go through the model together: all of them when linked, else one by one.
 pub fn channel_groups(stereo: StereoMode, channels: usize) -> Vec<Range<usize>> {
     match stereo {
-        StereoMode::Linked => vec![0..channels],
+        StereoMode::Linked => std::iter::once(0..channels).collect(),
         StereoMode::Independent => (0..channels).map(|c| c..c + 1).collect(),
     }
 }
+
+/// The resynthesised channels, and the bent mid magnitude when it was asked for.
+pub type BentChannels = (Vec<Vec<f32>>, Option<Vec<f32>>);
 
 /// Griffin-Lim with linked channels: the whole mid magnitude is bent, each channel's magnitude
 /// takes the per-bin gain bent mid over mid (`dsp::stereo_link`), and each channel's phase is
@@ -50,7 +53,7 @@ pub fn linked_griffin_lim(
     iterations: usize,
     record: bool,
     bar: &ProgressBar,
-) -> Result<(Vec<Vec<f32>>, Option<Vec<f32>>)> {
+) -> Result<BentChannels> {
     let mut stft = Stft::new(StftConfig::default());
     let bins = renderer.bins;
     let spectra: Vec<_> = signals.iter().map(|s| stft.analyse(s)).collect();

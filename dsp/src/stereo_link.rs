@@ -66,7 +66,8 @@ mod tests {
     #[test]
     fn the_gain_is_bounded_where_the_mid_is_below_the_floor() {
         assert_eq!(link_gain(0.5, 0.25, 1e-4), 2.0);
-        assert_eq!(link_gain(1e-3, 0.0, 1e-4), 10.0);
+        assert_eq!(link_gain(0.5, 0.0, 0.125), 4.0);
+        assert_eq!(link_gain(0.5, 0.0625, 0.125), 4.0);
         let mut out = [Complex32::new(0.0, 0.0); 2];
         apply_gains(
             &[Complex32::new(1.0, -2.0), Complex32::new(0.5, 0.5)],

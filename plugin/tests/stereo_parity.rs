@@ -11,8 +11,10 @@ mod common;
 use common::parity::{max_abs_diff, relative_error, render_cli, render_offline, rms};
 use std::path::Path;
 
-/// Relative RMS difference allowed per channel, plugin vs CLI (the issue's bound).
-const TOLERANCE: f64 = 1e-2;
+/// Relative RMS difference allowed per channel, plugin vs CLI: a tenth of the 1 % the issue asked
+/// for. Measured: 1.8e-6 / 5.1e-7 (stereo music, left / right), 1.3e-5 (mono drum break); the
+/// CLI before it linked stereo and had the output stage: 1.70 / 1.93 and 5.3e-2.
+const TOLERANCE: f64 = 1e-3;
 
 fn write_input(path: &Path, channels: Vec<Vec<f32>>) {
     let audio = dsp::AudioData {
