@@ -1,5 +1,6 @@
 //! `netbend generate`: random latents (engine::sample_latents) decoded window by window with the
-//! bend, cross-faded like `render`'s windows, voiced by fast Griffin-Lim at the model rate.
+//! bend, cross-faded like `render`'s windows, voiced by fast Griffin-Lim at the model rate, through
+//! the plugin's output stage (`dsp::output_stage`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use dsp::{AudioData, MODEL_SAMPLE_RATE, Stft, StftConfig};
 
-use crate::pipeline::{ModelArgs, Renderer, bar, griffin_lim};
+use crate::pipeline::{ModelArgs, OutputArgs, Renderer, bar, griffin_lim};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]
@@ -33,6 +34,8 @@ pub struct GenerateArgs {
     /// Also write a PNG of the generated spectrogram
     #[arg(long, value_name = "PNG")]
     spectrogram: Option<PathBuf>,
+    #[command(flatten)]
+    output_stage: OutputArgs,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -42,6 +45,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     if args.iterations == 0 {
         bail!("--iterations must be at least 1");
     }
+    let gain = args.output_stage.gain()?;
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
     let spec = renderer.spec(args.config.as_deref(), Some(args.seed))?;
@@ -54,7 +58,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let progress = bar((layout.count + args.iterations) as u64, "generate");
     let magnitude = renderer.decode_magnitude(&latents, frames, &progress)?;
     let mut stft = Stft::new(StftConfig::default());
-    let signal = griffin_lim(
+    let mut signal = griffin_lim(
         &mut stft,
         &magnitude,
         samples,
@@ -63,6 +67,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         &progress,
     );
     progress.finish_and_clear();
+    dsp::output_stage::apply_fully_wet(&mut signal, MODEL_SAMPLE_RATE as f32, gain);
     let audio = AudioData {
         channels: vec![signal],
         sample_rate: MODEL_SAMPLE_RATE,

@@ -5,6 +5,7 @@
 mod animate;
 mod bench;
 mod bend_overhead;
+mod channels;
 mod clusters;
 mod frame_store;
 mod generate;

@@ -1,8 +1,10 @@
 //! The offline rendering pipeline shared by `render`, `variations`, `generate` and `bench`:
-//! model + bend -> per channel STFT, normalise, overlapping 128-frame windows through the
-//! engine in batches, cross-faded overlap-add (dsp::WindowLayout, in the offline renderer's
-//! layout or one of the plugin's: `--layout`), denormalise, input phase or Griffin-Lim, ISTFT,
-//! back to the file's rate.
+//! model + bend -> STFT of each channel, the mid magnitude of linked channels (`--stereo`,
+//! `dsp::stereo_link`), normalise, overlapping 128-frame windows through the engine in batches,
+//! cross-faded overlap-add (dsp::WindowLayout, in the offline renderer's layout or one of the
+//! plugin's: `--layout`), denormalise, the bent mid over the mid as a per-bin gain on each
+//! channel, input phase or Griffin-Lim, ISTFT, back to the file's rate, the plugin's output stage
+//! (`dsp::output_stage`: guard, DC blocker, limiter, `--gain`).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -17,7 +19,9 @@ use dsp::{
 use engine::{BendConfig, BendSpec, ClusterFile, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::frame_store::{FrameStore, Magnitudes, StreamingInputPhase};
+use crate::channels::{StereoMode, channel_groups, linked_griffin_lim, to_model_rate};
+use crate::frame_store::{FrameStore, LinkedInputPhase, Magnitudes};
+use dsp::output_stage::{OUTPUT_GAIN_MAX_DB, OUTPUT_GAIN_MIN_DB, apply_fully_wet, db_to_gain};
 use ndarray::{Array2, Array3, ArrayView3, s};
 
 /// Windows per engine call.
@@ -70,13 +74,26 @@ pub struct RendererArgs {
     pub phase: PhaseArgs,
     #[command(flatten)]
     pub layout: LayoutArgs,
+    /// How the two channels of a stereo file go through the model: `linked` as the plugin does
+    /// (one model run on the mid (L + R) / 2; the bent mid over the mid is a per-bin gain on each
+    /// channel, which keeps each channel's phase and the stereo image), or `independent` (each
+    /// channel through the model on its own: twice the model time, and the channels can drift
+    /// apart). Mono files are the same either way
+    #[arg(long, value_enum, default_value_t = StereoMode::Linked)]
+    pub stereo: StereoMode,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl RendererArgs {
-    /// Loads the model and its runtime, cutting windows in the `--layout`.
+    /// Loads the model and its runtime, cutting windows in the `--layout`, linking channels per
+    /// `--stereo`, with the `--gain`.
     pub fn renderer(&self) -> Result<Renderer> {
+        let gain = self.output.gain()?;
         let mut renderer = Renderer::load(&self.model)?;
         renderer.layout = self.layout.layout;
+        renderer.stereo = self.stereo;
+        renderer.gain = gain;
         Ok(renderer)
     }
 
@@ -98,6 +115,35 @@ pub enum PhaseSource {
     Input,
     /// Recover the phase from the bent magnitude alone (fast Griffin-Lim, per channel)
     GriffinLim,
+}
+
+/// `--gain`, shared by `render`, `variations` and `generate`: the output stage's gain, as the
+/// plugin's Output Gain.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct OutputArgs {
+    /// Output gain in dB (-30 to +12, as the plugin's Output Gain), after the limiter like the
+    /// plugin's, so a positive gain can take peaks above full scale
+    #[arg(
+        long,
+        value_name = "DB",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub gain: f32,
+}
+
+impl OutputArgs {
+    /// The linear gain, once `--gain` is checked against the plugin's range.
+    pub fn gain(&self) -> Result<f32> {
+        if !(OUTPUT_GAIN_MIN_DB..=OUTPUT_GAIN_MAX_DB).contains(&self.gain) {
+            bail!(
+                "--gain {} dB is outside the plugin's Output Gain range, {OUTPUT_GAIN_MIN_DB} to \
+                 +{OUTPUT_GAIN_MAX_DB} dB",
+                self.gain
+            );
+        }
+        Ok(db_to_gain(self.gain))
+    }
 }
 
 /// `--layout`, shared by `render` and `variations`.
@@ -126,6 +172,10 @@ pub struct Renderer {
     pub bins: usize,
     /// How windows are cut and cross-faded (`--layout`; offline unless set).
     pub layout: LayoutMode,
+    /// How a stereo file's channels go through the model (`--stereo`; linked unless set).
+    pub stereo: StereoMode,
+    /// Linear gain of the output stage (`--gain`; 1 unless set).
+    pub gain: f32,
 }
 
 impl Renderer {
@@ -142,6 +192,8 @@ impl Renderer {
             window,
             bins,
             layout: LayoutMode::Offline,
+            stereo: StereoMode::Linked,
+            gain: 1.0,
         })
     }
 
@@ -388,10 +440,12 @@ pub fn read_input(path: &Path) -> Result<AudioData> {
     Ok(audio)
 }
 
-/// Renders `audio` through the renderer's current bend, one channel at a time. With the input's
-/// phase, frames are analysed, bent and resynthesised as the windows advance, so besides the
-/// input and output audio (and a model-rate copy of one channel when resampling) memory holds a
-/// batch of windows; Griffin-Lim needs the channel's whole magnitude.
+/// Renders `audio` through the renderer's current bend: the channels linked (one model run on
+/// their mid magnitude) or each on its own (`renderer.stereo`), then each through the output
+/// stage at the file's rate. With the input's phase, frames are analysed, bent and resynthesised
+/// as the windows advance, so besides the input and output audio (and a model-rate copy of the
+/// channels when resampling) memory holds a batch of windows; Griffin-Lim needs the channels'
+/// whole spectrograms.
 pub fn render_audio(
     renderer: &mut Renderer,
     audio: &AudioData,
@@ -400,7 +454,6 @@ pub fn render_audio(
     bar: &ProgressBar,
 ) -> Result<Rendered> {
     let rate = audio.sample_rate;
-    let mut stft = Stft::new(StftConfig::default());
     let mut rendered = Rendered {
         audio: AudioData {
             channels: Vec::with_capacity(audio.channel_count()),
@@ -410,48 +463,37 @@ pub fn render_audio(
         output_model_rate: Vec::new(),
         bent_magnitude: Vec::new(),
     };
-    for (c, channel) in audio.channels.iter().enumerate() {
-        let first = c == 0;
-        let resampled;
-        let signal: &[f32] = if rate == MODEL_SAMPLE_RATE {
-            channel
-        } else {
-            resampled = resample(channel, rate, MODEL_SAMPLE_RATE).with_context(|| {
-                format!("cannot resample {rate} Hz to the model rate {MODEL_SAMPLE_RATE} Hz")
-            })?;
-            &resampled
-        };
-        let output = match phase.phase {
+    let signals = audio
+        .channels
+        .iter()
+        .map(|channel| to_model_rate(channel, rate))
+        .collect::<Result<Vec<_>>>()?;
+    let mut outputs = vec![Vec::new(); signals.len()];
+    for group in channel_groups(renderer.stereo, signals.len()) {
+        let first = group.start == 0;
+        let group_signals: Vec<&[f32]> = signals[group.clone()].iter().map(|s| &**s).collect();
+        let record = first && keep.magnitude;
+        let (bent, record) = match phase.phase {
             PhaseSource::Input => {
-                let mut store = StreamingInputPhase::new(signal, first && keep.magnitude);
+                let mut store = LinkedInputPhase::new(group_signals, renderer.norm.amin, record);
                 renderer.bend_frames(&mut store, bar)?;
-                if let Some(record) = store.record.take() {
-                    rendered.bent_magnitude = record;
-                }
-                store.finish()
+                let record = store.record.take();
+                (store.finish(), record)
             }
             PhaseSource::GriffinLim => {
-                let mut store = Magnitudes {
-                    data: stft.analyse(signal).magnitudes(),
-                    bins: renderer.bins,
-                };
-                renderer.bend_frames(&mut store, bar)?;
-                let out = griffin_lim(
-                    &mut stft,
-                    &store.data,
-                    signal.len(),
-                    phase.iterations,
-                    0,
-                    bar,
-                );
-                if first && keep.magnitude {
-                    rendered.bent_magnitude = store.data;
-                }
-                out
+                linked_griffin_lim(renderer, &group_signals, phase.iterations, record, bar)?
             }
         };
-        if first && keep.model_rate {
-            rendered.input_model_rate = signal.to_vec();
+        if let Some(record) = record {
+            rendered.bent_magnitude = record;
+        }
+        for (output, channel) in outputs[group].iter_mut().zip(bent) {
+            *output = channel;
+        }
+    }
+    for (c, output) in outputs.into_iter().enumerate() {
+        if c == 0 && keep.model_rate {
+            rendered.input_model_rate = signals[0].to_vec();
             rendered.output_model_rate = output.clone();
         }
         let mut back = if rate == MODEL_SAMPLE_RATE {
@@ -461,6 +503,7 @@ pub fn render_audio(
                 .with_context(|| format!("cannot resample back to {rate} Hz"))?
         };
         back.resize(audio.frames(), 0.0);
+        apply_fully_wet(&mut back, rate as f32, renderer.gain);
         rendered.audio.channels.push(back);
     }
     Ok(rendered)
@@ -497,7 +540,8 @@ pub fn render_steps(audio: &AudioData, renderer: &Renderer, phase: &PhaseOptions
         PhaseSource::Input => 0,
         PhaseSource::GriffinLim => phase.iterations,
     };
-    (audio.channel_count() * (window_count(renderer, samples) + gl)) as u64
+    let groups = channel_groups(renderer.stereo, audio.channel_count()).len();
+    (groups * window_count(renderer, samples) + audio.channel_count() * gl) as u64
 }
 
 pub fn check_iterations(phase: PhaseSource, iterations: Option<usize>) -> Result<usize> {

@@ -8,10 +8,11 @@
 //! model path delays by the framer's `n_fft` plus `D` hops, a fixed number of samples whatever
 //! the worker does.
 //!
-//! Stereo is linked: the model runs once, on the mid signal `(L + R) / 2`; its bent magnitude
-//! over the mid's magnitude is a per-bin gain applied to each channel's own spectrum, so each
-//! channel keeps its phase (and its level relative to the other). Mono is the same with mid = the
-//! channel. A window that is missing when its frames are due (late worker, full pool, model
+//! Stereo is linked (`dsp::stereo_link`, which `netbend render` uses too): the model runs once,
+//! on the mid signal `(L + R) / 2`; its bent magnitude over the mid's magnitude is a per-bin gain
+//! applied to each channel's own spectrum, so each channel keeps its phase (and its level
+//! relative to the other). Mono is the same with mid = the channel. A window that is missing
+//! when its frames are due (late worker, full pool, model
 //! error) is replaced by the dry magnitude: the sin² fade of the schedule then cross-fades into
 //! and out of the dry signal, and a frame with no bent source at all passes through unchanged
 //! (the framer's identity: the dry signal delayed by the latency).
@@ -28,6 +29,7 @@ use crate::params::QualityMode;
 use crate::safety::DelayLine;
 use crate::spectrum::{SpectrumColumn, SpectrumPublisher, spectrum_ring};
 use crate::worker::Job;
+use dsp::stereo_link::{self, apply_gains, link_gain};
 use dsp::{
     Complex32, Frame, MODEL_SAMPLE_RATE, Normalisation, ResampleError, StftConfig, StreamSchedule,
     StreamingFramer, StreamingResampler,
@@ -173,6 +175,8 @@ struct Spectral {
     /// Spectra of the last `delay + 1` frames per channel, slot `frame % (delay + 1)`.
     spectra: Vec<Vec<Complex32>>,
     mid: Vec<f32>,
+    /// The per-bin gain of the frame being put back (bent mid over mid).
+    gains: Vec<f32>,
     store: Vec<Stored>,
     free: Vec<Job>,
     jobs: HeapProd<Job>,
@@ -268,12 +272,16 @@ impl Spectral {
                 }
                 None => va,
             };
-            // The mid's magnitude below amin carries no information the model could have used.
-            let gain = self.norm.denormalise(v) / m.max(self.norm.amin);
+            let gain = link_gain(self.norm.denormalise(v), m, self.norm.amin);
+            self.gains[bin] = gain;
             self.output_magnitude[bin] = m * gain;
-            for c in 0..channels {
-                frame.spectrum_mut(c)[bin] = self.spectra[c][t_slot * bins + bin] * gain;
-            }
+        }
+        for c in 0..channels {
+            apply_gains(
+                &self.spectra[c][range.clone()],
+                &self.gains,
+                frame.spectrum_mut(c),
+            );
         }
         if let Some(spectrum) = &mut self.spectrum {
             spectrum.publish(&self.input_magnitude, Some(&self.output_magnitude));
@@ -357,7 +365,7 @@ impl Spectral {
     }
 }
 
-/// `|mid|` of the frame in spectra slot `slot`: the channel itself, or `|(L + R) / 2|`.
+/// `|mid|` of the frame in spectra slot `slot` (`dsp::stereo_link`).
 fn mid_magnitude(
     spectra: &[Vec<Complex32>],
     channels: usize,
@@ -366,16 +374,8 @@ fn mid_magnitude(
     out: &mut [f32],
 ) {
     let range = slot * bins..(slot + 1) * bins;
-    if channels == 1 {
-        for (o, x) in out.iter_mut().zip(&spectra[0][range]) {
-            *o = x.norm();
-        }
-    } else {
-        let (l, r) = (&spectra[0][range.clone()], &spectra[1][range]);
-        for ((o, a), b) in out.iter_mut().zip(l).zip(r) {
-            *o = ((a + b) * 0.5).norm();
-        }
-    }
+    let right = (channels == 2).then(|| &spectra[1][range.clone()]);
+    stereo_link::mid_magnitude(&spectra[0][range], right, out);
 }
 
 /// Everything the audio thread needs for the model path, built on the main thread.
@@ -444,6 +444,7 @@ impl ModelPath {
                 setup.channels
             ],
             mid: vec![0.0; bins],
+            gains: vec![0.0; bins],
             store: (0..store_len)
                 .map(|_| Stored {
                     index: None,

@@ -9,6 +9,7 @@
 //! the editor shows only the controls of the slot's current transform. The bridge
 //! ([`crate::bridge`]) reduces them to the config entry's `params` (at most two floats).
 
+use dsp::output_stage::{OUTPUT_GAIN_MAX_DB, OUTPUT_GAIN_MIN_DB};
 use nice_plug::prelude::*;
 use std::sync::{Arc, RwLock};
 
@@ -454,10 +455,11 @@ impl Default for NetbendParams {
             output_gain: FloatParam::new(
                 "Output Gain",
                 1.0,
+                // The range `netbend render --gain` accepts too.
                 FloatRange::Skewed {
-                    min: util::db_to_gain(-30.0),
-                    max: util::db_to_gain(12.0),
-                    factor: FloatRange::gain_skew_factor(-30.0, 12.0),
+                    min: util::db_to_gain(OUTPUT_GAIN_MIN_DB),
+                    max: util::db_to_gain(OUTPUT_GAIN_MAX_DB),
+                    factor: FloatRange::gain_skew_factor(OUTPUT_GAIN_MIN_DB, OUTPUT_GAIN_MAX_DB),
                 },
             )
             .with_smoother(SmoothingStyle::Logarithmic(GLOBAL_SMOOTHING_MS))

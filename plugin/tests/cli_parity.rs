@@ -5,13 +5,15 @@
 //! In each of the plugin's quality modes, `netbend render --layout plugin-default` /
 //! `plugin-low-latency` cuts and cross-fades the model windows as the plugin's stream does
 //! (`dsp::LayoutMode`; the two are equal bit for bit on the same windows, tested in dsp). The drum
-//! break is mono at 44.1 kHz, so neither resampling nor the plugin's linked stereo (model on the
-//! mid signal) is involved, and both run ONNX Runtime with one intra-op thread. What remains
-//! different is stated with the tolerances below.
+//! break is mono at 44.1 kHz, so resampling is not involved (linked stereo, the same for mono, and
+//! the output stage are: both sides run `dsp::stereo_link` and `dsp::output_stage`), and both run
+//! ONNX Runtime with one intra-op thread. What remains different is stated with the tolerances
+//! below. `stereo_parity.rs` checks stereo.
 
 mod common;
 
 use clack_extensions::params::ParamInfoFlags;
+use common::parity::{max_abs_diff, relative_error, render_offline};
 use common::{LoadedPlugin, ParamChange, ParamDesc};
 use netbend::params::NUM_SLOTS;
 use netbend::params::QualityMode;
@@ -19,7 +21,6 @@ use netbend::params::SlotParams;
 use netbend::slot_config::{SlotValues, default_slots, slots_from_config, slots_to_yaml};
 use nice_plug::prelude::Param;
 use std::path::Path;
-use std::process::Command;
 
 /// A config using each selection kind, a spatial, a morphological and a pointwise transform,
 /// partial mixes and per-entry seeds (a slot's seed is always the entry's own).
@@ -105,63 +106,6 @@ fn set_quality_mode(plugin: &mut LoadedPlugin, value: f64) {
     plugin.pump_main_thread();
 }
 
-/// Renders `input` (mono) through the plugin offline, padded with `latency` zeros at the end;
-/// returns the output with the latency removed, and the latency.
-fn render_plugin(
-    plugin: &mut LoadedPlugin,
-    input: &[f32],
-    changes: &[ParamChange],
-) -> (Vec<f32>, usize) {
-    let block = 512;
-    let mut processor = plugin.activate(44_100.0, block as u32);
-    let latency = plugin.latency() as usize;
-    let mut padded = input.to_vec();
-    padded.resize(input.len() + latency, 0.0);
-    let mut out = Vec::with_capacity(padded.len());
-    for (k, chunk) in padded.chunks(block).enumerate() {
-        let mut inb = vec![chunk.to_vec()];
-        let mut outb = vec![vec![0.0f32; chunk.len()]];
-        processor.process(&mut inb, &mut outb, if k == 0 { changes } else { &[] });
-        out.extend_from_slice(&outb[0]);
-        plugin.pump_main_thread();
-    }
-    processor.finish(plugin);
-    (out[latency..].to_vec(), latency)
-}
-
-fn rms(x: &[f32]) -> f64 {
-    (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
-}
-
-/// RMS of `a - b` relative to the RMS of `b`, over `range`.
-fn relative_error(a: &[f32], b: &[f32], range: std::ops::Range<usize>) -> f64 {
-    let d: Vec<f32> = a[range.clone()]
-        .iter()
-        .zip(&b[range.clone()])
-        .map(|(x, y)| x - y)
-        .collect();
-    rms(&d) / rms(&b[range])
-}
-
-/// `netbend render --layout LAYOUT` of `input_path` with `config`, one ONNX Runtime thread like
-/// the plugin's worker.
-fn render_cli(model: &Path, config: &Path, input_path: &Path, layout: &str) -> Vec<f32> {
-    let out = input_path.with_file_name(format!("cli-{layout}.wav"));
-    let status = Command::new(netbend_test_support::netbend_binary())
-        .args(["render", "--threads", "1", "--layout", layout, "--model"])
-        .arg(model)
-        .arg("--config")
-        .arg(config)
-        .arg("--in")
-        .arg(input_path)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dsp::read_audio(&out).unwrap().channels.remove(0)
-}
-
 #[test]
 fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_modes() {
     let _serial = common::serial();
@@ -177,10 +121,10 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
     // The first 1.5 s of the drum break (offline, the plugin waits for every model window).
     let audio = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
     assert_eq!((audio.channel_count(), audio.sample_rate), (1, 44_100));
-    let input = &audio.channels[0][..66_150];
+    let input = audio.channels[0][..66_150].to_vec();
     let input_path = dir.join("input.wav");
     let clip = dsp::AudioData {
-        channels: vec![input.to_vec()],
+        channels: vec![input.clone()],
         sample_rate: 44_100,
     };
     dsp::write_wav(&input_path, &clip).unwrap();
@@ -197,10 +141,13 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
     let n = input.len();
 
     // (the mode and its CLAP value, latency at 44.1 kHz from the README's table, tolerance of
-    // the relative RMS difference). Measured: 3.1e-5 (Default) and 7.9e-5 (Low latency), max
-    // |diff| 4.6e-7 / 1.2e-6 at output peaks of 7.9e-3 / 8.5e-3; 2.2e-3 / 2.0e-3 over the whole
-    // file. Low latency takes most frames from one window's newest rows instead of a cross-fade
-    // of two, so the rounding of each window counts fully there.
+    // the relative RMS difference). Measured since the CLI links channels and applies the gain
+    // the way the plugin does (`dsp::stereo_link`) and ends in its output stage: 0 (equal bit for
+    // bit) in both modes after the DC blocker's start, 1.1e-3 over the whole file (output peaks
+    // 5.7e-3 / 7.5e-3). Before, with the bent magnitude put under the input's phase instead of
+    // the plugin's bounded gain and the DC blocker applied here: 3.1e-5 and 7.9e-5. Low latency
+    // takes most frames from one window's newest rows instead of a cross-fade of two, so the
+    // rounding of each window would count fully there.
     for (mode, mode_value, expected_latency, tolerance) in [
         (QualityMode::Default, 0.0, 14080, 1e-4),
         (QualityMode::LowLatency, 1.0, 5888, 2e-4),
@@ -213,22 +160,21 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
             .nth(1)
             .expect("the saved file names a --layout");
         set_quality_mode(&mut plugin, mode_value);
-        let (bent, latency) = render_plugin(&mut plugin, input, &changes);
+        let (bent, latency) = render_offline(&mut plugin, std::slice::from_ref(&input), &changes);
+        let bent = &bent[0];
         assert_eq!(latency, expected_latency, "{layout}");
-        let cli = render_cli(&model, &config, &input_path, layout);
+        // The CLI ends in the plugin's output stage (`dsp::output_stage`, DC blocker included),
+        // so the two compare directly, over the whole file.
+        let cli = render_cli_mono(&model, &config, &input_path, layout);
         assert_eq!(cli.len(), n);
-        // The plugin's output stage has a 5 Hz DC blocker on the wet path that the CLI does not;
-        // the CLI's output goes through the same first-order filter (docs: `netbend::safety`),
-        // written out here in f64 from its definition.
-        let cli = dc_blocked(&cli, 5.0, 44_100.0);
-        // The DC blocker starts from the state the plugin's stream left it in (the model's output
-        // for the silent history before the file), the CLI's from rest: that difference decays
-        // with the blocker's time constant, 1 / (2 pi 5 Hz) = 1404 samples; 16384 samples are
-        // 11.7 of them.
+        // The DC blocker starts from the state the plugin's stream left it in (the wet signal
+        // before the file's first sample: the model's output for the silent history), the CLI's
+        // from rest: that difference decays with the blocker's time constant, 1 / (2 pi 5 Hz) =
+        // 1404 samples; 16384 samples are 11.7 of them.
         let settled = 16384..n;
-        let error = relative_error(&bent, &cli, settled.clone());
-        let error_all = relative_error(&bent, &cli, 0..n);
-        let max_diff = max_abs_diff(&bent, &cli, settled.clone());
+        let error = relative_error(bent, &cli, settled.clone());
+        let error_all = relative_error(bent, &cli, 0..n);
+        let max_diff = max_abs_diff(bent, &cli, settled.clone());
         let peak = cli.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         // The other layout's CLI render, to show that the layout matters at this size.
         let other = if layout == "plugin-default" {
@@ -236,11 +182,7 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
         } else {
             "plugin-default"
         };
-        let other_cli = dc_blocked(
-            &render_cli(&model, &config, &input_path, other),
-            5.0,
-            44_100.0,
-        );
+        let other_cli = render_cli_mono(&model, &config, &input_path, other);
         let layout_size = relative_error(&other_cli, &cli, settled.clone());
         eprintln!(
             "{layout}: latency {latency} samples; plugin vs CLI after the DC blocker's start: \
@@ -254,9 +196,8 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
         );
         // What differs is rounding only: the slot values pass the host as f32 normalised values
         // (a parameter may come back one ulp off), the CLI runs the model on batches of windows
-        // and the plugin one window at a time, the plugin applies the bent magnitude as a gain
-        // over the input's magnitude, and the batch and streaming STFT/ISTFT sum in different
-        // orders.
+        // and the plugin one window at a time, and the batch and streaming STFT/ISTFT sum in
+        // different orders.
         assert!(error < tolerance, "{layout}: plugin vs CLI: {error}");
         assert!(
             max_diff < 5e-4 * peak,
@@ -269,14 +210,10 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
     }
     // The same plugin with every slot back at its defaults: the unbent output, to show that the
     // bend is large against the difference that remains.
-    let cli = dc_blocked(
-        &render_cli(&model, &config, &input_path, "plugin-low-latency"),
-        5.0,
-        44_100.0,
-    );
+    let cli = render_cli_mono(&model, &config, &input_path, "plugin-low-latency");
     let reset = slot_events(&mut plugin, &default_slots());
-    let (neutral, _) = render_plugin(&mut plugin, input, &reset);
-    let bend_size = relative_error(&neutral, &cli, 0..n);
+    let (neutral, _) = render_offline(&mut plugin, std::slice::from_ref(&input), &reset);
+    let bend_size = relative_error(&neutral[0], &cli, 0..n);
     eprintln!("unbent plugin vs bent CLI (low latency): {bend_size:.3}");
     assert!(
         bend_size > 0.1,
@@ -285,24 +222,9 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `y[n] = x[n] - x[n-1] + r y[n-1]`, `r = 1 - 2 pi fc / fs`, from rest.
-fn dc_blocked(x: &[f32], cutoff: f64, rate: f64) -> Vec<f32> {
-    let r = 1.0 - 2.0 * std::f64::consts::PI * cutoff / rate;
-    let (mut previous_x, mut previous_y) = (0.0f64, 0.0f64);
-    x.iter()
-        .map(|&v| {
-            let y = v as f64 - previous_x + r * previous_y;
-            previous_x = v as f64;
-            previous_y = y;
-            y as f32
-        })
-        .collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32], range: std::ops::Range<usize>) -> f32 {
-    a[range.clone()]
-        .iter()
-        .zip(&b[range])
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+/// `netbend render --layout LAYOUT --config CONFIG` of the mono `input`.
+fn render_cli_mono(model: &Path, config: &Path, input: &Path, layout: &str) -> Vec<f32> {
+    let out = input.with_file_name(format!("cli-{layout}.wav"));
+    let args = ["--layout", layout, "--config", config.to_str().unwrap()];
+    common::parity::render_cli(model, input, &out, &args).remove(0)
 }

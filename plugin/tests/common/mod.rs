@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod parity;
 mod render;
 #[allow(unused_imports)] // each test binary uses some of them
 pub use render::{delayed, json_state, render, state_json};

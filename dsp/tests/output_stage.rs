@@ -1,6 +1,6 @@
-//! The output stage's plain DSP functions.
+//! The output stage's plain DSP functions (`dsp::output_stage`, the plugin's and the CLI's).
 
-use netbend::safety::*;
+use dsp::output_stage::*;
 
 #[test]
 fn guard_replaces_only_non_finite_values() {
