@@ -25,6 +25,10 @@ pub struct BenchArgs {
     /// Timed runs per case (the best is reported, after one warm-up run)
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    /// Another model directory measured neutral side by side (interleaved runs), e.g. the
+    /// paper's model `models/vae-paper` against the default
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
     /// Measure the bend graph's overhead instead of render speed: one window through the model
     /// neutral, with every stage active and with --config, side by side with this decoder of
     /// the same weights exported without bend blocks (`python -m netbend_models.bench_bend
@@ -79,46 +83,69 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
         return crate::bend_overhead::run(args, unbent);
     }
-    let mut renderer = Renderer::load(&args.model)?;
-    let model_name = renderer.runtime.model().manifest().name.clone();
     let samples = (args.seconds * MODEL_SAMPLE_RATE as f64).round() as usize;
     let audio = AudioData {
         channels: vec![test_signal(samples)],
         sample_rate: MODEL_SAMPLE_RATE,
     };
+    // Each case: a label, its renderer (index into `renderers`) and its bend.
+    let mut renderers = vec![Renderer::load(&args.model)?];
+    let mut cases = vec![("neutral".to_string(), 0, renderers[0].spec(None, None)?)];
+    if let Some(config) = &args.config {
+        let spec = renderers[0].spec(Some(config), None)?;
+        cases.push((config.display().to_string(), 0, spec));
+    }
+    if let Some(other) = &args.against {
+        let other_args = ModelArgs {
+            model: Some(other.clone()),
+            ..args.model.clone()
+        };
+        let renderer = Renderer::load(&other_args)?;
+        let name = renderer.runtime.model().manifest().name.clone();
+        let spec = renderer.spec(None, None)?;
+        renderers.push(renderer);
+        cases.push((format!("neutral, model `{name}` (--against)"), 1, spec));
+    }
+    let threads = args
+        .model
+        .threads
+        .map_or("default".to_string(), |n| n.to_string());
+    let model = renderers[0].runtime.model();
+    println!(
+        "model `{}` ({}), {:.1} s mono at {MODEL_SAMPLE_RATE} Hz, threads {threads}",
+        model.manifest().name,
+        model.dir().display(),
+        args.seconds,
+    );
     let phase = PhaseOptions {
         phase: PhaseSource::Input,
         iterations: 0,
     };
-    let mut cases = vec![("neutral".to_string(), renderer.spec(None, None)?)];
-    if let Some(config) = &args.config {
-        cases.push((
-            config.display().to_string(),
-            renderer.spec(Some(config), None)?,
-        ));
-    }
-    println!(
-        "model `{model_name}` ({}), {:.1} s mono at {MODEL_SAMPLE_RATE} Hz, threads {}",
-        renderer.runtime.model().dir().display(),
-        args.seconds,
-        args.model
-            .threads
-            .map_or("default".to_string(), |n| n.to_string())
-    );
     let hidden = indicatif::ProgressBar::hidden();
-    for (name, spec) in &cases {
+    let mut run_case = |case: usize| -> Result<f64> {
+        let (_, r, spec) = &cases[case];
+        let renderer = &mut renderers[*r];
         renderer.set_spec(spec)?;
-        render_audio(&mut renderer, &audio, &phase, Keep::default(), &hidden)?;
-        let mut best = f64::INFINITY;
-        for _ in 0..args.repeats {
-            let started = Instant::now();
-            render_audio(&mut renderer, &audio, &phase, Keep::default(), &hidden)?;
-            best = best.min(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        render_audio(renderer, &audio, &phase, Keep::default(), &hidden)?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+    // One warm-up run per case, then the repeats interleaved case by case, so that a change in
+    // the machine's load falls on every case alike and the ratios stay comparable.
+    let mut best = vec![f64::INFINITY; cases.len()];
+    for case in 0..best.len() {
+        run_case(case)?;
+    }
+    for _ in 0..args.repeats {
+        for (case, best) in best.iter_mut().enumerate() {
+            *best = best.min(run_case(case)?);
         }
+    }
+    for ((name, _, _), time) in cases.iter().zip(&best) {
         println!(
-            "{name}: {:.2} s per run, {:.1}x real time",
-            best,
-            args.seconds / best
+            "{name}: {time:.2} s per run, {:.1}x real time, {:.2}x the first case's time",
+            args.seconds / time,
+            time / best[0],
         );
     }
     if let Some(mib) = peak_memory_mib() {

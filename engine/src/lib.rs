@@ -57,7 +57,7 @@ pub use error::{Error, Result};
 pub use image::{ImageRuntime, image_to_rgb8};
 pub use image_manifest::{ImageSettings, StyleGan2Settings};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
-pub use model::{AudioSignal, Model, default_model_dir};
+pub use model::{AudioSignal, Model, default_model_dir, paper_model_dir};
 pub use model_runtime::ModelRuntime;
 pub use onnxruntime::locate_onnxruntime;
 pub use random::{sample_latents, sample_noise};

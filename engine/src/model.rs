@@ -20,6 +20,13 @@ pub fn default_model_dir() -> PathBuf {
     }
 }
 
+/// The paper's configuration of the audio VAE (a 512-number latent vector), shipped beside the
+/// default as `models/vae-paper/` of the workspace; bundles carry it in `netbend-models/`.
+pub fn paper_model_dir() -> PathBuf {
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR"));
+    engine.parent().unwrap_or(engine).join("models").join("vae-paper")
+}
+
 /// A model directory whose manifest has been read and validated.
 #[derive(Clone, Debug)]
 pub struct Model {

@@ -1,5 +1,5 @@
-//! The shipped audio models, the default `models/vae/` (the paper's vector latent) and
-//! `models/vae-spatial/` (a latent map, `latent_shape` in its manifest), load through the engine
+//! The shipped audio models, the default `models/vae/` (a latent map, `latent_shape` in its
+//! manifest) and the paper's configuration `models/vae-paper/` (a latent vector), load through the engine
 //! with everything the manifest promises: sessions matching the manifest, general clusters that partition every layer, the
 //! embedding CNNs of the clustering pipeline, and the example configs (including the cluster one).
 
@@ -9,7 +9,7 @@ use engine::{Model, Runtime, RuntimeOptions, compile, load_config};
 use ndarray::Array3;
 use netbend_test_support::workspace_root;
 
-const SHIPPED_AUDIO_MODELS: [&str; 2] = ["models/vae", "models/vae-spatial"];
+const SHIPPED_AUDIO_MODELS: [&str; 2] = ["models/vae", "models/vae-paper"];
 
 fn shipped_models() -> impl Iterator<Item = Model> {
     SHIPPED_AUDIO_MODELS
@@ -32,10 +32,13 @@ fn clustering_record_names_existing_embedding_cnns() {
 }
 
 #[test]
-fn the_spatial_model_declares_its_latent_map() {
-    let model = Model::load(workspace_root().join("models/vae-spatial")).unwrap();
+fn the_default_model_declares_its_latent_map_and_the_paper_model_a_vector() {
+    let model = Model::load(workspace_root().join("models/vae")).unwrap();
     assert_eq!(model.manifest().latent_shape, Some(vec![32, 8, 33]));
     assert_eq!(model.manifest().latent_dim, 32 * 8 * 33);
+    let paper = Model::load(workspace_root().join("models/vae-paper")).unwrap();
+    assert_eq!(paper.manifest().latent_shape, None);
+    assert_eq!(paper.manifest().latent_dim, 512);
 }
 
 #[test]

@@ -81,6 +81,16 @@ def read_windows(data_dir: Path, split: str, indices: np.ndarray) -> torch.Tenso
     return torch.from_numpy(np.asarray(a[np.sort(indices)], dtype=np.float32)).unsqueeze(1)
 
 
+def report_windows_of(data_dir: Path, n: int, seed: int, clip: Path | None = None) -> torch.Tensor:
+    """The windows the ablation report bends: `n` test-split windows, or every half-overlapping
+    window of an audio clip (the engine's per-clip windows), as float32 [n, 1, 128, 513]."""
+    if clip is None:
+        return read_windows(data_dir, "test", pick_windows(data_dir, "test", n, seed))
+    from .audio import Normalisation
+    from .clip_clusters import clip_windows, read_mono
+    return torch.from_numpy(clip_windows(read_mono(Path(clip)), Normalisation(), 128)).unsqueeze(1)
+
+
 def pick_windows(data_dir: Path, split: str, n: int, seed: int) -> np.ndarray:
     total = np.load(Path(data_dir) / f"{split}.npy", mmap_mode="r").shape[0]
     if n > total:
@@ -370,7 +380,7 @@ def parse_epochs(text, layers) -> dict[int, int]:
 def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: int = 64, test_samples: int = 16,
         epochs: int | str | dict = 3, k: dict[int, int] | None = None, seed: int = 0, resume: bool = False,
         report_windows: int = 32, report: bool = True, progress: bool = True, figures_dir: Path | None = None,
-        embedding_windows: int | None = None) -> dict:
+        embedding_windows: int | None = None, report_clip: Path | None = None) -> dict:
     """Steps 1-4 of the module docstring (and the quality report); returns a summary dict."""
     t_start = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -424,8 +434,9 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
     if report:
         from .clustering_report import quality_report, markdown_report, plot_layer
         t0 = time.time()
-        rep_idx = pick_windows(data, "test", report_windows, seed)
-        rep = quality_report(vae, embeddings, result, histories, read_windows(data, "test", rep_idx), seed=seed)
+        rep = quality_report(vae, embeddings, result, histories, report_windows_of(data, report_windows, seed,
+                                                                                   report_clip), seed=seed)
+        rep["source"] = str(report_clip) if report_clip else f"{report_windows} test-split windows"
         timing["report_s"] = round(time.time() - t0, 1)
         rep["timing"] = timing
         summary["report"] = rep
@@ -466,6 +477,8 @@ def main(argv=None) -> None:
     p.add_argument("--k", default=",".join(map(str, DEFAULT_K)), help="clusters per layer")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report-windows", type=int, default=32, help="test-split windows for the ablation report")
+    p.add_argument("--report-clip", type=Path, help="audio file whose windows the ablation report bends "
+                   "(instead of --report-windows test-split windows), e.g. ../tests/data/drum_break.flac")
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--figures", type=Path, help="where the per-layer PNGs go (default: the run folder)")
     p.add_argument("--resume", action="store_true", help="continue the per-layer CNN checkpoints in --run")
@@ -486,7 +499,8 @@ def main(argv=None) -> None:
     log.info("clustering: %s", vars(a))
     try:
         summary = run(a.checkpoint, a.data, a.model_dir, a.run, a.samples, a.test_samples, epochs, k, a.seed,
-                      a.resume, a.report_windows, not a.no_report, figures_dir=a.figures)
+                      a.resume, a.report_windows, not a.no_report, figures_dir=a.figures,
+                      report_clip=a.report_clip)
     finally:
         for handler in handlers:
             log.removeHandler(handler)

@@ -141,7 +141,7 @@ def markdown_report(rep: dict) -> str:
         edges = r["band_edges_hz"]
         heads = [f"{edges[b]:.0f}-{edges[b + 1]:.0f}" for b in range(len(edges) - 1)]
         lines += ["", f"Layer {key}: ablating each cluster, signed mean change per band (dB; Hz bands), mean |change| "
-                  f"and its correlation with onsets, over {r['windows']} test windows.", "",
+                  f"and its correlation with onsets, over {r['windows']} windows of {rep.get('source', 'the test split')}.", "",
                   "| cluster | size | " + " | ".join(heads) + " | mean abs dB | onset corr |",
                   "| --- | --- | " + " | ".join("---" for _ in heads) + " | --- | --- |"]
         for j, (c, p) in enumerate(zip(r["clusters"], r["ablation"])):

@@ -10,16 +10,32 @@ import numpy as np
 import pytest
 import torch
 
+from torch import nn
+
 from netbend_models import rebuild_checkpoint, train
 from netbend_models.export import export_model, random_model
+from netbend_models.vae import SpatialSpectrogramVAE
 
 WIDTH = 0.0625
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """(original model, its model directory) with a training record as the shipped model has one."""
-    model = random_model(WIDTH, seed=3)
+def random_spatial_model(seed: int, width: float = WIDTH) -> SpatialSpectrogramVAE:
+    """As export.random_model, for the spatial latent (the default model's architecture)."""
+    torch.manual_seed(seed)
+    model = SpatialSpectrogramVAE(width=width, latent_channels=4)
+    g = torch.Generator().manual_seed(seed + 1)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.copy_(0.1 * torch.randn(module.num_features, generator=g))
+            module.running_var.copy_(0.5 + torch.rand(module.num_features, generator=g))
+    return model.eval()
+
+
+@pytest.fixture(scope="module", params=["vector", "spatial"])
+def exported(request, tmp_path_factory):
+    """(original model, its model directory) with a training record as the shipped models have
+    one: the paper's vector latent and the default's spatial one."""
+    model = random_model(WIDTH, seed=3) if request.param == "vector" else random_spatial_model(seed=3)
     out = tmp_path_factory.mktemp("rebuild") / "model"
     export_model(model, out, name="r", training={"model": {"epoch": 4, "step": 321, "width": WIDTH}})
     return model, out
@@ -30,8 +46,9 @@ def test_rebuilt_model_computes_what_the_original_computes(exported):
     windows = train.synthetic_windows(24, seed=5)
     rebuilt, checkpoint = rebuild_checkpoint.rebuild(directory, windows)
     # decoder parameters come through unchanged, batch-norm statistics included
+    # (but the spatial stage 1's Conv + BatchNorm, which the export folds into one Conv)
     for name, value in original.decoder.state_dict().items():
-        if not name.endswith("num_batches_tracked"):
+        if not name.endswith("num_batches_tracked") and not (original.arch == "spatial" and name.startswith("stages.0.")):
             assert torch.equal(rebuilt.decoder.state_dict()[name], value), name
     # on windows it was not fitted on, eval mode matches the original encoder and whole model
     other = train.synthetic_windows(6, seed=11)
@@ -44,6 +61,7 @@ def test_rebuilt_model_computes_what_the_original_computes(exported):
     np.testing.assert_allclose(recon.numpy(), recon_ref.numpy(), rtol=0, atol=1e-5)
     assert checkpoint["epoch"] == 4 and checkpoint["step"] == 321
     assert checkpoint["config"]["width"] == WIDTH
+    assert checkpoint["config"]["arch"] == original.arch
     assert max(checkpoint["rebuilt_from"]["max_difference"].values()) < 1e-4
 
 
@@ -64,8 +82,10 @@ def test_train_resumes_from_the_rebuilt_checkpoint(exported, tmp_path):
     _, directory = exported
     run = tmp_path / "runs" / "resumed"
     rebuild_checkpoint.main(["--model-dir", str(directory), "--synthetic", "8", "--out", str(run / "last.pt")])
+    model, _ = exported
+    arch = ["--arch", model.arch] + (["--latent-channels", "4"] if model.arch == "spatial" else [])
     train.main(["--runs", str(tmp_path / "runs"), "--name", "resumed", "--synthetic", "8", "--batch", "4",
-                "--width", str(WIDTH), "--epochs", "5", "--resume"])
+                "--width", str(WIDTH), "--epochs", "5", "--resume", *arch])
     resumed = torch.load(run / "last.pt", weights_only=False)
     assert resumed["epoch"] == 5 and resumed["step"] == 321 + 2  # one epoch of 8 windows at batch 4
     assert all(float(s["step"]) == 2 for s in resumed["optimizer"]["state"].values())  # fresh Adam
@@ -93,10 +113,11 @@ def test_refuses_existing_output_and_foreign_directories(exported, tmp_path):
 
 def test_refuses_a_directory_whose_graphs_are_another_architecture(exported, tmp_path):
     """An encoder of another width beside this decoder: refused, naming the Conv that does not fit."""
-    _, directory = exported
+    model, directory = exported
     mixed = tmp_path / "mixed"
     shutil.copytree(directory, mixed)
-    export_model(random_model(WIDTH * 2, seed=4), tmp_path / "wider")
+    wider = random_model(WIDTH * 2, seed=4) if model.arch == "vector" else random_spatial_model(4, WIDTH * 2)
+    export_model(wider, tmp_path / "wider")
     shutil.copy(tmp_path / "wider" / "encoder.onnx", mixed / "encoder.onnx")
-    with pytest.raises(ValueError, match="Conv 1 weight"):
+    with pytest.raises(ValueError, match=r"Conv 1 \(.*\) weight \[8, 1, .*expected \[4, 1, "):
         rebuild_checkpoint.rebuild(mixed, train.synthetic_windows(4))

@@ -1,4 +1,4 @@
-"""The spatial-latent VAE (the model of models/vae-spatial): layer shapes against paper Table 1
+"""The spatial-latent VAE (the default model, models/vae): layer shapes against paper Table 1
 (values written out here), the flat latent's layout, its loss against a direct computation, and
 its export against PyTorch through onnxruntime."""
 import json

@@ -1,7 +1,8 @@
 //! What the editor knows about models: the loaded model's bendable layers with their general
 //! clusters ([`ModelSummary`], built on the main thread when a model loads and shared through
-//! [`LoadedModel`]), and the models a user can pick ([`list_models`]: the shipped default plus
-//! every model directory in the user models folder and in `NETBEND_MODEL_PATH`).
+//! [`LoadedModel`]), and the models a user can pick ([`list_models`]: the shipped default, the
+//! paper's model shipped beside it, and every model directory in the user models folder and in
+//! `NETBEND_MODEL_PATH`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -126,6 +127,32 @@ pub fn model_folders() -> Vec<PathBuf> {
     folders
 }
 
+/// Folder beside the plugin binary holding the models shipped with it besides the default.
+pub const SHIPPED_MODELS_FOLDER: &str = "netbend-models";
+
+/// The other models shipped with the plugin: the directories in `netbend-models/` beside the
+/// plugin binary (a bundle puts the paper's model there), else, for a build run from the
+/// workspace, the workspace's paper model `models/vae-paper/`.
+pub fn shipped_models() -> Vec<PathBuf> {
+    if let Some(binary) = engine::onnxruntime::containing_binary()
+        && let Some(folder) = binary.parent().map(|d| d.join(SHIPPED_MODELS_FOLDER))
+        && let Ok(entries) = std::fs::read_dir(&folder)
+    {
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        found.sort();
+        return found;
+    }
+    let paper = engine::paper_model_dir();
+    if paper.join(engine::model::MANIFEST_FILE).is_file() {
+        vec![paper]
+    } else {
+        Vec::new()
+    }
+}
+
 /// One entry of the model picker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelChoice {
@@ -137,7 +164,8 @@ pub struct ModelChoice {
     pub problem: Option<String>,
 }
 
-/// The shipped default, then every directory inside [`model_folders`] (sorted by path). A
+/// The shipped default, the other [`shipped_models`], then every directory inside
+/// [`model_folders`] (sorted by path). A
 /// directory that is not a usable model is listed with the reason; a folder given in
 /// `NETBEND_MODEL_PATH` that is itself a model directory is listed as one.
 pub fn list_models() -> Vec<ModelChoice> {
@@ -146,7 +174,7 @@ pub fn list_models() -> Vec<ModelChoice> {
         label: crate::params::DEFAULT_MODEL.to_string(),
         problem: None,
     }];
-    let mut dirs = Vec::new();
+    let mut dirs = shipped_models();
     for folder in model_folders() {
         if folder.join(engine::model::MANIFEST_FILE).is_file() {
             dirs.push(folder);

@@ -82,16 +82,21 @@ fn a_trained_model_in_the_user_folder_is_listed_and_chosen_through_the_state() {
 
     let list = list_models();
     let labels: Vec<&str> = list.iter().map(|c| c.label.as_str()).collect();
-    assert_eq!(labels, ["default", "broken", "my-vae", "notes"]);
-    let mine = &list[2];
+    // The paper's model ships beside the default (from the workspace here, from
+    // `netbend-models/` in a bundle) and is offered first after it.
+    assert_eq!(labels, ["default", "vae-paper", "broken", "my-vae", "notes"]);
+    assert_eq!(list[1].problem, None);
+    let paper = netbend::model_catalog::check_model_dir(Path::new(&list[1].name)).unwrap();
+    assert_eq!(paper.manifest().latent_shape, None, "the paper's latent vector");
+    let mine = &list[3];
     assert_eq!(mine.problem, None);
     assert_eq!(PathBuf::from(&mine.name), models.join("my-vae"));
-    let broken = list[1].problem.as_deref().expect("broken is refused");
+    let broken = list[2].problem.as_deref().expect("broken is refused");
     assert!(
         broken.contains("manifest.json") && broken.contains("broken"),
         "reason names the file and the directory: {broken}"
     );
-    let notes = list[3].problem.as_deref().expect("notes is refused");
+    let notes = list[4].problem.as_deref().expect("notes is refused");
     assert!(notes.contains("manifest.json missing"), "{notes}");
 
     // NETBEND_MODEL_PATH adds folders of model directories: tests/data holds an audio model and
@@ -112,7 +117,7 @@ fn a_trained_model_in_the_user_folder_is_listed_and_chosen_through_the_state() {
     assert!(!line.contains("windows=0 "), "{line}");
     // An invalid directory, chosen anyway (e.g. a session saved before it broke): refused, the
     // plugin passes the dry signal.
-    let line = run_with_model(&list[1].name, &stats);
+    let line = run_with_model(&list[2].name, &stats);
     assert!(line.contains("connected=false"), "{line}");
 
     unsafe {

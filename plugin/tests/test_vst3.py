@@ -118,17 +118,20 @@ def test_bypass_passes_input_unchanged():
 BINARY_DIR = BUNDLE / "Contents" / "x86_64-linux"
 
 
-def test_bundle_carries_onnx_runtime_and_the_default_model():
+def test_bundle_carries_onnx_runtime_the_default_model_and_the_paper_model():
     libraries = sorted(BINARY_DIR.glob("libonnxruntime.so*"))
     assert libraries, f"no libonnxruntime.so* in {BINARY_DIR}"
-    shipped = ROOT / "models" / "vae"
-    bundled = BINARY_DIR / "netbend-model"
-    for name in sorted(p.name for p in shipped.iterdir() if p.is_file()):
-        assert (bundled / name).read_bytes() == (shipped / name).read_bytes(), name
+    for shipped, bundled in [
+        (ROOT / "models" / "vae", BINARY_DIR / "netbend-model"),
+        (ROOT / "models" / "vae-paper", BINARY_DIR / "netbend-models" / "vae-paper"),
+    ]:
+        for name in sorted(p.name for p in shipped.iterdir() if p.is_file()):
+            assert (bundled / name).read_bytes() == (shipped / name).read_bytes(), name
     clap_dir = BUNDLE.parent
     assert (clap_dir / "Netbend.clap").is_file()
     assert sorted(clap_dir.glob("libonnxruntime.so*")), f"no ONNX Runtime beside {clap_dir}"
     assert (clap_dir / "netbend-model" / "manifest.json").is_file()
+    assert (clap_dir / "netbend-models" / "vae-paper" / "manifest.json").is_file()
 
 
 def test_a_copied_bundle_runs_the_model_without_any_environment(tmp_path):

@@ -67,3 +67,45 @@ fn bend_overhead_lists_every_case_against_the_unbent_export_and_refuses_a_bent_r
         "{stderr}"
     );
 }
+
+#[test]
+fn render_speed_against_another_model_reports_both_side_by_side_and_names_a_bad_directory() {
+    let (tiny, paper) = (test_data("tiny-vae"), workspace_root().join("models/vae-paper"));
+    let out = netbend_ok([
+        os("bench"),
+        os("--model"),
+        tiny.as_os_str(),
+        os("--against"),
+        paper.as_os_str(),
+        os("--seconds"),
+        os("1"),
+        os("--repeats"),
+        os("1"),
+        os("--threads"),
+        os("1"),
+    ]);
+    let stdout = stdout(&out);
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains("x real time")).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(rows[0].starts_with("neutral:") && rows[0].ends_with("1.00x the first case's time"));
+    assert!(rows[1].contains("--against"), "{stdout}");
+    // A ratio, not a speed: timings are the benchmark's business, not the test's.
+    let ratio: f64 = rows[1]
+        .rsplit(", ")
+        .next()
+        .and_then(|s| s.split('x').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no ratio in {}", rows[1]));
+    assert!(ratio > 0.0, "{stdout}");
+
+    let missing = tiny.join("no-such-model");
+    let bad = netbend([
+        os("bench"),
+        os("--model"),
+        tiny.as_os_str(),
+        os("--against"),
+        missing.as_os_str(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("no-such-model"), "{}", stderr(&bad));
+}

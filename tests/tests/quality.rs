@@ -1,6 +1,6 @@
 //! Reconstruction quality regression: a neutral `netbend render` (input phase) of the committed
-//! drum break and music excerpt (both never used in training) through the spatial-latent model
-//! `models/vae-spatial`, scored by the NumPy reference `netbend_models.quality` (spectral
+//! drum break and music excerpt (both never used in training) through the shipped default model
+//! `models/vae` (the spatial latent), scored by the NumPy reference `netbend_models.quality` (spectral
 //! convergence, log-spectral distance, onset-envelope correlation; models/docs/quality.md).
 //! Bounds sit a little outside the figures measured when the model was exported (2026-12-05:
 //! drum break SC 0.326, LSD 4.71 dB, onset r 0.929; music SC 0.262, LSD 5.35 dB, onset r 0.829;
@@ -25,7 +25,7 @@ fn scores(clip: &str) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let input = test_data(clip);
     let output = dir.path().join("neutral.wav");
-    let model = workspace_root().join("models/vae-spatial");
+    let model = workspace_root().join("models/vae");
     netbend_ok(common::render_args(&model, &input, &output));
     let models = workspace_root().join("models");
     let out = run_python(

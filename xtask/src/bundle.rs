@@ -4,9 +4,10 @@
 //! `find_model`, engine `onnxruntime::search_locations`), so a user who copies the bundle into a
 //! plugin folder gets a working effect without `ORT_DYLIB_PATH` or a checkout of this workspace:
 //!
-//! - VST3: `Netbend.vst3/Contents/x86_64-linux/` holds `Netbend.so`, the library and
-//!   `netbend-model/` (the VST3 bundle is a folder, so everything travels inside it).
-//! - CLAP: `Netbend.clap` is a single file on Linux, so the library and `netbend-model/` go beside
+//! - VST3: `Netbend.vst3/Contents/x86_64-linux/` holds `Netbend.so`, the library,
+//!   `netbend-model/` (the default) and `netbend-models/vae-paper/` (the paper's model, offered in
+//!   the model picker); the VST3 bundle is a folder, so everything travels inside it.
+//! - CLAP: `Netbend.clap` is a single file on Linux, so the library and the model folders go beside
 //!   it in `target/bundled/`; hosts scan CLAP folders recursively, so the three are installed
 //!   together as one folder (`~/.clap/Netbend/`).
 
@@ -20,6 +21,10 @@ const PACKAGE: &str = "netbend";
 const BUNDLE_NAME: &str = "Netbend";
 /// Folder name the plugin looks for beside its binary.
 const MODEL_DIR_NAME: &str = "netbend-model";
+/// Folder of the other shipped models beside the binary (plugin `model_catalog::shipped_models`).
+const SHIPPED_MODELS_FOLDER: &str = "netbend-models";
+/// The other shipped models, by directory name under `models/`: the paper's configuration.
+const SHIPPED_MODELS: [&str; 1] = ["vae-paper"];
 
 /// Runs nice-plug's bundler with `args` (as given after `cargo xtask`), then, when the netbend
 /// package was bundled, copies ONNX Runtime and the shipped default model into place.
@@ -40,7 +45,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Copies the library and the model beside the CLAP file and into the VST3 bundle.
+/// Copies the library and the models beside the CLAP file and into the VST3 bundle.
 fn ship(ort_dylib: &Path) -> Result<(), String> {
     let root = setup::workspace_root();
     let bundled = setup::target_dir(&root).join("bundled");
@@ -62,10 +67,17 @@ fn ship(ort_dylib: &Path) -> Result<(), String> {
         let library = dir.join(file_name(ort_dylib)?);
         copy_file(ort_dylib, &library)?;
         replace_dir(&model, &dir.join(MODEL_DIR_NAME))?;
+        let shipped = dir.join(SHIPPED_MODELS_FOLDER);
+        fs::create_dir_all(&shipped).map_err(|e| format!("creating {}: {e}", shipped.display()))?;
+        for name in SHIPPED_MODELS {
+            replace_dir(&root.join("models").join(name), &shipped.join(name))?;
+        }
         println!(
-            "[bundle] {} and {}/ in {}",
+            "[bundle] {}, {}/ and {}/{{{}}} in {}",
             library.file_name().unwrap_or_default().to_string_lossy(),
             MODEL_DIR_NAME,
+            SHIPPED_MODELS_FOLDER,
+            SHIPPED_MODELS.join(","),
             dir.display()
         );
     }
