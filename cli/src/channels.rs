@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use dsp::stereo_link::{link_gain, mid_magnitude};
+use dsp::stereo_link::{link_gain, linked_magnitude};
 use dsp::{MODEL_SAMPLE_RATE, Stft, StftConfig, resample};
 use indicatif::ProgressBar;
 
@@ -63,7 +63,7 @@ pub fn linked_griffin_lim(
         bins,
     };
     for (t, mid) in store.data.chunks_exact_mut(bins).enumerate() {
-        mid_magnitude(spectra[0].frame(t), spectra.get(1).map(|s| s.frame(t)), mid);
+        linked_magnitude(spectra[0].frame(t), spectra.get(1).map(|s| s.frame(t)), mid);
     }
     let mid = store.data.clone();
     renderer.bend_frames(&mut store, bar)?;

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use dsp::stereo_link::{apply_gains, link_gains, mid_magnitude};
+use dsp::stereo_link::{apply_gains, link_gains, linked_magnitude};
 use dsp::{Complex32, Stft, StftConfig, StreamingSynthesis};
 
 /// Frames are written in ascending order, each after every read of it, and never read again
@@ -123,7 +123,7 @@ impl<'a> LinkedInputPhase<'a> {
             self.stft.analyse_frames(signal, t, spectrum);
         }
         let right = frame.spectra.get(1).map(Vec::as_slice);
-        mid_magnitude(&frame.spectra[0], right, &mut frame.mid);
+        linked_magnitude(&frame.spectra[0], right, &mut frame.mid);
         frame
     }
 }

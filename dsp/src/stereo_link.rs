@@ -1,18 +1,25 @@
 //! Linked stereo, one definition for the plugin and the offline renderer: the model runs once per
-//! frame on the mid signal `(L + R) / 2` (mono: the channel itself), and the ratio of the bent
-//! magnitude to the mid's magnitude becomes a per-bin gain on each channel's own spectrum. Each
-//! channel keeps its phase and its level relative to the other, so the stereo image survives the
-//! bend and one model run serves both channels.
+//! frame on one magnitude spectrum for both channels, the bins' RMS over the channels
+//! `sqrt((|L|^2 + |R|^2) / 2)` (mono: the channel itself), and the ratio of the bent magnitude to
+//! that magnitude becomes a per-bin gain on each channel's own spectrum. Each channel keeps its
+//! phase and its level relative to the other, so the stereo image survives the bend and one model
+//! run serves both channels.
 //!
-//! The gain is bounded the way the plugin always bounded it: a mid magnitude below the
-//! normalisation's `amin` (-80 dB, where the model sees only its floor) counts as `amin`, so a
-//! near-silent mid bin cannot turn into a huge gain on a channel that is not silent (e.g. a bin
-//! where left and right cancel).
+//! Why the RMS and not the mid `|(L + R) / 2|`: where the channels are out of phase in a bin (wide
+//! stereo, reverb, a bass panned against a pad) the mid cancels while each channel is loud; the
+//! model then reconstructs a quiet bin and the gain bent/mid turns the error into a large swing on
+//! both channels. Measured on the committed music excerpt (channel correlation 0.22), neutral
+//! render: the mid gave LSD 7.06 dB and onset r 0.47, the RMS 5.3 dB and 0.83, as good as running
+//! each channel on its own. For identical channels both are the channel itself.
+//!
+//! The gain is bounded: a magnitude below the normalisation's `amin` (-80 dB, where the model sees
+//! only its floor) counts as `amin`, so a near-silent bin cannot turn into a huge gain.
 
 use crate::Complex32;
 
-/// `|mid|` per bin of one frame: `|left|` for mono (`right` is `None`), `|(L + R) / 2|` for stereo.
-pub fn mid_magnitude(left: &[Complex32], right: Option<&[Complex32]>, out: &mut [f32]) {
+/// The magnitude the model sees per bin of one frame: `|left|` for mono (`right` is `None`),
+/// `sqrt((|L|^2 + |R|^2) / 2)` for stereo.
+pub fn linked_magnitude(left: &[Complex32], right: Option<&[Complex32]>, out: &mut [f32]) {
     match right {
         None => {
             for (o, x) in out.iter_mut().zip(left) {
@@ -21,13 +28,13 @@ pub fn mid_magnitude(left: &[Complex32], right: Option<&[Complex32]>, out: &mut 
         }
         Some(right) => {
             for ((o, a), b) in out.iter_mut().zip(left).zip(right) {
-                *o = ((a + b) * 0.5).norm();
+                *o = ((a.norm_sqr() + b.norm_sqr()) * 0.5).sqrt();
             }
         }
     }
 }
 
-/// The gain of one bin: the bent mid magnitude over the mid's magnitude, the latter at least
+/// The gain of one bin: the bent magnitude over the linked magnitude, the latter at least
 /// `floor` (the normalisation's `amin`).
 #[inline]
 pub fn link_gain(bent: f32, mid: f32, floor: f32) -> f32 {
@@ -53,14 +60,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mid_of_opposite_channels_is_silent_and_of_equal_ones_is_the_channel() {
+    fn opposite_channels_keep_their_level_and_equal_ones_are_the_channel() {
         let l = [Complex32::new(0.3, -0.4), Complex32::new(1.0, 0.0)];
         let r = [Complex32::new(-0.3, 0.4), Complex32::new(1.0, 0.0)];
-        let mut mid = [9.0; 2];
-        mid_magnitude(&l, Some(&r), &mut mid);
-        assert_eq!(mid, [0.0, 1.0]);
-        mid_magnitude(&l, None, &mut mid);
-        assert_eq!(mid, [0.5, 1.0]);
+        let mut linked = [9.0; 2];
+        linked_magnitude(&l, Some(&r), &mut linked);
+        assert_eq!(linked, [0.5, 1.0]);
+        // |3| and |4|: sqrt((9 + 16) / 2)
+        let (a, b) = ([Complex32::new(0.0, 3.0)], [Complex32::new(-4.0, 0.0)]);
+        let mut one = [0.0];
+        linked_magnitude(&a, Some(&b), &mut one);
+        assert!((one[0] - 12.5f32.sqrt()).abs() < 1e-6);
+        linked_magnitude(&l, None, &mut linked);
+        assert_eq!(linked, [0.5, 1.0]);
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl Spectral {
         for c in 0..channels {
             self.spectra[c][slot * bins..(slot + 1) * bins].copy_from_slice(frame.spectrum(c));
         }
-        mid_magnitude(&self.spectra, channels, slot, bins, &mut self.mid);
+        linked_magnitude(&self.spectra, channels, slot, bins, &mut self.mid);
         if self.spectrum.is_some() {
             self.input_magnitude.copy_from_slice(&self.mid);
         }
@@ -247,12 +247,12 @@ impl Spectral {
                     .copy_from_slice(&self.spectra[c][range.clone()]);
             }
             if let Some(spectrum) = &mut self.spectrum {
-                mid_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
+                linked_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
                 spectrum.publish(&self.input_magnitude, Some(&self.mid));
             }
             return;
         }
-        mid_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
+        linked_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
         let first_row = self.window - self.stored_rows();
         let a_rows = a.map(|i| &self.store[i].rows[(src.a.1 - first_row) * bins..][..bins]);
         let b_rows = b.map(|(s, row, f)| {
@@ -365,8 +365,8 @@ impl Spectral {
     }
 }
 
-/// `|mid|` of the frame in spectra slot `slot` (`dsp::stereo_link`).
-fn mid_magnitude(
+/// The linked magnitude of the frame in spectra slot `slot` (`dsp::stereo_link`).
+fn linked_magnitude(
     spectra: &[Vec<Complex32>],
     channels: usize,
     slot: usize,
@@ -375,7 +375,7 @@ fn mid_magnitude(
 ) {
     let range = slot * bins..(slot + 1) * bins;
     let right = (channels == 2).then(|| &spectra[1][range.clone()]);
-    stereo_link::mid_magnitude(&spectra[0][range], right, out);
+    stereo_link::linked_magnitude(&spectra[0][range], right, out);
 }
 
 /// Everything the audio thread needs for the model path, built on the main thread.
