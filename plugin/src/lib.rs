@@ -16,6 +16,7 @@ pub mod config_panel;
 pub mod editor;
 pub mod model_catalog;
 pub mod model_path;
+pub mod pace_guard;
 pub mod params;
 pub mod safety;
 pub mod slot_config;
@@ -79,6 +80,11 @@ pub struct Netbend {
     /// draining the audio thread's capture ring while a model path runs.
     clip: Arc<clip_clusters::ClipClustering>,
     collector: Option<clip_capture::Collector>,
+    /// The host said at activation that it renders offline (CLAP render extension, VST3
+    /// `setupProcessing`).
+    declared_offline: bool,
+    /// Notices a host running faster than real time without saying so (an export or bounce).
+    pace: pace_guard::PaceGuard,
 }
 
 impl Default for Netbend {
@@ -105,6 +111,8 @@ impl Default for Netbend {
                 clip_capture::ClipHistory::new(dsp::MODEL_SAMPLE_RATE, clip_capture::CLIP_SECONDS),
             )),
             collector: None,
+            declared_offline: false,
+            pace: pace_guard::PaceGuard::new(48_000.0),
         }
     }
 }
@@ -239,6 +247,11 @@ impl Plugin for Netbend {
         self.stop_worker();
         let host_rate = self.sample_rate.round() as u32;
         let offline = buffer_config.process_mode == ProcessMode::Offline;
+        self.declared_offline = offline;
+        self.pace = pace_guard::PaceGuard::new(self.sample_rate);
+        self.status
+            .ahead_engaged_at_plus_one
+            .store(0, Ordering::Relaxed);
         // The latency does not depend on whether a model loads, so a session keeps its timing.
         for mode in [
             params::QualityMode::Default,
@@ -310,13 +323,18 @@ impl Plugin for Netbend {
         if let Some(file) = std::env::var_os(STATS_ENV) {
             // Main thread: the benchmark reads the counters it cannot see through a host.
             let s = &self.status;
+            let engaged_at = s
+                .ahead_engaged_at()
+                .map_or("never".to_string(), |n| n.to_string());
             let line = format!(
-                "connected={} latency={} windows={} misses={} window_ms_max={:.2}\n",
+                "connected={} latency={} windows={} misses={} window_ms_max={:.2} \
+                 ahead_blocks={} ahead_engaged_at={engaged_at}\n",
                 s.model_connected.load(Ordering::Relaxed),
                 self.latency,
                 s.windows.load(Ordering::Relaxed),
                 s.deadline_misses.load(Ordering::Relaxed),
                 s.window_ms_max.load(Ordering::Relaxed),
+                s.ahead_blocks.load(Ordering::Relaxed),
             );
             if let Err(e) = std::fs::write(&file, line) {
                 nice_log!(
@@ -349,6 +367,28 @@ impl Plugin for Netbend {
         // Parameters -> bridge (block rate; the worker reads one snapshot per model window).
         let snapshot = self.snapshot(samples as u32);
         self.writer.publish_if_changed(&self.bridge, &snapshot);
+
+        // Offline rendering waits for the worker: when the host said so, or when it hands over
+        // audio faster than real time (an export whose host does not say so; see pace_guard).
+        let waited = self
+            .path
+            .as_mut()
+            .map(|p| p.take_waited())
+            .unwrap_or_default();
+        let ahead = self
+            .pace
+            .on_block(std::time::Instant::now(), samples, waited);
+        if ahead {
+            self.status.ahead_blocks.fetch_add(1, Ordering::Relaxed);
+            if let Some(n) = self.pace.last_engaged_at() {
+                self.status
+                    .ahead_engaged_at_plus_one
+                    .store(n + 1, Ordering::Relaxed);
+            }
+        }
+        if let Some(path) = &mut self.path {
+            path.set_waiting(self.declared_offline || ahead);
+        }
 
         let bypass_target = if self.params.bypass.value() { 1.0 } else { 0.0 };
         self.bypass.set_target(self.sample_rate, bypass_target);

@@ -20,8 +20,9 @@
 //! Once per frame the mid magnitude going in (frame `k`) and coming out (frame `k - D`) go to the
 //! editor as one spectrogram column ([`crate::spectrum`]), when it asked for them.
 //!
-//! Nothing here allocates, locks, does I/O or waits after construction, except in offline
-//! rendering (the host said so through its render mode), where waiting for the worker is what
+//! Nothing here allocates, locks, does I/O or waits after construction, except while the plugin
+//! has set it waiting ([`ModelPath::set_waiting`]: the host renders offline, by its own word or
+//! by the pace of its calls, see [`crate::pace_guard`]), where waiting for the worker is what
 //! makes a bounce exact.
 
 use crate::bridge::EngineStatus;
@@ -183,7 +184,10 @@ struct Spectral {
     results: HeapCons<Job>,
     last_dispatched: Option<u64>,
     last_miss: Option<u64>,
-    offline: bool,
+    /// Wait for the worker instead of missing deadlines (offline rendering).
+    waiting: bool,
+    /// Time spent waiting since the plugin last asked ([`ModelPath::take_waited`]).
+    waited: Duration,
     status: Arc<EngineStatus>,
     /// Spectrogram columns for the editor, when one asked for them.
     spectrum: Option<SpectrumPublisher>,
@@ -215,7 +219,7 @@ impl Spectral {
             .normalise_slice(&self.mid, &mut self.history[row * bins..(row + 1) * bins]);
         if let Some(w) = self.schedule.window_ending_at(k) {
             self.dispatch(w, k);
-            if self.offline {
+            if self.waiting {
                 // A bounce waits for each window at once, so the worker bends it with the
                 // parameters of this very block: the same render gives the same result.
                 let _ = self.fetch(w);
@@ -291,13 +295,14 @@ impl Spectral {
     /// Hands window `w` (ending at frame `k`) to the worker, if a buffer is free.
     fn dispatch(&mut self, w: u64, k: u64) {
         let mut job = self.free.pop();
-        if job.is_none() && self.offline {
+        if job.is_none() && self.waiting {
             let started = Instant::now();
             while job.is_none() && started.elapsed() < OFFLINE_TIMEOUT {
                 std::thread::sleep(Duration::from_micros(100));
                 self.collect();
                 job = self.free.pop();
             }
+            self.waited += started.elapsed();
         }
         let Some(mut job) = job else {
             // The worker holds every buffer: it is late. This window will be counted as missed.
@@ -342,26 +347,31 @@ impl Spectral {
     /// The store slot of window `w` if it is back and good; otherwise counts the miss (once per
     /// window). Offline rendering waits for a dispatched window instead.
     fn fetch(&mut self, w: u64) -> Option<usize> {
-        let started = Instant::now();
-        loop {
+        // Read the clock only once there is something to wait for: live, never.
+        let mut waiting_since: Option<Instant> = None;
+        let found = loop {
             if let Some(i) = self.find(w) {
-                if self.store[i].ok {
-                    return Some(i);
-                }
-                break;
+                break self.store[i].ok.then_some(i);
             }
             let dispatched = self.last_dispatched.is_some_and(|d| d >= w);
-            if !(self.offline && dispatched) || started.elapsed() > OFFLINE_TIMEOUT {
-                break;
+            if !(self.waiting && dispatched) {
+                break None;
+            }
+            let since = *waiting_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > OFFLINE_TIMEOUT {
+                break None;
             }
             std::thread::sleep(Duration::from_micros(100));
             self.collect();
+        };
+        if let Some(since) = waiting_since {
+            self.waited += since.elapsed();
         }
-        if self.last_miss.is_none_or(|m| w > m) {
+        if found.is_none() && self.last_miss.is_none_or(|m| w > m) {
             self.last_miss = Some(w);
             self.status.deadline_misses.fetch_add(1, Ordering::Relaxed);
         }
-        None
+        found
     }
 }
 
@@ -398,7 +408,8 @@ pub struct PathSetup {
     pub schedule: StreamSchedule,
     pub norm: Normalisation,
     pub bins: usize,
-    /// The host renders offline: wait for the worker instead of missing deadlines.
+    /// The host renders offline: wait for the worker instead of missing deadlines, until
+    /// [`ModelPath::set_waiting`] says otherwise.
     pub offline: bool,
 }
 
@@ -457,7 +468,8 @@ impl ModelPath {
             results: results_cons,
             last_dispatched: None,
             last_miss: None,
-            offline: setup.offline,
+            waiting: setup.offline,
+            waited: Duration::ZERO,
             status,
             spectrum: None,
             input_magnitude: vec![0.0; bins],
@@ -489,6 +501,17 @@ impl ModelPath {
 
     pub fn latency(&self) -> PathLatency {
         self.latency
+    }
+
+    /// Whether the following blocks wait for the worker (offline rendering) or take the dry
+    /// fallback for a late window (live). Audio thread, between blocks.
+    pub fn set_waiting(&mut self, waiting: bool) {
+        self.spectral.waiting = waiting;
+    }
+
+    /// The time spent waiting for the worker since the last call (audio thread).
+    pub fn take_waited(&mut self) -> Duration {
+        std::mem::take(&mut self.spectral.waited)
     }
 
     /// Starts publishing spectrogram columns (main thread, before processing): returns the

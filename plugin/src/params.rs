@@ -165,7 +165,7 @@ impl Selection {
 
 /// Quality/latency trade-off: how far successive 128-frame model windows overlap. More overlap
 /// means more model runs per second (CPU) and shorter latency; the audio path that uses it lands
-/// with the worker thread. Changing it changes the reported latency, so it is not automatable.
+/// with the worker thread. Changing it changes the reported latency (the host restarts the plugin).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QualityMode {
     #[id = "default"]
@@ -470,7 +470,11 @@ impl Default for NetbendParams {
                 .make_bypass()
                 .with_value_to_string(formatters::v2s_bool_bypass())
                 .with_string_to_value(formatters::s2v_bool_bypass()),
-            mode: EnumParam::new("Quality Mode", QualityMode::Default).non_automatable(),
+            // Automatable as far as hosts are concerned: VST3 hosts such as Ardour list only
+            // parameters flagged kCanAutomate (nice-plug leaves the flag off non-automatable
+            // ones), and a user must be able to choose the mode from a host's generic UI. A change,
+            // set or automated, reports the new mode's latency and the host restarts the plugin.
+            mode: EnumParam::new("Quality Mode", QualityMode::Default),
             slots: std::array::from_fn(|i| SlotParams::new(i + 1)),
         }
     }

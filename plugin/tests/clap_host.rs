@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{LoadedPlugin, ParamChange, delayed, json_state, render, state_json};
+use common::{LoadedPlugin, ParamChange, delayed, json_state, render, render_paced, state_json};
 use std::f32::consts::TAU;
 
 const SR: f64 = 48_000.0;
@@ -74,12 +74,17 @@ fn lists_parameters_with_readable_names() {
             .flags
             .contains(clack_extensions::params::ParamInfoFlags::IS_BYPASS)
     );
+    // Hosts that list only automatable parameters (VST3 hosts such as Ardour) must still offer
+    // the quality mode: it is flagged automatable and a change restarts the plugin.
     let mode = plugin.param("Quality Mode");
     assert!(
-        !mode
-            .flags
-            .contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE),
-        "the quality mode changes latency and is not automatable"
+        mode.flags
+            .contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE)
+            && !mode
+                .flags
+                .contains(clack_extensions::params::ParamInfoFlags::IS_HIDDEN),
+        "the quality mode must be listed by every host: {:?}",
+        mode.flags
     );
     let rotate = plugin.param("Slot 3 Mix");
     assert!(rotate.module.contains("Slot 3"), "module {}", rotate.module);
@@ -256,18 +261,18 @@ fn impulse_response(
     rate: f64,
     block: usize,
     drywet: f64,
+    paced: bool,
 ) -> Vec<Vec<f32>> {
     let id = plugin.param("Dry/Wet").id;
     let mut input = vec![vec![0.0f32; (1.0 * rate) as usize]; 2];
     input[0][3000] = 0.5;
     input[1][3000] = -0.5;
-    render(
-        plugin,
-        rate,
-        block,
-        &input,
-        &[(0, ParamChange::new(id, drywet))],
-    )
+    let changes = [(0, ParamChange::new(id, drywet))];
+    if paced {
+        render_paced(plugin, rate, block, &input, &changes)
+    } else {
+        render(plugin, rate, block, &input, &changes)
+    }
 }
 
 fn argmax_abs(x: &[f32]) -> usize {
@@ -299,10 +304,11 @@ fn reported_latency_is_where_an_impulse_comes_out() {
         for (rate, block) in [(44_100.0, 64), (48_000.0, 17)] {
             // 1. The whole wet path (resampling, STFT, window delay, resynthesis) with a worker
             //    that is always late: the bent-frame store stays empty, so every frame passes
-            //    through unchanged and the impulse must come out exactly `latency` later.
+            //    through unchanged and the impulse must come out exactly `latency` later. Paced
+            //    like live playback: faster, the pace guard would wait for the worker.
             common::set_worker_delay(Some(600_000));
             plugin.set_offline(false);
-            let out = impulse_response(&mut plugin, rate, block, 1.0);
+            let out = impulse_response(&mut plugin, rate, block, 1.0, true);
             common::set_worker_delay(None);
             let latency = plugin.latency() as usize;
             if rate == 44_100.0 {
@@ -327,7 +333,7 @@ fn reported_latency_is_where_an_impulse_comes_out() {
             //    impulse in each frame, weighted by the synthesis window: the peak stays within
             //    a fraction of a frame of the impulse, and nothing comes out a frame earlier.
             plugin.set_offline(true);
-            let out = impulse_response(&mut plugin, rate, block, 1.0);
+            let out = impulse_response(&mut plugin, rate, block, 1.0, false);
             for (ch, y) in out.iter().enumerate() {
                 assert!(y.iter().all(|v| v.is_finite()));
                 let peak = argmax_abs(y) as i64;
@@ -338,7 +344,7 @@ fn reported_latency_is_where_an_impulse_comes_out() {
                 assert!(y[..3000 + latency - 1024].iter().all(|v| v.abs() < 1e-4));
             }
             // Dry only: the impulse itself, exactly `latency` samples later.
-            let dry = impulse_response(&mut plugin, rate, block, 0.0);
+            let dry = impulse_response(&mut plugin, rate, block, 0.0, false);
             assert_eq!(dry[0][3000 + latency], 0.5);
             assert_eq!(dry[1][3000 + latency], -0.5);
             assert_eq!(dry[0].iter().filter(|v| **v != 0.0).count(), 1);
@@ -351,7 +357,7 @@ fn without_a_model_the_wet_signal_is_the_dry_signal_delayed_by_the_same_latency(
     let _serial = common::serial();
     common::use_model(None);
     let mut plugin = LoadedPlugin::load();
-    let out = impulse_response(&mut plugin, 44_100.0, 512, 1.0);
+    let out = impulse_response(&mut plugin, 44_100.0, 512, 1.0, false);
     let latency = plugin.latency() as usize;
     assert_eq!(latency, 1024 + 51 * 256);
     // Through the DC blocker only: the impulse's peak is untouched.

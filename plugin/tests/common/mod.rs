@@ -9,7 +9,7 @@
 pub mod parity;
 mod render;
 #[allow(unused_imports)] // each test binary uses some of them
-pub use render::{delayed, json_state, render, state_json};
+pub use render::{Pacer, delayed, json_state, render, render_paced, state_json};
 
 use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
