@@ -232,6 +232,34 @@ fn generate_writes_the_requested_length_reproducibly() {
 }
 
 #[test]
+fn generate_runs_on_both_shipped_audio_models() {
+    // The default's latent is a map (latent_dim 8448), the paper model's a 512-vector: generate
+    // draws z of the manifest's latent_dim for either.
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["models/vae", "models/vae-paper"] {
+        let out = dir.path().join("out.wav");
+        let model = workspace_root().join(model);
+        netbend_ok([
+            os("generate"),
+            os("--model"),
+            model.as_os_str(),
+            os("--seed"),
+            os("3"),
+            os("--seconds"),
+            os("1"),
+            os("--iterations"),
+            os("4"),
+            os("--out"),
+            out.as_os_str(),
+        ]);
+        let audio = read_audio(&out).unwrap();
+        assert_eq!(audio.frames(), 44_100, "{}", model.display());
+        assert!(audio.channels[0].iter().all(|x| x.is_finite()));
+        assert!(audio.channels[0].iter().any(|x| x.abs() > 1e-4), "{}", model.display());
+    }
+}
+
+#[test]
 fn rendering_48k_stereo_returns_48k_stereo_of_the_same_length() {
     let dir = tempfile::tempdir().unwrap();
     let (input, at_48k) = music_at_48k(dir.path());
