@@ -31,7 +31,7 @@ struct Args {
 fn parse_args() -> Args {
     let mut args = Args {
         seconds: 60.0,
-        model: common::workspace().join("models/vae"),
+        model: common::workspace_root().join("models/vae"),
         low_latency: false,
         paced: true,
     };
@@ -119,7 +119,7 @@ fn run(
 fn main() {
     let args = parse_args();
     common::use_model(Some(&args.model));
-    let audio = dsp::read_audio(common::workspace().join("tests/data/drum_break.flac"))
+    let audio = dsp::read_audio(common::workspace_root().join("tests/data/drum_break.flac"))
         .expect("tests/data/drum_break.flac");
     assert_eq!(audio.sample_rate as f64, RATE);
     let n = (args.seconds * RATE) as usize;
