@@ -24,7 +24,11 @@ pub fn default_model_dir() -> PathBuf {
 /// default as `models/vae-paper/` of the workspace; bundles carry it in `netbend-models/`.
 pub fn paper_model_dir() -> PathBuf {
     let engine = Path::new(env!("CARGO_MANIFEST_DIR"));
-    engine.parent().unwrap_or(engine).join("models").join("vae-paper")
+    engine
+        .parent()
+        .unwrap_or(engine)
+        .join("models")
+        .join("vae-paper")
 }
 
 /// A model directory whose manifest has been read and validated.

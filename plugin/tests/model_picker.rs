@@ -84,10 +84,17 @@ fn a_trained_model_in_the_user_folder_is_listed_and_chosen_through_the_state() {
     let labels: Vec<&str> = list.iter().map(|c| c.label.as_str()).collect();
     // The paper's model ships beside the default (from the workspace here, from
     // `netbend-models/` in a bundle) and is offered first after it.
-    assert_eq!(labels, ["default", "vae-paper", "broken", "my-vae", "notes"]);
+    assert_eq!(
+        labels,
+        ["default", "vae-paper", "broken", "my-vae", "notes"]
+    );
     assert_eq!(list[1].problem, None);
     let paper = netbend::model_catalog::check_model_dir(Path::new(&list[1].name)).unwrap();
-    assert_eq!(paper.manifest().latent_shape, None, "the paper's latent vector");
+    assert_eq!(
+        paper.manifest().latent_shape,
+        None,
+        "the paper's latent vector"
+    );
     let mine = &list[3];
     assert_eq!(mine.problem, None);
     assert_eq!(PathBuf::from(&mine.name), models.join("my-vae"));

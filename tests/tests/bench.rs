@@ -70,7 +70,10 @@ fn bend_overhead_lists_every_case_against_the_unbent_export_and_refuses_a_bent_r
 
 #[test]
 fn render_speed_against_another_model_reports_both_side_by_side_and_names_a_bad_directory() {
-    let (tiny, paper) = (test_data("tiny-vae"), workspace_root().join("models/vae-paper"));
+    let (tiny, paper) = (
+        test_data("tiny-vae"),
+        workspace_root().join("models/vae-paper"),
+    );
     let out = netbend_ok([
         os("bench"),
         os("--model"),
@@ -85,7 +88,10 @@ fn render_speed_against_another_model_reports_both_side_by_side_and_names_a_bad_
         os("1"),
     ]);
     let stdout = stdout(&out);
-    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains("x real time")).collect();
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("x real time"))
+        .collect();
     assert_eq!(rows.len(), 2, "{stdout}");
     assert!(rows[0].starts_with("neutral:") && rows[0].ends_with("1.00x the first case's time"));
     assert!(rows[1].contains("--against"), "{stdout}");

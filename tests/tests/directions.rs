@@ -149,7 +149,10 @@ const LOGIT_TOL: f64 = 1e-3;
 /// the logit of its output is off by ~0.03); away from 0 and 1 it is exact to float32 rounding.
 fn moderate_logit_diff(outputs: &[&Array3<f32>], a: &Array3<f64>, b: &Array3<f64>) -> f64 {
     let moderate = |y: f32| (1e-3..=1.0 - 1e-3).contains(&y);
-    let flat: Vec<Vec<f32>> = outputs.iter().map(|y| y.iter().copied().collect()).collect();
+    let flat: Vec<Vec<f32>> = outputs
+        .iter()
+        .map(|y| y.iter().copied().collect())
+        .collect();
     let (mut compared, mut err) = (0usize, 0.0f64);
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         if flat.iter().all(|o| moderate(o[i])) {
@@ -238,7 +241,11 @@ fn invert_offset_and_threshold_follow_from_linearity_and_the_activation_range() 
     let ones = &offset - &n;
     let y_inverted = decode(f, &all(4, Stage::Invert, &[]));
     let y_offset = decode(f, &all(4, Stage::Offset, &[1.0]));
-    let err = moderate_logit_diff(&[&y_inverted, &y_offset, &f.neutral], &inverted, &(&ones - &n));
+    let err = moderate_logit_diff(
+        &[&y_inverted, &y_offset, &f.neutral],
+        &inverted,
+        &(&ones - &n),
+    );
     assert!(err < LOGIT_TOL, "invert vs G(1) - G(a): {err}");
     // The threshold's output is G(1[a >= t]): all ones below the smallest activation, all
     // zeros (the ablated output) above the largest; act.L4 gives the range.

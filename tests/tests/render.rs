@@ -255,7 +255,11 @@ fn generate_runs_on_both_shipped_audio_models() {
         let audio = read_audio(&out).unwrap();
         assert_eq!(audio.frames(), 44_100, "{}", model.display());
         assert!(audio.channels[0].iter().all(|x| x.is_finite()));
-        assert!(audio.channels[0].iter().any(|x| x.abs() > 1e-4), "{}", model.display());
+        assert!(
+            audio.channels[0].iter().any(|x| x.abs() > 1e-4),
+            "{}",
+            model.display()
+        );
     }
 }
 
