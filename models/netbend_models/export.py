@@ -293,7 +293,11 @@ def random_model(width: float, seed: int = 0, latent_dim: int = 512) -> Spectrog
     """A deterministic random-weight model (tests, benchmarks). Batch-norm running statistics are
     randomised too, so that an exporter which left batch norm in training mode would show."""
     torch.manual_seed(seed)
-    model = SpectrogramVAE(width=width, latent_dim=latent_dim)
+    return with_random_batch_norm_statistics(SpectrogramVAE(width=width, latent_dim=latent_dim), seed)
+
+
+def with_random_batch_norm_statistics(model: nn.Module, seed: int) -> nn.Module:
+    """`model` in eval mode with every batch norm's running statistics drawn from `seed + 1`."""
     g = torch.Generator().manual_seed(seed + 1)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):

@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from torch import nn
-
 from netbend_models import rebuild_checkpoint, train
-from netbend_models.export import export_model, random_model
+from netbend_models.export import export_model, random_model, with_random_batch_norm_statistics
 from netbend_models.vae import SpatialSpectrogramVAE
 
 WIDTH = 0.0625
@@ -22,13 +20,7 @@ WIDTH = 0.0625
 def random_spatial_model(seed: int, width: float = WIDTH) -> SpatialSpectrogramVAE:
     """As export.random_model, for the spatial latent (the default model's architecture)."""
     torch.manual_seed(seed)
-    model = SpatialSpectrogramVAE(width=width, latent_channels=4)
-    g = torch.Generator().manual_seed(seed + 1)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.copy_(0.1 * torch.randn(module.num_features, generator=g))
-            module.running_var.copy_(0.5 + torch.rand(module.num_features, generator=g))
-    return model.eval()
+    return with_random_batch_norm_statistics(SpatialSpectrogramVAE(width=width, latent_channels=4), seed)
 
 
 @pytest.fixture(scope="module", params=["vector", "spatial"])
