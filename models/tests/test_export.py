@@ -221,5 +221,5 @@ def test_non_vae_checkpoint_is_rejected_clearly(tmp_path, content):
     else:
         torch.save({"config": {"width": WIDTH, "latent_dim": 512},
                     "model": torch.nn.Linear(3, 4).state_dict()}, ckpt)
-    with pytest.raises(ValueError, match="not a SpectrogramVAE checkpoint"):
+    with pytest.raises(ValueError, match="not a Netbend VAE checkpoint"):
         export.load_checkpoint(ckpt)
