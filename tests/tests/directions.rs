@@ -289,7 +289,11 @@ fn translate_on_layer_4_shifts_the_spectrum_up_by_whole_bins() {
     let (t, n) = (readout(f, &y), readout(f, &f.neutral));
     // Bins 34..=510 see only shifted columns, and their neutral counterparts 2..=478 only
     // columns that exist (the map's top column 256 feeds bins up to 514, cropped at 512).
-    let shifted = max_abs_diff(
+    let shifted = moderate_logit_diff(
+        &[
+            &y.slice(s![.., .., 34..511]).to_owned(),
+            &f.neutral.slice(s![.., .., 2..479]).to_owned(),
+        ],
         &t.slice(s![.., .., 34..511]).to_owned(),
         &n.slice(s![.., .., 2..479]).to_owned(),
     );
@@ -310,7 +314,11 @@ fn translate_on_layer_4_shifts_the_spectrum_up_by_whole_bins() {
     // And in time: 8 of 64 rows is 16 frames later (kernel 4, stride 2, padding 1: row i feeds
     // output rows 2i - 1 ..= 2i + 2, so frames 18..=125 see only shifted rows).
     let y = decode(f, &all(4, Stage::Translate, &[0.0, 8.0 / 64.0]));
-    let later = max_abs_diff(
+    let later = moderate_logit_diff(
+        &[
+            &y.slice(s![.., 18..126, ..]).to_owned(),
+            &f.neutral.slice(s![.., 2..110, ..]).to_owned(),
+        ],
         &readout(f, &y).slice(s![.., 18..126, ..]).to_owned(),
         &n.slice(s![.., 2..110, ..]).to_owned(),
     );
