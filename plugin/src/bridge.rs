@@ -285,8 +285,8 @@ pub struct EngineStatus {
     /// Blocks in which the host ran ahead of real time without declaring offline rendering, so
     /// the audio thread waited for the worker ([`crate::pace_guard`]).
     pub ahead_blocks: AtomicU64,
-    /// One more than the host samples the current activation had processed when the pace guard
-    /// last engaged (0: never); see [`Self::ahead_engaged_at`].
+    /// One more than the host samples its activation had processed when the pace guard last
+    /// engaged (0: never); see [`Self::ahead_engaged_at`].
     pub ahead_engaged_at_plus_one: AtomicU64,
 }
 
@@ -298,9 +298,9 @@ impl EngineStatus {
         }
     }
 
-    /// Host samples the current activation had processed when the pace guard last engaged
-    /// (`None`: not since the activation): for a bounce from a fresh activation, how much of it
-    /// went by before the plugin started waiting for the worker.
+    /// Host samples its activation had processed when the pace guard last engaged (`None`:
+    /// never): for a bounce from a fresh activation, how much of it went by before the plugin
+    /// started waiting for the worker.
     pub fn ahead_engaged_at(&self) -> Option<u64> {
         self.ahead_engaged_at_plus_one
             .load(Ordering::Relaxed)

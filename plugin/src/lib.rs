@@ -249,9 +249,6 @@ impl Plugin for Netbend {
         let offline = buffer_config.process_mode == ProcessMode::Offline;
         self.declared_offline = offline;
         self.pace = pace_guard::PaceGuard::new(self.sample_rate);
-        self.status
-            .ahead_engaged_at_plus_one
-            .store(0, Ordering::Relaxed);
         // The latency does not depend on whether a model loads, so a session keeps its timing.
         for mode in [
             params::QualityMode::Default,

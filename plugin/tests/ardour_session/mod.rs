@@ -17,10 +17,9 @@ pub struct SlotSetting {
 }
 
 /// An export's left channel (the track is mono, on the master's first input) and the plugin's
-/// counters for that run.
+/// counters for the whole Ardour run.
 pub struct Export {
     pub left: Vec<f32>,
-    pub misses: Option<u64>,
     pub stats: String,
 }
 
@@ -85,6 +84,8 @@ impl Session {
         };
         let scan = session
             .command("/usr/lib/ardour7/ardour-vst3-scanner")
+            // The scanner links Ardour's private libraries, which `ardour7-lua`'s wrapper finds.
+            .env("LD_LIBRARY_PATH", "/usr/lib/ardour7")
             .arg("-f")
             .arg(bundle)
             .output()
@@ -164,7 +165,7 @@ impl Session {
         let file = self.dir.join("script.lua");
         std::fs::write(&file, script).unwrap();
         let mut command = self.command("timeout");
-        command.arg("600").arg("ardour7-lua").arg(&file);
+        command.arg("180").arg("ardour7-lua").arg(&file);
         if let Some(stats) = stats {
             command.env(netbend::STATS_ENV, stats);
         }
@@ -230,9 +231,14 @@ impl Session {
         settings: &[SlotSetting],
         automate: Option<(&str, usize, f64)>,
     ) -> Export {
-        let folder = self.dir.join("exports");
-        std::fs::create_dir_all(&folder).unwrap();
-        let file = folder.join(format!("{label}.wav"));
+        // Ardour names the file itself: one folder per export, holding one file.
+        let folder = self.dir.join("exports").join(label);
+        let exported = || -> Option<PathBuf> {
+            let list = std::fs::read_dir(&folder).ok()?;
+            list.flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|e| e == "wav"))
+        };
         let stats = self.dir.join(format!("{label}.stats"));
         let script = format!(
             "{}{}\n{}\n{}",
@@ -246,18 +252,18 @@ impl Session {
                 .replace("@PRESET@", EXPORT_PRESET_ID)
         );
         for attempt in 1..=3 {
-            let _ = std::fs::remove_file(&file);
+            let _ = std::fs::remove_dir_all(&folder);
+            std::fs::create_dir_all(&folder).unwrap();
             let _ = std::fs::remove_file(&stats);
             let (ok, out) = self.try_lua(&script, Some(&stats));
-            if file.is_file() {
+            if let Some(file) = exported() {
                 if !ok {
-                    eprintln!("note: Ardour exited with an error after writing {label}.wav");
+                    eprintln!("note: Ardour exited with an error after writing the {label} export");
                 }
                 let audio = dsp::read_audio(&file).unwrap();
                 let stats = std::fs::read_to_string(&stats).unwrap_or_default();
                 return Export {
                     left: audio.channels[0].clone(),
-                    misses: stat(&stats, "misses"),
                     stats: stats.trim().to_string(),
                 };
             }
@@ -289,14 +295,6 @@ impl Session {
         let stats = std::fs::read_to_string(&stats).unwrap_or_default();
         (audio.channels[0].clone(), stats.trim().to_string())
     }
-}
-
-fn stat(stats: &str, key: &str) -> Option<u64> {
-    stats
-        .split_whitespace()
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, v)| v.parse().ok())
 }
 
 fn tail(text: &str, lines: usize) -> String {
