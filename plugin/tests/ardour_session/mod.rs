@@ -10,10 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A plugin parameter to set, by the name Ardour lists, as a VST3 normalised value (0..1).
+/// A plugin parameter to set, by the name Ardour lists, in the plain units Ardour shows it in
+/// (see `ardour.rs`: not the VST3 normalised 0..1).
 pub struct SlotSetting {
     pub name: String,
-    pub normalised: f64,
+    pub plain: f64,
 }
 
 /// An export's left channel (the track is mono, on the master's first input) and the plugin's
@@ -178,42 +179,63 @@ impl Session {
         (out.status.success(), text)
     }
 
-    /// Lua lines setting each parameter (and, optionally, automating one).
-    fn settings_lua(
-        &self,
-        settings: &[SlotSetting],
-        automate: Option<(&str, usize, f64)>,
-    ) -> String {
+    /// Lua lines setting each parameter (and, optionally, automating one from its setting to
+    /// `to` at sample `at`), each read back and printed as `SET name value`: Ardour stores what
+    /// the plugin's `plainParamToNormalized` made of it, so a value the plugin does not take
+    /// shows up there.
+    fn settings_lua(&self, settings: &[SlotSetting], automate: Option<(&str, usize, f64)>) -> String {
         let mut lua = String::new();
         for s in settings {
             let p = self.param(&s.name);
-            let value = p.lower + s.normalised * (p.upper - p.lower);
             lua += &format!(
-                "assert(ARDOUR.LuaAPI.set_processor_param(P, {}, {value}), \"{}\")\n",
-                p.index, s.name
+                "assert(ARDOUR.LuaAPI.set_processor_param(P, {i}, {v:?}), \"{n}\")\n\
+                 print(string.format(\"SET\\t%s\\t%.9g\", \"{n}\", ARDOUR.LuaAPI.get_processor_param(P, {i})))\n",
+                i = p.index,
+                v = s.plain,
+                n = s.name
             );
         }
-        if let Some((name, at, normalised)) = automate {
+        if let Some((name, at, to)) = automate {
             let p = self.param(name);
             let from = settings
                 .iter()
                 .find(|s| s.name == name)
-                .map_or(1.0, |s| s.normalised);
-            let value = |n: f64| p.lower + n * (p.upper - p.lower);
+                .map_or(p.upper, |s| s.plain);
+            assert!((p.lower..=p.upper).contains(&to), "{name}: {to} out of range");
             lua += &format!(
                 "local al, cl, pd = ARDOUR.LuaAPI.plugin_automation(P, {})\n\
-                 cl:add(Temporal.timepos_t(0), {}, false, false)\n\
-                 cl:add(Temporal.timepos_t({}), {}, false, false)\n\
-                 cl:add(Temporal.timepos_t({at}), {}, false, false)\n\
-                 al:set_automation_state(ARDOUR.AutoState.Play)\n",
+                 cl:add(Temporal.timepos_t(0), {from:?}, false, false)\n\
+                 cl:add(Temporal.timepos_t({}), {from:?}, false, false)\n\
+                 cl:add(Temporal.timepos_t({at}), {to:?}, false, false)\n\
+                 local ac = P:to_automatable():automation_control(Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, {}), false)\n\
+                 ac:set_automation_state(ARDOUR.AutoState.Play)\n\
+                 print(string.format(\"AUTOSTATE\\t%d\", ac:automation_state()))\n",
                 p.index,
-                value(from),
                 at - 1,
-                value(from),
-                value(normalised)
+                p.index,
             );
         }
         lua
+    }
+
+    /// Asserts that every setting reads back from Ardour as set (to f32 precision: a VST3
+    /// parameter travels as a float through nice-plug's conversions).
+    fn check_read_back(&self, settings: &[SlotSetting], out: &str) {
+        for s in settings {
+            let got = out
+                .lines()
+                .filter_map(|l| l.strip_prefix("SET\t"))
+                .filter_map(|l| l.split_once('\t'))
+                .find(|(n, _)| *n == s.name)
+                .map(|(_, v)| v.trim().parse::<f64>().unwrap());
+            let got = got.unwrap_or_else(|| panic!("{} not read back:\n{}", s.name, tail(out, 20)));
+            assert!(
+                (got - s.plain).abs() <= 1e-5 * s.plain.abs().max(1.0),
+                "Ardour holds {got} for {} set to {}",
+                s.name,
+                s.plain
+            );
+        }
     }
 
     fn param(&self, name: &str) -> &Param {
@@ -256,6 +278,9 @@ impl Session {
             std::fs::create_dir_all(&folder).unwrap();
             let _ = std::fs::remove_file(&stats);
             let (ok, out) = self.try_lua(&script, Some(&stats));
+            if out.contains("SET\t") {
+                self.check_read_back(settings, &out);
+            }
             if let Some(file) = exported() {
                 if !ok {
                     eprintln!("note: Ardour exited with an error after writing the {label} export");
@@ -289,6 +314,7 @@ impl Session {
             RECORD.replace("@MICROS@", &((seconds * 1e6) as u64).to_string())
         );
         let (_, out) = self.try_lua(&script, Some(&stats));
+        self.check_read_back(settings, &out);
         let take = find_source(&self.dir.join("session"), "take")
             .unwrap_or_else(|| panic!("no recorded take:\n{}", tail(&out, 30)));
         let audio = dsp::read_audio(&take).unwrap();
@@ -351,29 +377,33 @@ fn write_float_wav_data(path: &Path, samples: &[f32]) {
     panic!("no data chunk in {}", path.display());
 }
 
-/// `netbend render --layout plugin-default` with the bundle's model and one ONNX Runtime thread.
-pub fn render_cli(model: &Path, config: &Path, input: &Path) -> Vec<f32> {
-    let out = input.with_file_name("cli.wav");
-    let status = Command::new(netbend_test_support::netbend_binary())
-        .args([
-            "render",
-            "--threads",
-            "1",
-            "--layout",
-            "plugin-default",
-            "--model",
-        ])
-        .arg(model)
-        .arg("--config")
-        .arg(config)
-        .arg("--in")
-        .arg(input)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "netbend render");
-    dsp::read_audio(&out).unwrap().channels.remove(0)
+/// `netbend render --layout plugin-default --config CONFIG` (the bundle's model, one ONNX
+/// Runtime thread) of what the plugin heard: `lead` samples of silence, then `input`. The plugin
+/// cuts its model windows from the first sample it processes after activation, so the same
+/// windows need the same silence in front; returns the `input.len()` samples after the lead.
+pub fn render_cli(model: &Path, config: &Path, dir: &Path, input: &[f32], lead: usize) -> Vec<f32> {
+    let padded: Vec<f32> = std::iter::repeat_n(0.0, lead).chain(input.iter().copied()).collect();
+    let path = dir.join(format!("cli-in-{lead}.wav"));
+    let audio = dsp::AudioData {
+        channels: vec![padded],
+        sample_rate: 44_100,
+    };
+    dsp::write_wav(&path, &audio).unwrap();
+    let out = dir.join(format!("cli-out-{lead}.wav"));
+    let config = config.to_str().unwrap();
+    let args = ["--layout", "plugin-default", "--config", config];
+    let rendered = crate::common::parity::render_cli(model, &path, &out, &args).remove(0);
+    rendered[lead..lead + input.len()].to_vec()
+}
+
+/// The timeline position where the plugin's window grid started in a run (`grid_origin=` in
+/// its stats line): the plugin's first sample after its last activation.
+pub fn grid_origin(stats: &str) -> i64 {
+    stats
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("grid_origin="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no grid origin in the plugin's stats: {stats:?}"))
 }
 
 /// Creates the session: a mono track (one output, on the master's first input) with a silent

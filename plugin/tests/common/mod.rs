@@ -126,22 +126,6 @@ pub fn set_worker_delay(ms: Option<u64>) {
 
 pub use netbend_test_support::{test_data, workspace_root};
 
-/// The plugin's 5 Hz DC blocker (`netbend::safety`) from its definition, in f64, from rest:
-/// `y[n] = x[n] - x[n-1] + r y[n-1]`, `r = 1 - 2 pi fc / fs`. Applied to `netbend render`'s
-/// output, which has no output stage, to compare it with the plugin's.
-pub fn dc_blocked(x: &[f32], cutoff: f64, rate: f64) -> Vec<f32> {
-    let r = 1.0 - 2.0 * std::f64::consts::PI * cutoff / rate;
-    let (mut previous_x, mut previous_y) = (0.0f64, 0.0f64);
-    x.iter()
-        .map(|&v| {
-            let y = v as f64 - previous_x + r * previous_y;
-            previous_x = v as f64;
-            previous_y = y;
-            y as f32
-        })
-        .collect()
-}
-
 pub fn tiny_model() -> PathBuf {
     test_data("tiny-vae")
 }
