@@ -183,7 +183,11 @@ impl Session {
     /// `to` at sample `at`), each read back and printed as `SET name value`: Ardour stores what
     /// the plugin's `plainParamToNormalized` made of it, so a value the plugin does not take
     /// shows up there.
-    fn settings_lua(&self, settings: &[SlotSetting], automate: Option<(&str, usize, f64)>) -> String {
+    fn settings_lua(
+        &self,
+        settings: &[SlotSetting],
+        automate: Option<(&str, usize, f64)>,
+    ) -> String {
         let mut lua = String::new();
         for s in settings {
             let p = self.param(&s.name);
@@ -201,18 +205,25 @@ impl Session {
                 .iter()
                 .find(|s| s.name == name)
                 .map_or(p.upper, |s| s.plain);
-            assert!((p.lower..=p.upper).contains(&to), "{name}: {to} out of range");
+            assert!(
+                (p.lower..=p.upper).contains(&to),
+                "{name}: {to} out of range"
+            );
+            // A step, not a ramp: 7.3 keeps plugin automation in beat time and merges a point one
+            // sample before the step into it (the list then ramped from 0 to the step), so the
+            // list is made discrete; the Lua asserts the values on both sides of the step.
             lua += &format!(
-                "local al, cl, pd = ARDOUR.LuaAPI.plugin_automation(P, {})\n\
+                "local al, cl, pd = ARDOUR.LuaAPI.plugin_automation(P, {i})\n\
+                 cl:set_interpolation(Evoral.InterpolationStyle.Discrete)\n\
                  cl:add(Temporal.timepos_t(0), {from:?}, false, false)\n\
-                 cl:add(Temporal.timepos_t({}), {from:?}, false, false)\n\
                  cl:add(Temporal.timepos_t({at}), {to:?}, false, false)\n\
-                 local ac = P:to_automatable():automation_control(Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, {}), false)\n\
+                 assert(cl:eval(Temporal.timepos_t({before})) == {from:?}, \"automation before the step\")\n\
+                 assert(cl:eval(Temporal.timepos_t({at})) == {to:?}, \"automation at the step\")\n\
+                 local ac = P:to_automatable():automation_control(Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, {i}), false)\n\
                  ac:set_automation_state(ARDOUR.AutoState.Play)\n\
-                 print(string.format(\"AUTOSTATE\\t%d\", ac:automation_state()))\n",
-                p.index,
-                at - 1,
-                p.index,
+                 assert(ac:automation_state() == ARDOUR.AutoState.Play, \"automation state\")\n",
+                i = p.index,
+                before = at - 1,
             );
         }
         lua
@@ -328,7 +339,8 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The first `.wav` under the session's audio files whose name starts with `prefix`.
+/// The first `.wav` under the session's audio files whose name contains `prefix` (Ardour 7.3
+/// names a take `Take1_<track>-1.wav`).
 fn find_source(session: &Path, prefix: &str) -> Option<PathBuf> {
     let interchange = session.join("interchange");
     for entry in std::fs::read_dir(interchange).ok()?.flatten() {
@@ -341,7 +353,7 @@ fn find_source(session: &Path, prefix: &str) -> Option<PathBuf> {
             .map(|e| e.path())
             .filter(|p| {
                 p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+                    .is_some_and(|n| n.to_string_lossy().contains(prefix))
             })
             .collect();
         found.sort();
@@ -382,7 +394,9 @@ fn write_float_wav_data(path: &Path, samples: &[f32]) {
 /// cuts its model windows from the first sample it processes after activation, so the same
 /// windows need the same silence in front; returns the `input.len()` samples after the lead.
 pub fn render_cli(model: &Path, config: &Path, dir: &Path, input: &[f32], lead: usize) -> Vec<f32> {
-    let padded: Vec<f32> = std::iter::repeat_n(0.0, lead).chain(input.iter().copied()).collect();
+    let padded: Vec<f32> = std::iter::repeat_n(0.0, lead)
+        .chain(input.iter().copied())
+        .collect();
     let path = dir.join(format!("cli-in-{lead}.wav"));
     let audio = dsp::AudioData {
         channels: vec![padded],
