@@ -18,7 +18,7 @@
 
 use crate::params::{NUM_SLOTS, QualityMode, Selection, Transform};
 use atomic_float::AtomicF32;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 
 /// One slot as the worker sees it: the plugin's form of one bend config entry.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -285,9 +285,16 @@ pub struct EngineStatus {
     /// Blocks in which the host ran ahead of real time without declaring offline rendering, so
     /// the audio thread waited for the worker ([`crate::pace_guard`]).
     pub ahead_blocks: AtomicU64,
-    /// One more than the host samples the current activation had processed when the pace guard
-    /// last engaged (0: never); see [`Self::ahead_engaged_at`].
+    /// One more than the host samples its activation had processed when the pace guard last
+    /// engaged (0: never); see [`Self::ahead_engaged_at`].
     pub ahead_engaged_at_plus_one: AtomicU64,
+    /// The host timeline position (transport samples) of an activation's first processed
+    /// sample, taken from its first block with the transport rolling: the model path cuts its
+    /// windows from its first sample on, so this is where its window grid starts on the timeline.
+    /// Kept across activations (a host may restart the plugin after a bounce without rolling);
+    /// valid once [`Self::grid_origin_known`] is set.
+    pub grid_origin: AtomicI64,
+    pub grid_origin_known: AtomicBool,
 }
 
 impl EngineStatus {
@@ -298,9 +305,9 @@ impl EngineStatus {
         }
     }
 
-    /// Host samples the current activation had processed when the pace guard last engaged
-    /// (`None`: not since the activation): for a bounce from a fresh activation, how much of it
-    /// went by before the plugin started waiting for the worker.
+    /// Host samples its activation had processed when the pace guard last engaged (`None`:
+    /// never): for a bounce from a fresh activation, how much of it went by before the plugin
+    /// started waiting for the worker.
     pub fn ahead_engaged_at(&self) -> Option<u64> {
         self.ahead_engaged_at_plus_one
             .load(Ordering::Relaxed)

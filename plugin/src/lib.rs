@@ -85,6 +85,13 @@ pub struct Netbend {
     declared_offline: bool,
     /// Notices a host running faster than real time without saying so (an export or bounce).
     pace: pace_guard::PaceGuard,
+    /// Host samples processed since activation, and whether the grid origin on the timeline
+    /// ([`bridge::EngineStatus::grid_origin`]) is still to be taken from a rolling transport.
+    processed: u64,
+    origin_pending: bool,
+    /// The transport position and length of the last block, to see the transport move.
+    last_pos: i64,
+    last_len: usize,
 }
 
 impl Default for Netbend {
@@ -113,6 +120,10 @@ impl Default for Netbend {
             collector: None,
             declared_offline: false,
             pace: pace_guard::PaceGuard::new(48_000.0),
+            processed: 0,
+            origin_pending: true,
+            last_pos: 0,
+            last_len: 0,
         }
     }
 }
@@ -249,9 +260,8 @@ impl Plugin for Netbend {
         let offline = buffer_config.process_mode == ProcessMode::Offline;
         self.declared_offline = offline;
         self.pace = pace_guard::PaceGuard::new(self.sample_rate);
-        self.status
-            .ahead_engaged_at_plus_one
-            .store(0, Ordering::Relaxed);
+        self.processed = 0;
+        self.origin_pending = true;
         // The latency does not depend on whether a model loads, so a session keeps its timing.
         for mode in [
             params::QualityMode::Default,
@@ -326,9 +336,14 @@ impl Plugin for Netbend {
             let engaged_at = s
                 .ahead_engaged_at()
                 .map_or("never".to_string(), |n| n.to_string());
+            let grid_origin = if s.grid_origin_known.load(Ordering::Relaxed) {
+                s.grid_origin.load(Ordering::Relaxed).to_string()
+            } else {
+                "unknown".to_string()
+            };
             let line = format!(
                 "connected={} latency={} windows={} misses={} window_ms_max={:.2} \
-                 ahead_blocks={} ahead_engaged_at={engaged_at}\n",
+                 ahead_blocks={} ahead_engaged_at={engaged_at} grid_origin={grid_origin}\n",
                 s.model_connected.load(Ordering::Relaxed),
                 self.latency,
                 s.windows.load(Ordering::Relaxed),
@@ -357,6 +372,27 @@ impl Plugin for Netbend {
         if samples == 0 {
             return ProcessStatus::Normal;
         }
+        // Where the model path's window grid sits on the host's timeline: hosts start it at
+        // different points before a bounce (Ardour's export pre-roll), which decides which
+        // samples share a window; reported through the stats file and the status only.
+        // Rolling: the host says so, or its position moved on by the last block (a VST3 host
+        // need not set kPlaying while it renders).
+        if self.origin_pending {
+            let transport = context.transport();
+            if let Some(pos) = transport.pos_samples() {
+                let moved_on = self.processed > 0 && pos == self.last_pos + self.last_len as i64;
+                if transport.playing || moved_on {
+                    self.status
+                        .grid_origin
+                        .store(pos - self.processed as i64, Ordering::Relaxed);
+                    self.status.grid_origin_known.store(true, Ordering::Relaxed);
+                    self.origin_pending = false;
+                }
+                self.last_pos = pos;
+                self.last_len = samples;
+            }
+        }
+        self.processed += samples as u64;
         // A new quality mode needs a new latency: reporting it makes the host restart the plugin,
         // and `activate()` then builds the path for the new mode.
         let mode = self.params.mode.value();

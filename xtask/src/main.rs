@@ -42,7 +42,7 @@ fn print_usage() {
     println!(
         "Usage:
   cargo xtask setup                 fetch ONNX Runtime {ort}, create the Python environment .venv/ and
-                                    install xvfb xauth imagemagick ffmpeg when root (tests)
+                                    install xvfb xauth imagemagick ffmpeg ardour when root (tests)
   cargo xtask test                  run every Rust and Python test (runs setup first)
   cargo xtask demo                  render the demo on the shipped default into demo-output/ (runs setup first)
   cargo xtask bundle <package> [--release]

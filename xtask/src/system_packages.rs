@@ -2,14 +2,17 @@
 //!
 //! - `xvfb` + `xauth`: an X server for the plugin editor test (`xvfb-run ... --test editor_gui`);
 //! - `imagemagick`: `import`, the editor screenshot (`NETBEND_SCREENSHOT`);
-//! - `ffmpeg`: `netbend animate`'s MP4 and its test (`cli/tests/animate.rs`, with `ffprobe`).
+//! - `ffmpeg`: `netbend animate`'s MP4 and its test (`cli/tests/animate.rs`, with `ffprobe`);
+//! - `ardour`: a real DAW for the plugin's end-to-end test (`plugin/tests/ardour.rs`, headless
+//!   through `ardour7-lua`).
 //!
 //! They are installed with `apt-get install -y --no-install-recommends` as root or with
 //! passwordless sudo on a system with apt-get (the CI machine: root on a fresh Debian), running
 //! `apt-get update` first only when the install fails (a fresh image has no package lists, a
 //! long-lived one usually has current ones). Without those, or when apt fails, setup goes on and
 //! says in one line which tests will be skipped and how to install the packages: they are never
-//! needed to build or use Netbend.
+//! needed to build or use Netbend. apt-get waits up to 10 minutes for the dpkg lock another apt
+//! holds (a fresh machine often runs unattended upgrades at first boot) instead of failing.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,7 +26,7 @@ pub struct Package {
     pub needed_by: &'static str,
 }
 
-pub const PACKAGES: [Package; 4] = [
+pub const PACKAGES: [Package; 5] = [
     Package {
         name: "xvfb",
         programs: &["Xvfb", "xvfb-run"],
@@ -44,7 +47,15 @@ pub const PACKAGES: [Package; 4] = [
         programs: &["ffmpeg", "ffprobe"],
         needed_by: "the MP4 animation test",
     },
+    Package {
+        name: "ardour",
+        programs: &["ardour7-lua"],
+        needed_by: "the Ardour end-to-end test",
+    },
 ];
+
+/// How long apt-get waits for the dpkg lock another apt process holds, in seconds.
+pub const LOCK_TIMEOUT_SECONDS: u32 = 600;
 
 /// How packages could be installed on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +98,18 @@ pub fn plan(missing: &[Package], has_apt_get: bool, privilege: Privilege) -> Pla
             };
         }
     };
+    let lock = format!("DPkg::Lock::Timeout={LOCK_TIMEOUT_SECONDS}");
     let command = |args: &[&str], packages: &[Package]| -> Vec<String> {
-        let words = prefix.iter().chain(args).copied();
+        let words = prefix.iter().copied().chain(["apt-get", "-o", &lock]);
         words
+            .chain(args.iter().copied())
             .chain(packages.iter().map(|p| p.name))
             .map(String::from)
             .collect()
     };
     Plan::Install {
-        install: command(
-            &["apt-get", "install", "-y", "-q", "--no-install-recommends"],
-            missing,
-        ),
-        update: command(&["apt-get", "update", "-q"], &[]),
+        install: command(&["install", "-y", "-q", "--no-install-recommends"], missing),
+        update: command(&["update", "-q"], &[]),
     }
 }
 
@@ -227,11 +237,15 @@ mod tests {
         let Plan::Install { install, update } = plan(&missing, true, Privilege::Root) else {
             panic!("root with apt-get must install");
         };
+        // Both wait for the dpkg lock another apt holds instead of failing.
         assert_eq!(
             install.join(" "),
-            "apt-get install -y -q --no-install-recommends xvfb ffmpeg"
+            "apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends xvfb ffmpeg"
         );
-        assert_eq!(update.join(" "), "apt-get update -q");
+        assert_eq!(
+            update.join(" "),
+            "apt-get -o DPkg::Lock::Timeout=600 update -q"
+        );
     }
 
     #[test]
@@ -243,9 +257,13 @@ mod tests {
         };
         assert_eq!(
             install.join(" "),
-            "sudo -n apt-get install -y -q --no-install-recommends imagemagick"
+            "sudo -n apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+             imagemagick"
         );
-        assert_eq!(update.join(" "), "sudo -n apt-get update -q");
+        assert_eq!(
+            update.join(" "),
+            "sudo -n apt-get -o DPkg::Lock::Timeout=600 update -q"
+        );
     }
 
     #[test]

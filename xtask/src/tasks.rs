@@ -80,6 +80,33 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
         failures.push(e);
     }
 
+    // A real DAW on the same bundle: Ardour 7, headless (setup installs it when it can).
+    if on_path("ardour7-lua") {
+        println!(
+            "\n[test] Ardour: cargo test -p netbend --test ardour (the VST3 bundle in Ardour 7)"
+        );
+        let ardour = run_command(
+            cargo()
+                .current_dir(&env.root)
+                .args(["test", "-p", "netbend", "--test", "ardour"])
+                .args(extra_cargo_args)
+                .env("ORT_DYLIB_PATH", &env.ort_dylib)
+                .env(
+                    "NETBEND_VST3",
+                    setup::target_dir(&env.root).join("bundled/Netbend.vst3"),
+                ),
+            "the Ardour end-to-end test",
+        );
+        if let Err(e) = ardour {
+            failures.push(e);
+        }
+    } else {
+        println!(
+            "\n[test] ardour7-lua not found (setup could not install the `ardour` package): the \
+             Ardour end-to-end test is skipped"
+        );
+    }
+
     if failures.is_empty() {
         println!("\n[test] all Rust and Python tests passed");
         Ok(())
