@@ -33,6 +33,9 @@ struct Param {
 }
 
 pub struct Session {
+    /// One Ardour session at a time: the tests of a binary run in parallel, and two DAWs
+    /// rendering at once would share the 2 cores (and the real-time take would miss windows).
+    _serial: std::sync::MutexGuard<'static, ()>,
     dir: PathBuf,
     bundle_dir: PathBuf,
     params: Vec<Param>,
@@ -67,7 +70,12 @@ fn export_preset() -> String {
 impl Session {
     /// Scans the bundle, makes the session and writes `input` into the track's region.
     pub fn create(bundle: &Path, input: &[f32]) -> Session {
-        let dir = std::env::temp_dir().join(format!("netbend-ardour-{}", std::process::id()));
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        // A test that failed holding the lock leaves it poisoned; the next one still runs.
+        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("netbend-ardour-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("config/ardour7/export")).unwrap();
         std::fs::write(
@@ -77,6 +85,7 @@ impl Session {
         .unwrap();
         let bundle_dir = bundle.parent().unwrap().to_path_buf();
         let mut session = Session {
+            _serial: serial,
             dir,
             bundle_dir,
             params: Vec::new(),
