@@ -89,6 +89,9 @@ pub struct Netbend {
     /// ([`bridge::EngineStatus::grid_origin`]) is still to be taken from a rolling transport.
     processed: u64,
     origin_pending: bool,
+    /// Whether every input sample since activation was silence (until the origin is known):
+    /// then the grid can still be moved to the timeline's window boundaries unheard.
+    silent_so_far: bool,
     /// The transport position and length of the last block, to see the transport move.
     last_pos: i64,
     last_len: usize,
@@ -122,6 +125,7 @@ impl Default for Netbend {
             pace: pace_guard::PaceGuard::new(48_000.0),
             processed: 0,
             origin_pending: true,
+            silent_so_far: true,
             last_pos: 0,
             last_len: 0,
         }
@@ -262,6 +266,7 @@ impl Plugin for Netbend {
         self.pace = pace_guard::PaceGuard::new(self.sample_rate);
         self.processed = 0;
         self.origin_pending = true;
+        self.silent_so_far = true;
         // The latency does not depend on whether a model loads, so a session keeps its timing.
         for mode in [
             params::QualityMode::Default,
@@ -372,25 +377,38 @@ impl Plugin for Netbend {
         if samples == 0 {
             return ProcessStatus::Normal;
         }
-        // Where the model path's window grid sits on the host's timeline: hosts start it at
-        // different points before a bounce (Ardour's export pre-roll), which decides which
-        // samples share a window; reported through the stats file and the status only.
-        // Rolling: the host says so, or its position moved on by the last block (a VST3 host
-        // need not set kPlaying while it renders).
+        // Where the model path's window grid sits on the host's timeline decides which samples
+        // share a window. Hosts start the plugin at different points before a bounce (Ardour's
+        // export pre-roll) or a take, so when everything before the transport rolled was silence,
+        // the grid moves to the timeline's window boundaries (multiples of the grid period):
+        // every bounce and take of a song then cuts the same windows. Rolling: the host says so,
+        // or its position moved on by the last block (a VST3 host need not set kPlaying while it
+        // renders). The origin is reported through the stats file.
         if self.origin_pending {
             let transport = context.transport();
             if let Some(pos) = transport.pos_samples() {
                 let moved_on = self.processed > 0 && pos == self.last_pos + self.last_len as i64;
                 if transport.playing || moved_on {
-                    self.status
-                        .grid_origin
-                        .store(pos - self.processed as i64, Ordering::Relaxed);
+                    let mut origin = pos - self.processed as i64;
+                    if let Some(path) = &mut self.path
+                        && self.silent_so_far
+                    {
+                        let skip = model_path::grid_anchor_skip(origin, path.grid_period());
+                        path.skip_silence(skip, &mut self.wet);
+                        origin -= skip as i64;
+                    }
+                    self.status.grid_origin.store(origin, Ordering::Relaxed);
                     self.status.grid_origin_known.store(true, Ordering::Relaxed);
                     self.origin_pending = false;
                 }
                 self.last_pos = pos;
                 self.last_len = samples;
             }
+            self.silent_so_far = self.silent_so_far
+                && buffer
+                    .as_slice_immutable()
+                    .iter()
+                    .all(|c| c[..samples].iter().all(|&x| x == 0.0));
         }
         self.processed += samples as u64;
         // A new quality mode needs a new latency: reporting it makes the host restart the plugin,

@@ -141,6 +141,18 @@ fn latency_of(resamplers: Option<&Resamplers>, host_rate: u32, model_delay: usiz
     }
 }
 
+/// Samples of silence to skip so that a window grid that starts at host timeline position
+/// `origin` starts at a multiple of `period` instead (the previous one): then every activation
+/// that began in silence cuts the same windows from the same song, wherever the host started it.
+pub fn grid_anchor_skip(origin: i64, period: f64) -> usize {
+    let skip = (origin as f64).rem_euclid(period).round();
+    if skip >= period.round() {
+        0
+    } else {
+        skip as usize
+    }
+}
+
 /// The model-rate delay of a schedule: the framer's `n_fft` plus `D` hops.
 pub fn model_delay(schedule: &StreamSchedule) -> usize {
     StftConfig::default().n_fft + schedule.delay_frames() * StftConfig::default().hop
@@ -396,6 +408,8 @@ pub struct ModelPath {
     model_buf: Vec<Vec<f32>>,
     align: Vec<DelayLine>,
     latency: PathLatency,
+    /// Host samples between two model windows (fractional at host rates other than 44.1 kHz).
+    grid_period: f64,
     /// "Cluster this audio": the model-rate mid input goes to the clip collector.
     capture: Option<crate::clip_capture::CaptureWriter>,
 }
@@ -490,6 +504,9 @@ impl ModelPath {
                 model_buf: vec![vec![0.0; model_cap.max(1)]; setup.channels],
                 align,
                 latency,
+                grid_period: (schedule.hop * StftConfig::default().hop) as f64
+                    * setup.host_rate as f64
+                    / MODEL_SAMPLE_RATE as f64,
                 capture: None,
             },
             WorkerEnds {
@@ -501,6 +518,29 @@ impl ModelPath {
 
     pub fn latency(&self) -> PathLatency {
         self.latency
+    }
+
+    /// Host samples between two model windows: the period of the window grid.
+    pub fn grid_period(&self) -> f64 {
+        self.grid_period
+    }
+
+    /// Feeds `samples` of silence through the path and drops the output, in blocks of
+    /// `scratch`'s length (at most the host's block; no allocation). After a silent start this
+    /// moves the window grid by `samples` without changing the latency: the dropped output is
+    /// the path's answer to silence, and later input comes out as many host samples later as
+    /// before.
+    pub fn skip_silence(&mut self, samples: usize, scratch: &mut [Vec<f32>]) {
+        let block = scratch[0].len();
+        let mut left = samples;
+        while left > 0 && block > 0 {
+            let n = left.min(block);
+            for channel in scratch.iter_mut() {
+                channel[..n].fill(0.0);
+            }
+            self.process(scratch, n);
+            left -= n;
+        }
     }
 
     /// Whether the following blocks wait for the worker (offline rendering) or take the dry

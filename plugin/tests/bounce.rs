@@ -152,3 +152,101 @@ fn a_host_faster_than_real_time_that_does_not_say_offline_renders_the_offline_re
         common::set_worker_delay(None);
     }
 }
+
+/// The drum break as a host plays it from a timeline: the plugin is activated, processes
+/// `stopped` samples of silence with the transport stopped at `-preroll`, then the transport
+/// rolls from `-preroll` (silence) through the break (timeline 0 on) and the latency. `transport`
+/// false: the host gives no transport at all. Returns the output from timeline 0 on, latency
+/// removed.
+fn played_from(
+    plugin: &mut LoadedPlugin,
+    transport: bool,
+    stopped: usize,
+    preroll: usize,
+    input: &[Vec<f32>],
+    changes: &[ParamChange],
+) -> Vec<Vec<f32>> {
+    let (rate, block) = (44_100.0, 512);
+    let latency = plugin.latency() as usize;
+    let len = input[0].len();
+    let mut processor = plugin.activate(rate, block as u32);
+    let total = stopped + preroll + len + latency;
+    let mut out = vec![Vec::with_capacity(total); 2];
+    let mut start = 0;
+    while start < total {
+        let n = block.min(total - start);
+        // Timeline position of this block's first sample, and whether the transport rolls.
+        let (pos, rolling) = if start < stopped {
+            (-(preroll as i64), false)
+        } else {
+            ((start - stopped) as i64 - preroll as i64, true)
+        };
+        processor.set_transport(transport.then_some((pos as f64 / rate, rolling)));
+        let mut inb: Vec<Vec<f32>> = (0..2)
+            .map(|c| {
+                (start..start + n)
+                    .map(|i| {
+                        let t = i as i64 - stopped as i64 - preroll as i64;
+                        if (0..len as i64).contains(&t) {
+                            input[c][t as usize]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut outb = vec![vec![0.0f32; n]; 2];
+        processor.process(&mut inb, &mut outb, if start == 0 { changes } else { &[] });
+        for (o, b) in out.iter_mut().zip(&outb) {
+            o.extend_from_slice(b);
+        }
+        start += n;
+    }
+    processor.finish(plugin);
+    let from = stopped + preroll + latency;
+    out.iter().map(|o| o[from..from + len].to_vec()).collect()
+}
+
+#[test]
+fn bounces_and_takes_cut_the_same_windows_wherever_the_host_started_the_plugin() {
+    let _serial = common::serial();
+    common::use_model(Some(&common::tiny_model()));
+    let mut plugin = LoadedPlugin::load();
+    plugin.set_offline(true);
+    let changes = [
+        ParamChange::new(plugin.param("Slot 1 On").id, 1.0),
+        ParamChange::new(plugin.param("Slot 1 Transform").id, 10.0), // Invert
+        ParamChange::new(plugin.param("Slot 1 Layer").id, 2.0),
+    ];
+    let input = drum_break(2.0, 44_100.0);
+    let rel = |a: &[Vec<f32>], b: &[Vec<f32>]| {
+        let (mut d, mut e) = (0.0f64, 0.0f64);
+        for (x, y) in a.iter().zip(b) {
+            d += x
+                .iter()
+                .zip(y)
+                .map(|(p, q)| ((p - q) as f64).powi(2))
+                .sum::<f64>();
+            e += x.iter().map(|p| (*p as f64).powi(2)).sum::<f64>();
+        }
+        (d / e).sqrt()
+    };
+    // An export that starts the plugin in its pre-roll, and a take from a session that ran
+    // stopped for a while: (stopped, pre-roll) samples, different modulo the 8192 of the grid.
+    let (export, take) = ((0, 512 * 3), (512 * 7, 512 * 21));
+    let without = rel(
+        &played_from(&mut plugin, false, export.0, export.1, &input, &changes),
+        &played_from(&mut plugin, false, take.0, take.1, &input, &changes),
+    );
+    assert!(
+        without > 1e-2,
+        "the grid must matter to this test: {without}"
+    );
+    let with = rel(
+        &played_from(&mut plugin, true, export.0, export.1, &input, &changes),
+        &played_from(&mut plugin, true, take.0, take.1, &input, &changes),
+    );
+    eprintln!("export vs take, relative RMS: {without:.3} without a transport, {with:.1e} with");
+    assert!(with < 1e-6, "export vs take with the transport: {with}");
+}

@@ -372,3 +372,91 @@ fn spectrogram_columns_show_sines_in_their_bands_at_their_levels() {
         );
     }
 }
+
+#[test]
+fn grid_anchor_skip_moves_the_origin_back_to_the_previous_boundary() {
+    use netbend::model_path::grid_anchor_skip;
+    assert_eq!(grid_anchor_skip(0, 8192.0), 0);
+    assert_eq!(grid_anchor_skip(8192 * 3, 8192.0), 0);
+    assert_eq!(grid_anchor_skip(100, 8192.0), 100);
+    assert_eq!(grid_anchor_skip(-100, 8192.0), 8092);
+    assert_eq!(grid_anchor_skip(-8192 * 2 - 1, 8192.0), 8191);
+    // 48 kHz: 8192 model samples are 8916.35 host samples; the
+    // skip is rounded, which leaves the origin within half a sample of a boundary.
+    assert_eq!(grid_anchor_skip(-1, 8192.0 * 48_000.0 / 44_100.0), 8915);
+    assert_eq!(grid_anchor_skip(8916, 8192.0 * 48_000.0 / 44_100.0), 0);
+    assert_eq!(grid_anchor_skip(8917, 8192.0 * 48_000.0 / 44_100.0), 1);
+}
+
+/// The signal after `lead` samples of silence through a path whose worker makes every window's
+/// frames the window's mean spectrum (so the output depends on where the windows are cut), with
+/// the grid anchored to the signal's start (timeline 0, the path started at `-lead`) or not.
+/// Returns the output from the signal's first sample on, latency removed.
+fn after_silence(lead: usize, anchor: bool) -> Vec<f32> {
+    let (rate, block, bins, window) = (44_100u32, 512usize, 513usize, 128usize);
+    let setup = PathSetup {
+        host_rate: rate,
+        channels: 1,
+        max_block: block,
+        schedule: schedule_for(QualityMode::Default, window),
+        norm: Normalisation::default(),
+        bins,
+        offline: true,
+    };
+    let (mut path, ends) = ModelPath::new(&setup, Arc::new(EngineStatus::default())).unwrap();
+    let latency = path.latency().host_samples as usize;
+    let (stop, thread) = fake_worker(ends, move |job| {
+        let mut mean = vec![0.0f32; bins];
+        for row in job.data.chunks(bins) {
+            mean.iter_mut()
+                .zip(row)
+                .for_each(|(m, x)| *m += x / window as f32);
+        }
+        for row in job.data.chunks_mut(bins) {
+            row.copy_from_slice(&mean);
+        }
+        job.ok = true;
+        true
+    });
+    let signal = signal(2 * rate as usize, rate as f32, 7);
+    let mut input = vec![0.0f32; lead];
+    input.extend(&signal);
+    input.extend(vec![0.0f32; latency]);
+    let mut output = Vec::with_capacity(input.len());
+    let mut buf = vec![vec![0.0f32; block]];
+    let mut scratch = vec![vec![0.0f32; block]];
+    for (i, chunk) in input.chunks(block).enumerate() {
+        // The transport rolls at the signal's first block; everything before was silence.
+        if anchor && i * block == lead {
+            let skip = netbend::model_path::grid_anchor_skip(-(lead as i64), path.grid_period());
+            path.skip_silence(skip, &mut scratch);
+        }
+        buf[0][..chunk.len()].copy_from_slice(chunk);
+        assert!(path.process(&mut buf, chunk.len()));
+        output.extend_from_slice(&buf[0][..chunk.len()]);
+    }
+    stop.store(true, Ordering::Release);
+    thread.join().unwrap();
+    output[lead + latency..lead + latency + signal.len()].to_vec()
+}
+
+#[test]
+fn anchoring_the_grid_after_silence_cuts_the_same_windows_wherever_the_path_started() {
+    // Leads of whole blocks that differ modulo the grid period (8192 at 44.1 kHz).
+    let (a, b) = (512 * 3, 512 * 40);
+    let rel = |x: &[f32], y: &[f32]| {
+        let d: f64 = x.iter().zip(y).map(|(p, q)| ((p - q) as f64).powi(2)).sum();
+        let e: f64 = x.iter().map(|p| (*p as f64).powi(2)).sum();
+        (d / e).sqrt()
+    };
+    let unanchored = rel(&after_silence(a, false), &after_silence(b, false));
+    assert!(
+        unanchored > 1e-2,
+        "the test must see the grid: unanchored leads differ by {unanchored}"
+    );
+    let anchored = rel(&after_silence(a, true), &after_silence(b, true));
+    assert!(anchored < 1e-6, "anchored leads differ by {anchored}");
+    eprintln!(
+        "relative RMS between leads {a} and {b}: {unanchored:.3} unanchored, {anchored:.1e} anchored"
+    );
+}

@@ -375,6 +375,7 @@ impl LoadedPlugin {
             output_ports: AudioPorts::with_capacity(2, 1),
             output_events: EventBuffer::with_capacity(64),
             steady_time: 0,
+            transport: None,
         }
     }
 }
@@ -386,6 +387,8 @@ pub struct Processor {
     output_ports: AudioPorts,
     output_events: EventBuffer,
     steady_time: u64,
+    /// The host transport given with every block (none: the host has no transport).
+    transport: Option<clack_host::events::event_types::TransportEvent>,
 }
 
 /// A parameter change at a sample offset within a block.
@@ -456,10 +459,36 @@ impl Processor {
                 &input_events,
                 &mut output_events,
                 Some(self.steady_time),
-                None,
+                self.transport.as_ref(),
             )
             .expect("process");
         self.steady_time += frames;
+    }
+
+    /// From the next block on, the host's transport is at `seconds` on its timeline (a seconds
+    /// timeline only), rolling or stopped; `None`: no transport at all.
+    pub fn set_transport(&mut self, at: Option<(f64, bool)>) {
+        use clack_host::events::event_types::{TransportEvent, TransportFlags};
+        self.transport = at.map(|(seconds, playing)| {
+            let mut flags = TransportFlags::HAS_SECONDS_TIMELINE;
+            flags.set(TransportFlags::IS_PLAYING, playing);
+            TransportEvent {
+                header: Default::default(),
+                flags,
+                song_pos_beats: Default::default(),
+                song_pos_seconds: seconds.into(),
+                tempo: 120.0,
+                tempo_inc: 0.0,
+                loop_start_beats: Default::default(),
+                loop_end_beats: Default::default(),
+                loop_start_seconds: Default::default(),
+                loop_end_seconds: Default::default(),
+                bar_start: Default::default(),
+                bar_number: 0,
+                time_signature_numerator: 4,
+                time_signature_denominator: 4,
+            }
+        });
     }
 
     /// Stops processing and deactivates the plugin.
