@@ -4,10 +4,12 @@
 //!
 //! 1. offline render (the host says so; the audio thread waits for each window): real-time factor
 //!    of the whole plugin including the model;
-//! 2. real-time mode as fast as possible: the audio thread's own cost (windows the worker cannot
-//!    finish in time fall back to the delayed dry signal), worst process() time per block;
+//! 2. real-time mode as fast as possible: a bounce whose host does not say offline, so the pace
+//!    guard engages and the audio thread waits for the worker (`ahead_blocks`, `ahead_engaged_at`
+//!    in the stats), worst process() time per block;
 //! 3. real-time mode paced by the wall clock like an audio interface (takes `--seconds`):
-//!    deadline misses, worst process() time per block.
+//!    deadline misses, worst process() time per block, and the guard must never engage;
+//! 4. the pace guard's own cost per block on live (paced) timestamps.
 //!
 //! `cargo bench -p netbend --bench realtime -- [--seconds N] [--model DIR] [--mode default|low]
 //! [--skip-paced]`. The plugin's counters come from `NETBEND_STATS_FILE`.
@@ -170,4 +172,21 @@ fn main() {
             &run(&mut fresh(), &input, false, true, mode),
         );
     }
+    // What the guard adds to every live block: its bookkeeping on timestamps one block apart.
+    let calls = 1_000_000u32;
+    let mut guard = netbend::pace_guard::PaceGuard::new(RATE as f32);
+    let mut now = Instant::now();
+    let started = Instant::now();
+    let mut engaged = 0u32;
+    for _ in 0..calls {
+        now += budget;
+        engaged += guard.on_block(std::hint::black_box(now), BLOCK, Duration::ZERO) as u32;
+    }
+    let per_call = started.elapsed() / calls;
+    println!(
+        "pace guard on live timestamps: {} ns per block ({:.5} % of a block), engaged in {engaged} \
+         of {calls} blocks",
+        per_call.as_nanos(),
+        100.0 * per_call.as_secs_f64() / budget.as_secs_f64()
+    );
 }

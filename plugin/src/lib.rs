@@ -381,9 +381,12 @@ impl Plugin for Netbend {
         // share a window. Hosts start the plugin at different points before a bounce (Ardour's
         // export pre-roll) or a take, so when everything before the transport rolled was silence,
         // the grid moves to the timeline's window boundaries (multiples of the grid period):
-        // every bounce and take of a song then cuts the same windows. Rolling: the host says so,
-        // or its position moved on by the last block (a VST3 host need not set kPlaying while it
-        // renders). The origin is reported through the stats file.
+        // every bounce and take of a song then cuts the same windows, those `netbend render` cuts
+        // from a file that starts on a boundary (timeline 0). A host that compensates the
+        // latency gives the position the output is heard at and the input from `latency` samples
+        // later, so the boundaries are placed on the input's timeline. Rolling: the host says
+        // so, or its position moved on by the last block (a VST3 host need not set kPlaying
+        // while it renders). The origin (of the output's timeline) goes to the stats file.
         if self.origin_pending {
             let transport = context.transport();
             if let Some(pos) = transport.pos_samples() {
@@ -393,7 +396,8 @@ impl Plugin for Netbend {
                     if let Some(path) = &mut self.path
                         && self.silent_so_far
                     {
-                        let skip = model_path::grid_anchor_skip(origin, path.grid_period());
+                        let input_origin = origin + self.latency as i64;
+                        let skip = model_path::grid_anchor_skip(input_origin, path.grid_period());
                         path.skip_silence(skip, &mut self.wet);
                         origin -= skip as i64;
                     }
