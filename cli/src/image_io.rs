@@ -128,7 +128,7 @@ impl ImageModelArgs {
 
 /// Images per decoder call for `h x w` images: 8 up to 64x64, fewer above, 1 from 256x256 on.
 /// Every activation of a batch is held at once: at 256 px one image's run peaked at 1.3 GB and
-/// a batch of 8 at 13.4 GB (README, "Performance"), so large models go one image at a time.
+/// a batch of 8 at 13.4 GB (docs/performance.md, "Images"), so large models go one image at a time.
 pub fn batch_for(h: usize, w: usize) -> usize {
     (8 * 64 * 64 / (h * w).max(1)).clamp(1, 8)
 }

@@ -75,8 +75,9 @@ pub struct RendererArgs {
     #[command(flatten)]
     pub layout: LayoutArgs,
     /// How the two channels of a stereo file go through the model: `linked` as the plugin does
-    /// (one model run on the mid (L + R) / 2; the bent mid over the mid is a per-bin gain on each
-    /// channel, which keeps each channel's phase and the stereo image), or `independent` (each
+    /// (one model run on the channels' RMS magnitude per bin, sqrt((|L|² + |R|²) / 2); the bent
+    /// over the unbent magnitude is a per-bin gain on each channel, which keeps each channel's
+    /// phase and the stereo image; docs/signal.md), or `independent` (each
     /// channel through the model on its own: twice the model time, and the channels can drift
     /// apart). Mono files are the same either way
     #[arg(long, value_enum, default_value_t = StereoMode::Linked)]

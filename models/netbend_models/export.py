@@ -9,7 +9,7 @@ outputs, every bend input with a dynamic K) and DIR/manifest.json. The directory
 temporary sibling and renamed into place, so a failed export leaves nothing half-written.
 
 Exporter: the TorchScript exporter (`dynamo=False`, opset 20). Its bend-graph decoder ran faster
-in onnxruntime than the dynamo exporter's (figures in models/README.md, "Bend graph"); `exporter=`
+in onnxruntime than the dynamo exporter's (figures in models/docs/export.md, "Bend graph"); `exporter=`
 selects either for measurements.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A traced bend block is ~580 small ONNX nodes. With every K = 0 they compute on empty tensors and
 the result is exact, but ONNX Runtime still pays a fixed cost per node, which made a neutral bend
-graph ~35 % slower than the unbent model (models/README.md, "Bend graph"). This pass moves
+graph ~35 % slower than the unbent model (models/docs/export.md, "Bend graph"). This pass moves
 
 - each stage's transform and blend into the `then` branch of an `If (K > 0)` whose `else` branch
   passes the (empty) selection on, and

@@ -292,7 +292,7 @@ fn reported_latency_is_where_an_impulse_comes_out() {
     let mut plugin = common::load_offline(&common::shipped_model());
     let mode = plugin.param("Quality Mode");
     // The modes' latencies at 44.1 kHz, from their schedules: n_fft + (hop + fade - 1 + budget)
-    // STFT hops of 256 samples (README, "Latency").
+    // STFT hops of 256 samples (docs/plugin.md, "Model path, latency and deadline misses").
     for (mode_value, expected_44k) in [(0.0, 1024 + 51 * 256), (1.0, 1024 + 19 * 256)] {
         render(
             &mut plugin,

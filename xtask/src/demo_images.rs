@@ -19,7 +19,7 @@ pub fn check_model(root: &Path) -> Result<PathBuf, String> {
     if !dir.join("manifest.json").is_file() {
         return Err(format!(
             "the shipped demo image model is missing: {} has no manifest.json \
-             (models/README.md, \"StyleGAN2 image models\", says how it is exported)",
+             (models/docs/stylegan2.md says how it is exported)",
             dir.display()
         ));
     }
