@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use engine::clustering::write_atomically;
 use engine::{ClipClusterOptions, ClipClusterer};
@@ -59,21 +59,20 @@ pub fn run(args: &ClustersArgs) -> Result<()> {
     };
     let mut clusterer = ClipClusterer::new(model, &args.model.runtime_options())?;
     let audio = read_input(&args.input)?;
-    let mono = engine::clip_clusters::mix_to_mono(&audio.channels);
-    let mono = dsp::resample(&mono, audio.sample_rate, dsp::MODEL_SAMPLE_RATE)
-        .with_context(|| format!("cannot resample {} Hz to the model rate", audio.sample_rate))?;
-    let windows = clusterer.windows(&mono);
-    let progress = bar(windows.dim().0 as u64, "clusters");
-    let embeddings = clusterer.embed_windows(windows.view(), &mut |done, _| {
-        progress.set_position(done as u64);
-        true
-    })?;
+    let progress = bar(0, "clusters");
+    let embeddings =
+        clusterer.embed_audio(&audio.channels, audio.sample_rate, &mut |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+            true
+        })?;
     progress.finish_and_clear();
     let cluster_options = ClipClusterOptions { k, seed: args.seed };
-    let map = clusterer.cluster_embeddings(&embeddings, &cluster_options)?;
+    let map = clusterer.cluster_embeddings(&embeddings.means, &cluster_options)?;
     write_atomically(&args.output, &map.to_yaml())?;
     if let Some(path) = &args.dump_embeddings {
         let layers: Vec<String> = embeddings
+            .means
             .iter()
             .enumerate()
             .map(|(l, e)| {
@@ -94,17 +93,11 @@ pub fn run(args: &ClustersArgs) -> Result<()> {
             .collect();
         write_atomically(path, &format!("{{{}}}\n", layers.join(",")))?;
     }
-    let summary: Vec<String> = map
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(l, c)| format!("L{} {} clusters", l + 1, c.len()))
-        .collect();
     eprintln!(
-        "wrote {} ({}) from {} windows in {:.1} s",
+        "wrote {} (clusters: {}) from {} windows in {:.1} s",
         args.output.display(),
-        summary.join(", "),
-        windows.dim().0,
+        map.counts(),
+        embeddings.windows,
         started.elapsed().as_secs_f64()
     );
     Ok(())

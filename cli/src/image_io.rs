@@ -10,7 +10,7 @@ use engine::{
     Selection, load_config,
 };
 use image::RgbImage;
-use ndarray::{Array3, ArrayView3, Ix1, Ix2, Ix3};
+use ndarray::{Array3, ArrayView3};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DeviceArg {
@@ -23,8 +23,9 @@ pub enum DeviceArg {
 #[derive(Args, Debug, Clone)]
 pub struct ImageModelArgs {
     /// Image model directory (a stylegan2 export: manifest.json, mapping.onnx, decoder.onnx)
+    /// [default: the shipped demo generator, models/stylegan2-demo/, or NETBEND_IMAGE_MODEL_DIR]
     #[arg(long, value_name = "DIR")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Bend config applied to every image (neutral without one)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -64,7 +65,11 @@ impl ImageModelArgs {
                 self.truncation
             );
         }
-        let model = Model::load(&self.model)?;
+        let dir = self
+            .model
+            .clone()
+            .unwrap_or_else(engine::default_image_model_dir);
+        let model = Model::load(&dir)?;
         let options = RuntimeOptions {
             intra_threads: self.threads,
             device: match self.device {
@@ -161,8 +166,11 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
     Ok(seeds)
 }
 
-/// A projected latent from a .npy file (float32 or float64): `[D]` (one w for every row),
-/// `[rows, D]` (w+) or `[1, rows, D]`, as `[1, rows, D]`.
+/// Projected latents from a .npy file (float32 or float64), as `[N, rows, D]` w+ (one image
+/// each):
+/// - `[D]`: one w (repeated on every row), `[rows, D]` or `[1, rows, D]`: one w+;
+/// - a stack: `[N, D]` with N other than `rows` (N w's; a stack of exactly `rows` w's is
+///   written `[N, 1, D]`), `[N, 1, D]` (N w's) or `[N, rows, D]` (N w+'s).
 pub fn read_latent(path: &Path, rows: usize, dim: usize) -> Result<Array3<f32>> {
     let context = || format!("cannot read the latent {}", path.display());
     let file = std::fs::File::open(path).with_context(context)?;
@@ -182,21 +190,30 @@ pub fn read_latent(path: &Path, rows: usize, dim: usize) -> Result<Array3<f32>> 
     let wrong = || {
         anyhow::anyhow!(
             "{}: latent of shape {shape:?}; this model takes [{dim}] (a w), [{rows}, {dim}] or \
-             [1, {rows}, {dim}] (a w+)",
+             [1, {rows}, {dim}] (a w+), [N, {dim}] or [N, 1, {dim}] (N w's), [N, {rows}, {dim}] \
+             (N w+'s)",
             path.display()
         )
     };
-    let w = match shape.len() {
-        1 if shape[0] == dim => {
-            let w = array.into_dimensionality::<Ix1>().map_err(|_| wrong())?;
-            let w = w.into_shape_with_order((1, dim)).map_err(|_| wrong())?;
+    let w = match *shape.as_slice() {
+        [d] if d == dim => {
+            let w = array.into_shape_with_order((1, dim)).map_err(|_| wrong())?;
             engine::image::broadcast_rows(w.view(), rows)
         }
-        2 if shape == [rows, dim] => array
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| wrong())?
-            .insert_axis(ndarray::Axis(0)),
-        3 if shape == [1, rows, dim] => array.into_dimensionality::<Ix3>().map_err(|_| wrong())?,
+        [r, d] if r == rows && d == dim => array
+            .into_shape_with_order((1, rows, dim))
+            .map_err(|_| wrong())?,
+        [n, d] if n > 0 && d == dim => {
+            let w = array.into_shape_with_order((n, dim)).map_err(|_| wrong())?;
+            engine::image::broadcast_rows(w.view(), rows)
+        }
+        [n, 1, d] if n > 0 && d == dim => {
+            let w = array.into_shape_with_order((n, dim)).map_err(|_| wrong())?;
+            engine::image::broadcast_rows(w.view(), rows)
+        }
+        [n, r, d] if n > 0 && r == rows && d == dim => array
+            .into_shape_with_order((n, rows, dim))
+            .map_err(|_| wrong())?,
         _ => return Err(wrong()),
     };
     if let Some(v) = w.iter().find(|v| !v.is_finite()) {

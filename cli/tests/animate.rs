@@ -279,3 +279,44 @@ fn a_failing_ffmpeg_is_reported_and_leaves_nothing() {
         "no output folder, no partial folder"
     );
 }
+
+#[test]
+fn without_model_animate_uses_the_shipped_demo_generator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let sweep = |out: &Path, model: Option<&Path>| {
+        let mut args: Vec<String> = vec!["animate".into(), "sweep".into()];
+        if let Some(m) = model {
+            args.extend(["--model".into(), m.display().to_string()]);
+        }
+        for a in [
+            "--layer",
+            "2",
+            "--transform",
+            "rotate",
+            "--from",
+            "0",
+            "--to",
+            "90",
+            "--frames",
+            "2",
+            "--no-mp4",
+            "--out",
+        ] {
+            args.push(a.into());
+        }
+        args.push(out.display().to_string());
+        common::netbend(args)
+    };
+    let (ok, err) = sweep(&out, None);
+    assert!(ok, "{err}");
+    let demo = netbend_test_support::workspace_root().join("models/stylegan2-demo");
+    let explicit = dir.path().join("explicit");
+    let (ok, err) = sweep(&explicit, Some(&demo));
+    assert!(ok, "{err}");
+    for frame in ["frame0000.png", "frame0001.png"] {
+        let picture = rgb(&out.join(frame));
+        assert_eq!(picture.dimensions(), (64, 64), "the demo generator's size");
+        assert_eq!(picture, rgb(&explicit.join(frame)), "{frame}");
+    }
+}

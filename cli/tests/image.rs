@@ -107,6 +107,82 @@ fn seeds_write_one_file_per_seed_equal_to_single_renders() {
 }
 
 #[test]
+fn a_stack_of_latents_writes_one_file_per_row_equal_to_single_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three w's of the tiny model (D = 32, 6 rows of w+).
+    let stack =
+        ndarray::Array2::from_shape_fn((3, 32), |(n, d)| ((d * 5 + n * 7) % 9) as f32 * 0.25 - 1.0);
+    let stack_file = dir.path().join("stack.npy");
+    ndarray_npy::write_npy(&stack_file, &stack).unwrap();
+    let folder = dir.path().join("stack");
+    let args = ["--latent", stack_file.to_str().unwrap(), "--seed", "2"];
+    let (ok, err) = image(&args, &folder);
+    assert!(ok, "{err}");
+    assert_eq!(
+        file_names(&folder),
+        ["latent0000.png", "latent0001.png", "latent0002.png"]
+    );
+    // Row 1 alone, as a w [D]: the same picture (same noise: --seed 2).
+    let row_file = dir.path().join("row1.npy");
+    ndarray_npy::write_npy(&row_file, &stack.row(1).to_owned()).unwrap();
+    let single = dir.path().join("row1.png");
+    let (ok, err) = image(
+        &["--latent", row_file.to_str().unwrap(), "--seed", "2"],
+        &single,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(rgb(&single), rgb(&folder.join("latent0001.png")));
+    assert_ne!(
+        rgb(&folder.join("latent0000.png")),
+        rgb(&folder.join("latent0001.png"))
+    );
+    // The same stack as [N, 1, D], and as w+'s [N, rows, D]: the same files.
+    for (name, array) in [
+        (
+            "as-n1d",
+            stack.clone().into_shape_with_order((3, 1, 32)).unwrap(),
+        ),
+        (
+            "as-wplus",
+            ndarray::Array3::from_shape_fn((3, 6, 32), |(n, _, d)| stack[[n, d]]),
+        ),
+    ] {
+        let file = dir.path().join(format!("{name}.npy"));
+        ndarray_npy::write_npy(&file, &array).unwrap();
+        let out = dir.path().join(name);
+        let (ok, err) = image(&["--latent", file.to_str().unwrap(), "--seed", "2"], &out);
+        assert!(ok, "{name}: {err}");
+        for f in ["latent0000.png", "latent0001.png", "latent0002.png"] {
+            assert_eq!(rgb(&out.join(f)), rgb(&folder.join(f)), "{name}/{f}");
+        }
+    }
+}
+
+#[test]
+fn without_model_the_shipped_demo_generator_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = dir.path().join("default.png");
+    let o = default.to_str().unwrap();
+    let (ok, err) = netbend(["image", "--seed", "3", "--out", o]);
+    assert!(ok, "{err}");
+    let demo = netbend_test_support::workspace_root().join("models/stylegan2-demo");
+    let explicit = dir.path().join("explicit.png");
+    let (ok, err) = netbend([
+        "image",
+        "--model",
+        demo.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--out",
+        explicit.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let picture = rgb(&default);
+    assert_eq!(picture.dimensions(), (64, 64), "the demo generator's size");
+    assert_eq!(picture, rgb(&explicit));
+}
+
+#[test]
 fn a_bend_config_changes_the_image() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bend.yaml");
@@ -162,10 +238,26 @@ fn bad_inputs_give_clear_errors_and_no_files() {
     let (ok, err) = image(&["--latent", junk.to_str().unwrap()], &out);
     assert!(!ok && err.contains("junk.npy"), "{err}");
     let wrong = dir.path().join("wrong.npy");
-    ndarray_npy::write_npy(&wrong, &ndarray::Array2::<f32>::zeros((3, 32))).unwrap();
+    ndarray_npy::write_npy(&wrong, &ndarray::Array2::<f32>::zeros((3, 31))).unwrap();
     let (ok, err) = image(&["--latent", wrong.to_str().unwrap()], &out);
     assert!(
-        !ok && err.contains("[3, 32]") && err.contains("[6, 32]"),
+        !ok && err.contains("[3, 31]") && err.contains("[6, 32]"),
+        "{err}"
+    );
+    // A stack of w+'s with the wrong number of rows.
+    ndarray_npy::write_npy(&wrong, &ndarray::Array3::<f32>::zeros((2, 4, 32))).unwrap();
+    let (ok, err) = image(&["--latent", wrong.to_str().unwrap()], &out);
+    assert!(
+        !ok && err.contains("[2, 4, 32]") && err.contains("[N, 6, 32]"),
+        "{err}"
+    );
+    // A stack of latents needs a folder, and --out is a file.
+    let file = dir.path().join("a-file.yaml");
+    std::fs::write(&file, "not a folder").unwrap();
+    ndarray_npy::write_npy(&wrong, &ndarray::Array2::<f32>::zeros((3, 32))).unwrap();
+    let (ok, err) = image(&["--latent", wrong.to_str().unwrap()], &file);
+    assert!(
+        !ok && err.contains("a-file.yaml") && err.contains("folder"),
         "{err}"
     );
     // A bad seed list and a bad transform name.

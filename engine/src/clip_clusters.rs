@@ -23,9 +23,10 @@ use crate::clustering::{ClusterMap, ClusteringInfo};
 use crate::error::{Error, Result};
 use crate::kmeans::{Points, clusters_from_labels, kmeans};
 use crate::model::{MANIFEST_FILE, Model};
+use crate::model_runtime::output_array;
 use crate::onnxruntime;
 use crate::runtime::{Runtime, RuntimeOptions};
-use ndarray::{Array2, Array3, ArrayView3, Ix2, s};
+use ndarray::{Array2, Array3, ArrayView3, s};
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
@@ -234,11 +235,7 @@ impl ClipClusterer {
         let outputs = self.embedders[l]
             .run(ort::inputs![e.input.as_str() => input])
             .map_err(|err| Error::Runtime(format!("{what} failed: {err}")))?;
-        let emb = outputs[e.output.as_str()]
-            .try_extract_array::<f32>()
-            .map_err(|err| Error::Runtime(format!("{what}: output `{}`: {err}", e.output)))?
-            .into_dimensionality::<Ix2>()
-            .map_err(|err| Error::Runtime(format!("{what}: output `{}`: {err}", e.output)))?;
+        let emb: Array2<f32> = output_array(&outputs, &what, &e.output)?;
         if emb.dim() != (shape[0], dim) {
             return Err(Error::Runtime(format!(
                 "{what}: output `{}` has shape {:?}, expected [{}, {dim}] (clustering.embedding_dim)",
@@ -247,7 +244,7 @@ impl ClipClusterer {
                 shape[0]
             )));
         }
-        Ok(emb.to_owned())
+        Ok(emb)
     }
 
     /// k-means per layer on mean embeddings (step 5).
@@ -289,14 +286,35 @@ impl ClipClusterer {
         options: &ClipClusterOptions,
         progress: Progress,
     ) -> Result<ClusterMap> {
+        let embeddings = self.embed_audio(channels, rate, progress)?;
+        self.cluster_embeddings(&embeddings.means, options)
+    }
+
+    /// Steps 1-4 on audio at any rate (channels mixed to mono): the mean embeddings and how
+    /// many windows they average. `progress(done, total)` counts windows.
+    pub fn embed_audio(
+        &mut self,
+        channels: &[Vec<f32>],
+        rate: u32,
+        progress: Progress,
+    ) -> Result<ClipEmbeddings> {
         let mono = mix_to_mono(channels);
         let mono = dsp::resample(&mono, rate, dsp::MODEL_SAMPLE_RATE).map_err(|e| {
             Error::Runtime(format!("cannot resample {rate} Hz to the model rate: {e}"))
         })?;
         let windows = self.windows(&mono);
-        let embeddings = self.embed_windows(windows.view(), progress)?;
-        self.cluster_embeddings(&embeddings, options)
+        let means = self.embed_windows(windows.view(), progress)?;
+        Ok(ClipEmbeddings {
+            means,
+            windows: windows.dim().0,
+        })
     }
+}
+
+/// A clip's mean embeddings per layer (`[C_l, D]`, f64) over its `windows` windows.
+pub struct ClipEmbeddings {
+    pub means: Vec<Array2<f64>>,
+    pub windows: usize,
 }
 
 /// The mean of the channels (the Python side's `data.mean(axis=1)`, in f32 like soundfile's

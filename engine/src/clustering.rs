@@ -152,6 +152,17 @@ pub struct ClusterMap {
 }
 
 impl ClusterMap {
+    /// "L1 5, L2 5, L3 4, L4 4": clusters per layer, for progress and status lines.
+    pub fn counts(&self) -> String {
+        let layers: Vec<String> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, c)| format!("L{} {}", l + 1, c.len()))
+            .collect();
+        layers.join(", ")
+    }
+
     /// The map as a bend spec's cluster source (in place of the manifest's `general`).
     pub fn to_source(&self) -> ClusterSource {
         ClusterSource::Explicit(Arc::new(self.layers.clone()))

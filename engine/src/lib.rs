@@ -49,7 +49,7 @@ pub mod unbent;
 #[cfg(test)]
 mod test_support;
 
-pub use clip_clusters::{ClipClusterOptions, ClipClusterer};
+pub use clip_clusters::{ClipClusterOptions, ClipClusterer, ClipEmbeddings};
 pub use clustering::{ClusterMap, ClusteringInfo};
 pub use compile::{CompiledBend, LayerInputs, StageInputs, compile};
 pub use config::{BendConfig, ClusterFile, load_config};
@@ -57,7 +57,7 @@ pub use error::{Error, Result};
 pub use image::{ImageRuntime, image_to_rgb8};
 pub use image_manifest::{ImageSettings, StyleGan2Settings};
 pub use manifest::{LayerInfo, Manifest, ModelKind};
-pub use model::{AudioSignal, Model, default_model_dir, paper_model_dir};
+pub use model::{AudioSignal, Model, default_image_model_dir, default_model_dir, paper_model_dir};
 pub use model_runtime::ModelRuntime;
 pub use onnxruntime::locate_onnxruntime;
 pub use random::{sample_latents, sample_noise};

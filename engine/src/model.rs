@@ -31,6 +31,23 @@ pub fn paper_model_dir() -> PathBuf {
         .join("vae-paper")
 }
 
+/// The image model `netbend image` and `animate` use when none is given:
+/// `NETBEND_IMAGE_MODEL_DIR` if set, else the shipped demo generator `models/stylegan2-demo/`
+/// of the workspace.
+pub fn default_image_model_dir() -> PathBuf {
+    match std::env::var_os("NETBEND_IMAGE_MODEL_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let engine = Path::new(env!("CARGO_MANIFEST_DIR"));
+            engine
+                .parent()
+                .unwrap_or(engine)
+                .join("models")
+                .join("stylegan2-demo")
+        }
+    }
+}
+
 /// A model directory whose manifest has been read and validated.
 #[derive(Clone, Debug)]
 pub struct Model {

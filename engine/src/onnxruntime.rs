@@ -9,8 +9,8 @@
 
 use crate::error::{Error, Result};
 use ort::environment::Environment;
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The project cache written by `cargo xtask setup`, known at compile time.
 fn workspace_cache() -> PathBuf {
@@ -134,7 +134,7 @@ static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 /// Loads ONNX Runtime (first call only) and returns the process's environment and the library
 /// path it came from. Later calls return the same environment whatever `extra_dirs` says.
 pub fn environment(extra_dirs: &[PathBuf]) -> Result<(Environment, PathBuf)> {
-    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut loaded = LOADED.lock();
     if let Some(l) = loaded.as_ref() {
         return Ok((l.environment.clone(), l.path.clone()));
     }

@@ -266,7 +266,7 @@ pub struct EngineStatus {
     pub window_ms: AtomicF32,
     pub window_ms_max: AtomicF32,
     /// Why the model path is not connected, or the last problem with the bend (empty: none).
-    pub message: std::sync::Mutex<String>,
+    pub message: parking_lot::Mutex<String>,
     /// Non-finite samples replaced by the output safety stage.
     pub guard_events: AtomicU64,
     /// Latency reported to the host, in samples.
@@ -300,9 +300,7 @@ pub struct EngineStatus {
 impl EngineStatus {
     /// Replaces the status message (worker and main thread only: takes a lock).
     pub fn set_message(&self, text: String) {
-        if let Ok(mut m) = self.message.lock() {
-            *m = text;
-        }
+        *self.message.lock() = text;
     }
 
     /// Host samples its activation had processed when the pace guard last engaged (`None`:
@@ -315,7 +313,7 @@ impl EngineStatus {
     }
 
     pub fn message(&self) -> String {
-        self.message.lock().map(|m| m.clone()).unwrap_or_default()
+        self.message.lock().clone()
     }
 
     /// The model thread's share of one core: model time per window over the real-time budget of

@@ -4,11 +4,12 @@
 //! the GUI thread) drains the ring every few milliseconds into a history of the last
 //! [`CLIP_SECONDS`], which the clustering thread copies out.
 
+use parking_lot::Mutex;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -55,32 +56,27 @@ impl ClipHistory {
 
     /// Seconds of audio held now.
     pub fn seconds(&self) -> f32 {
-        self.samples.lock().map(|s| s.len()).unwrap_or(0) as f32 / self.rate as f32
+        self.samples.lock().len() as f32 / self.rate as f32
     }
 
     /// A copy of the held audio, oldest sample first (clustering thread).
     pub fn copy(&self) -> Vec<f32> {
-        self.samples
-            .lock()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default()
+        self.samples.lock().iter().copied().collect()
     }
 
     /// Forgets the held audio (a new activation starts a new clip).
     pub fn clear(&self) {
-        if let Ok(mut s) = self.samples.lock() {
-            s.clear();
-        }
+        self.samples.lock().clear();
     }
 
     fn append(&self, chunk: &[f32]) {
-        if let Ok(mut s) = self.samples.lock() {
-            let excess = (s.len() + chunk.len()).saturating_sub(self.capacity);
-            let held = s.len();
-            s.drain(..excess.min(held));
-            let skip = chunk.len().saturating_sub(self.capacity);
-            s.extend(&chunk[skip..]);
-        }
+        let mut s = self.samples.lock();
+        let excess = (s.len() + chunk.len()).saturating_sub(self.capacity);
+        let held = s.len();
+        s.drain(..excess.min(held));
+        let skip = chunk.len().saturating_sub(self.capacity);
+        s.extend(&chunk[skip..]);
+        drop(s);
         self.collected
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }

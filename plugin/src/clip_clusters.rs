@@ -8,10 +8,11 @@
 
 use crate::clip_capture::{CLIP_SECONDS, ClipHistory};
 use engine::{ClipClusterOptions, ClipClusterer, ClusterFile, ClusterMap, ClusterSource, Manifest};
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 /// Where a state's clip map is said to come from in error messages.
@@ -96,10 +97,7 @@ impl ClipClustering {
     }
 
     pub fn progress(&self) -> ClipProgress {
-        self.progress
-            .lock()
-            .map(|p| p.clone())
-            .unwrap_or(ClipProgress::Idle)
+        self.progress.lock().clone()
     }
 
     pub fn is_running(&self) -> bool {
@@ -141,23 +139,19 @@ impl ClipClustering {
                     set(&progress, ClipProgress::Running { done: d, total: t });
                     !cancel.load(Ordering::Acquire)
                 })
-                .and_then(|map| {
+                .map(|map| {
                     let summary = summary(&map);
-                    let mut state = target
-                        .write()
-                        .map_err(|_| "the plugin state is unavailable".to_string())?;
+                    let mut state = target.write();
                     state.yaml = map.to_yaml();
                     state.use_clip = true;
-                    Ok(summary)
+                    summary
                 });
                 set(&progress, ClipProgress::Finished(outcome));
             })
             .map_err(|e| format!("cannot start the clustering thread: {e}"));
         match thread {
             Ok(t) => {
-                if let Ok(mut slot) = self.thread.lock() {
-                    *slot = Some(t);
-                }
+                *self.thread.lock() = Some(t);
                 Ok(())
             }
             Err(e) => {
@@ -174,7 +168,7 @@ impl ClipClustering {
 
     /// Waits for the clustering thread to end (tests; the editor never blocks on it).
     pub fn wait(&self) {
-        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        let thread = self.thread.lock().take();
         if let Some(t) = thread {
             let _ = t.join();
         }
@@ -189,9 +183,7 @@ impl Drop for ClipClustering {
 }
 
 fn set(progress: &Mutex<ClipProgress>, value: ClipProgress) {
-    if let Ok(mut p) = progress.lock() {
-        *p = value;
-    }
+    *progress.lock() = value;
 }
 
 /// Builds (or reuses) the clusterer of `model_dir` and clusters the mono `clip` at `rate` Hz.
@@ -203,9 +195,7 @@ fn run(
     options: &ClipClusterOptions,
     progress: &dyn Fn(usize, usize) -> bool,
 ) -> Result<ClusterMap, String> {
-    let mut slot = clusterer
-        .lock()
-        .map_err(|_| "the clusterer is unavailable".to_string())?;
+    let mut slot = clusterer.lock();
     if slot.as_ref().is_none_or(|(dir, _)| dir != model_dir) {
         *slot = None;
         let model = engine::Model::load(model_dir).map_err(|e| e.to_string())?;
@@ -219,13 +209,7 @@ fn run(
         .map_err(|e| e.to_string())
 }
 
-/// "L1 5 clusters, L2 5, ..." for the editor.
+/// "clip clusters: L1 5, L2 5, ... (in use)" for the editor.
 fn summary(map: &ClusterMap) -> String {
-    let layers: Vec<String> = map
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(l, c)| format!("L{} {}", l + 1, c.len()))
-        .collect();
-    format!("clip clusters: {} (in use)", layers.join(", "))
+    format!("clip clusters: {} (in use)", map.counts())
 }

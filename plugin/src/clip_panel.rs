@@ -32,10 +32,8 @@ pub fn clip_panel(ui: &mut egui::Ui, params: &NetbendParams, clip: &ClipClusteri
                         .on_disabled_hover_text("cluster some audio first");
                 });
             });
-        if use_clip != state.use_clip
-            && let Ok(mut s) = params.clip_clusters.write()
-        {
-            s.use_clip = use_clip;
+        if use_clip != state.use_clip {
+            params.clip_clusters.write().use_clip = use_clip;
         }
         ui.separator();
         let held = history.seconds();

@@ -72,10 +72,8 @@ pub fn load_config_into_slots(
         Some(_) if clip.use_clip => ", its cluster-file as the clip clusters",
         Some(_) => ", general clusters",
     };
-    if clip != current
-        && let Ok(mut state) = params.clip_clusters.write()
-    {
-        *state = clip;
+    if clip != current {
+        *params.clip_clusters.write() = clip;
     }
     let used = config.slots.iter().filter(|s| s.enabled).count();
     Ok(format!(

@@ -4,8 +4,9 @@
 //! paper's model shipped beside it, and every model directory in the user models folder and in
 //! `NETBEND_MODEL_PATH`).
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Extra folders of model directories, separated like `PATH`.
 pub const MODEL_PATH_ENV: &str = "NETBEND_MODEL_PATH";
@@ -72,13 +73,11 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     pub fn set(&self, summary: Option<Arc<ModelSummary>>) {
-        if let Ok(mut c) = self.current.lock() {
-            *c = summary;
-        }
+        *self.current.lock() = summary;
     }
 
     pub fn get(&self) -> Option<Arc<ModelSummary>> {
-        self.current.lock().ok().and_then(|c| c.clone())
+        self.current.lock().clone()
     }
 }
 

@@ -11,7 +11,8 @@
 
 use dsp::output_stage::{OUTPUT_GAIN_MAX_DB, OUTPUT_GAIN_MIN_DB};
 use nice_plug::prelude::*;
-use std::sync::{Arc, RwLock};
+use parking_lot::RwLock;
+use std::sync::Arc;
 
 /// Number of bend slots.
 pub const NUM_SLOTS: usize = 8;
@@ -403,8 +404,11 @@ fn scale_param(name: String) -> FloatParam {
     .with_value_to_string(formatters::v2s_f32_rounded(3))
 }
 
+/// A parameter's text-to-value parser, as nice-plug takes it.
+type StringToValue = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
+
 /// Parses "25", "25 %" or "25%" as 0.25.
-fn percent_from_string() -> Arc<dyn Fn(&str) -> Option<f32> + Send + Sync> {
+fn percent_from_string() -> StringToValue {
     Arc::new(|s| {
         let t = s.trim();
         let t = t.split_whitespace().next().unwrap_or(t);
@@ -483,23 +487,15 @@ impl Default for NetbendParams {
 impl NetbendParams {
     /// The model name (for the editor and the worker; never called on the audio thread).
     pub fn model_name(&self) -> String {
-        self.model
-            .read()
-            .map(|m| m.clone())
-            .unwrap_or_else(|_| DEFAULT_MODEL.to_string())
+        self.model.read().clone()
     }
 
     /// A copy of the clip-cluster state (editor, worker; never the audio thread).
     pub fn clip_cluster_state(&self) -> crate::clip_clusters::ClipClusterState {
-        self.clip_clusters
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.clip_clusters.read().clone()
     }
 
     pub fn set_model_name(&self, name: &str) {
-        if let Ok(mut m) = self.model.write() {
-            *m = name.to_string();
-        }
+        *self.model.write() = name.to_string();
     }
 }

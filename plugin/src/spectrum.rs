@@ -10,9 +10,10 @@
 //! to its centre. Levels are dBFS: a full-scale sine on a bin centre reads 0 dB (the periodic
 //! Hann window of docs/signal.md sums to `n_fft / 2`, so its peak magnitude is `n_fft / 4`).
 
+use parking_lot::Mutex;
 use ringbuf::traits::{Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Number of log-spaced bands of a column.
 pub const SPECTRUM_BANDS: usize = 128;
@@ -146,18 +147,14 @@ impl SpectrumFeed {
 
     /// Installs the consumer of a new ring (`None`: no model path, no columns).
     pub fn install(&self, consumer: Option<HeapCons<SpectrumColumn>>) {
-        if let Ok(mut c) = self.consumer.lock() {
-            *c = consumer;
-        }
+        *self.consumer.lock() = consumer;
     }
 
     /// Calls `f` with every column published since the last call, oldest first. Returns
     /// whether a ring is installed.
     pub fn drain(&self, mut f: impl FnMut(&SpectrumColumn)) -> bool {
         use ringbuf::traits::Consumer;
-        let Ok(mut guard) = self.consumer.lock() else {
-            return false;
-        };
+        let mut guard = self.consumer.lock();
         let Some(consumer) = guard.as_mut() else {
             return false;
         };

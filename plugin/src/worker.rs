@@ -11,10 +11,11 @@ use crate::clip_clusters::ClipClusterState;
 use crate::params::Selection as SlotSelection;
 use engine::{BendEntry, BendSpec, ClusterSource, Runtime, Selection, Stage, Transform};
 use ndarray::ArrayView3;
+use parking_lot::RwLock;
 use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -165,9 +166,10 @@ impl WorkerHandle {
                     // The editor, the clustering thread or a state load may have changed the
                     // clip clusters: a lock shared with them only, never with the audio thread.
                     let clip_changed = link.clip_clusters.as_ref().is_some_and(|shared| {
-                        let changed = shared.read().is_ok_and(|s| *s != clip);
-                        if changed && let Ok(s) = shared.read() {
-                            clip = s.clone();
+                        let shared = shared.read();
+                        let changed = *shared != clip;
+                        if changed {
+                            clip = shared.clone();
                         }
                         changed
                     });

@@ -171,7 +171,7 @@ fn played_from(
     let len = input[0].len();
     let mut processor = plugin.activate(rate, block as u32);
     let total = stopped + preroll + len + latency;
-    let mut out = vec![Vec::with_capacity(total); 2];
+    let mut out: Vec<Vec<f32>> = (0..2).map(|_| Vec::with_capacity(total)).collect();
     let mut start = 0;
     while start < total {
         let n = block.min(total - start);

@@ -12,7 +12,7 @@ fn snapshot_for(k: u32) -> BendSnapshot {
     let slots = std::array::from_fn(|i| {
         let v = k.wrapping_mul(31).wrapping_add(i as u32);
         SlotSnapshot {
-            enabled: v % 2 == 0,
+            enabled: v.is_multiple_of(2),
             layer: (v % 4) as u8 + 1,
             transform: Transform::from_u8((v % 14) as u8),
             params: [v as f32, -(v as f32)],
@@ -25,7 +25,7 @@ fn snapshot_for(k: u32) -> BendSnapshot {
     });
     BendSnapshot {
         generation: 0,
-        mode: QualityModeSnapshot(if k % 2 == 0 {
+        mode: QualityModeSnapshot(if k.is_multiple_of(2) {
             QualityMode::Default
         } else {
             QualityMode::LowLatency

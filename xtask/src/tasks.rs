@@ -16,6 +16,31 @@ pub fn test(extra_cargo_args: &[String]) -> Result<(), String> {
     let env = setup::run()?;
     let mut failures = Vec::new();
 
+    // Lints first: a formatting slip or a clippy warning fails CI as a test does.
+    println!("\n[test] rustfmt: cargo fmt --all -- --check");
+    if let Err(e) = run_command(
+        cargo()
+            .current_dir(&env.root)
+            .args(["fmt", "--all", "--", "--check"]),
+        "the rustfmt check",
+    ) {
+        failures.push(e);
+    }
+    println!("\n[test] clippy: cargo clippy --workspace --all-targets -- -D warnings");
+    if let Err(e) = run_command(
+        cargo().current_dir(&env.root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "clippy",
+    ) {
+        failures.push(e);
+    }
+
     println!("\n[test] Rust: cargo test --workspace --no-fail-fast");
     let rust = run_command(
         cargo()

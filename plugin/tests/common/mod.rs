@@ -182,21 +182,16 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    /// Instantiates the plugin from the process-wide entry.
-    ///
-    /// The library stays loaded until the test process ends, as in a host that keeps plugin
-    /// libraries loaded: unloading it (dlclose) while threads that ran plugin code are still
-    /// alive lets those threads call thread-local destructors in unmapped code when they exit
-    /// (seen as a SIGSEGV in `__nptl_deallocate_tsd`).
+    /// Loads the plugin library and instantiates the plugin. Dropping the `LoadedPlugin`
+    /// unloads the library again (dlclose), as a host does when it closes a project; the
+    /// library is linked NODELETE so that threads which ran its code can end afterwards
+    /// (plugin/build.rs, tests/unload.rs).
     pub fn load() -> Self {
-        static ENTRY: std::sync::OnceLock<PluginEntry> = std::sync::OnceLock::new();
-        let entry = ENTRY.get_or_init(|| {
-            let path = plugin_path();
-            // SAFETY: loading a CLAP plugin runs its code; this is the plugin under test.
-            unsafe { PluginEntry::load(&path) }
-                .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()))
-        });
-        Self::from_entry(entry.clone())
+        let path = plugin_path();
+        // SAFETY: loading a CLAP plugin runs its code; this is the plugin under test.
+        let entry = unsafe { PluginEntry::load(&path) }
+            .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
+        Self::from_entry(entry)
     }
 
     pub fn from_entry(entry: PluginEntry) -> Self {
@@ -244,15 +239,13 @@ impl LoadedPlugin {
     }
 
     pub fn params(&mut self) -> Vec<ParamDesc> {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginParams = handle.get_extension().expect("params extension");
-        let count = ext.count(&mut handle);
+        let count = ext.count(&handle);
         let mut out = Vec::new();
         let mut buffer = ParamInfoBuffer::new();
         for i in 0..count {
-            let info = ext
-                .get_info(&mut handle, i, &mut buffer)
-                .expect("param info");
+            let info = ext.get_info(&handle, i, &mut buffer).expect("param info");
             out.push(ParamDesc {
                 id: info.id,
                 name: String::from_utf8_lossy(info.name).into_owned(),
@@ -274,26 +267,26 @@ impl LoadedPlugin {
     }
 
     pub fn get_value(&mut self, id: ClapId) -> f64 {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginParams = handle.get_extension().expect("params extension");
-        ext.get_value(&mut handle, id).expect("param value")
+        ext.get_value(&handle, id).expect("param value")
     }
 
     /// The plugin's own parser: the CLAP value for a display text like "-6" (dB) or "25" (%).
     pub fn text_to_value(&mut self, id: ClapId, text: &str) -> f64 {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginParams = handle.get_extension().expect("params extension");
         let text = CString::new(text).unwrap();
-        ext.text_to_value(&mut handle, id, &text)
+        ext.text_to_value(&handle, id, &text)
             .unwrap_or_else(|| panic!("plugin could not parse {text:?}"))
     }
 
     pub fn value_to_text(&mut self, id: ClapId, value: f64) -> String {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginParams = handle.get_extension().expect("params extension");
         let mut buf = [0u8; 256];
         let text = ext
-            .value_to_text(&mut handle, id, value, &mut buf)
+            .value_to_text(&handle, id, value, &mut buf)
             .expect("value_to_text");
         let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
         String::from_utf8_lossy(&text[..end]).into_owned()
@@ -304,12 +297,12 @@ impl LoadedPlugin {
         use clack_extensions::audio_ports_config::{
             AudioPortsConfigBuffer, PluginAudioPortsConfig,
         };
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
         let mut buffer = AudioPortsConfigBuffer::new();
-        (0..ext.count(&mut handle))
+        (0..ext.count(&handle))
             .map(|i| {
-                let c = ext.get(&mut handle, i, &mut buffer).expect("config");
+                let c = ext.get(&handle, i, &mut buffer).expect("config");
                 let channels = |p: Option<clack_extensions::audio_ports_config::MainPortInfo>| {
                     p.map(|p| p.channel_count).unwrap_or(0)
                 };
@@ -321,44 +314,44 @@ impl LoadedPlugin {
     /// Selects an audio port configuration (the plugin must be inactive).
     pub fn select_port_config(&mut self, id: ClapId) {
         use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginAudioPortsConfig = handle.get_extension().expect("audio-ports-config");
-        ext.select(&mut handle, id).expect("select config");
+        ext.select(&handle, id).expect("select config");
     }
 
     /// Tells the plugin the host renders offline (CLAP render extension): the plugin may then
     /// wait for its model instead of missing deadlines. Call before `activate`.
     pub fn set_offline(&mut self, offline: bool) {
         use clack_extensions::render::{PluginRender, RenderMode};
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginRender = handle.get_extension().expect("render extension");
         let mode = if offline {
             RenderMode::Offline
         } else {
             RenderMode::Realtime
         };
-        ext.set(&mut handle, mode).expect("render mode");
+        ext.set(&handle, mode).expect("render mode");
     }
 
     pub fn latency(&mut self) -> u32 {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginLatency = handle.get_extension().expect("latency extension");
-        ext.get(&mut handle)
+        ext.get(&handle)
     }
 
     pub fn save_state(&mut self) -> Vec<u8> {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginState = handle.get_extension().expect("state extension");
         let mut bytes = Vec::new();
-        ext.save(&mut handle, &mut bytes).expect("state save");
+        ext.save(&handle, &mut bytes).expect("state save");
         bytes
     }
 
     pub fn load_state(&mut self, bytes: &[u8]) {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginState = handle.get_extension().expect("state extension");
         let mut reader = bytes;
-        ext.load(&mut handle, &mut reader).expect("state load");
+        ext.load(&handle, &mut reader).expect("state load");
     }
 
     pub fn activate(&mut self, sample_rate: f64, max_frames: u32) -> Processor {
