@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::bench::BenchArgs;
 use crate::pipeline::Renderer;
 
-/// A typical value for each stage's parameters (Python's `netbend_models.bench.vae.ACTIVE_PARAMS`).
+/// A typical value for each stage's parameters (Python's `netbend_models.bend.inputs.ACTIVE_PARAMS`).
 fn active_params(stage: Stage) -> &'static [f64] {
     match stage {
         Stage::Translate => &[0.1, -0.05],

@@ -8,7 +8,7 @@
     python -m netbend_models.bench.stylegan2 --checkpoint G.pt [--trust-checkpoint]
         [--reps 10] [--threads 1]
 
-Timing follows bench/vae.py (interleaved repetitions, medians of wall and process CPU time).
+Timing follows vae.py (interleaved repetitions, medians of wall and process CPU time).
 Peak resident memory of the process is printed at the end (it includes the exports).
 
 The sessions run without onnxruntime's memory pattern: with it, the second run of a graph
@@ -29,10 +29,11 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from .vae import active_bend_inputs, interleaved_medians, neutral_bend_inputs, print_table, session
-from ..export.vae import onnx_export
+from ..bend.inputs import active_bend_inputs, neutral_bend_inputs
+from ..export.common import onnx_export
 from ..export.stylegan2 import BentSynthesis, export_decoder, random_generator
 from ..stylegan2.model import Generator, load_rosinality
+from .common import interleaved_medians, print_table, session
 
 
 class PlainSynthesis(nn.Module):

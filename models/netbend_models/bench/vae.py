@@ -25,7 +25,6 @@ engine: `netbend bench --model DIR --unbent-decoder DIR/decoder-unbent.onnx`.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -34,88 +33,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from ..bend.block import STAGE_NAMES, STAGE_PARAM_COUNT
+from ..bend.inputs import active_bend_inputs, neutral_bend_inputs
 from ..export.vae import bendable_layers, export_decoder, export_encoder, export_model, load_checkpoint, random_model
 from ..vae.model import N_BINS, N_FRAMES
-
-# A typical value per stage for the active configuration (radius 2, 20 degrees, ...).
-ACTIVE_PARAMS = {"translate": [0.1, -0.05], "scale": [0.8, 1.25], "rotate": [20.0], "erode": [2.0],
-                 "dilate": [2.0], "scalar-multiply": [1.5], "offset": [0.1], "binary-thresh": [0.0],
-                 "noise": [0.3]}
-
-
-def neutral_bend_inputs(layers) -> dict[str, np.ndarray]:
-    feeds = {}
-    for layer in layers:
-        l, h, w = layer["index"], layer["height"], layer["width"]
-        for stage in STAGE_NAMES:
-            feeds[f"L{l}.{stage}.idx"] = np.zeros(0, np.int64)
-            feeds[f"L{l}.{stage}.mix"] = np.zeros(0, np.float32)
-            if STAGE_PARAM_COUNT[stage]:
-                feeds[f"L{l}.{stage}.params"] = np.zeros((0, STAGE_PARAM_COUNT[stage]), np.float32)
-        feeds[f"L{l}.shuffle.source"] = np.zeros(0, np.int64)
-        feeds[f"L{l}.noise.field"] = np.zeros((0, h, w), np.float32)
-    return feeds
-
-
-def active_bend_inputs(layers, fraction: float = 1 / 8, channels: int | None = None,
-                       seed: int = 0, distinct: bool = False) -> dict[str, np.ndarray]:
-    """Every stage of every layer on `channels` or else max(1, C * fraction) random channels,
-    mix in [0.5, 1]. The channels of a stage share its ACTIVE_PARAMS (as one config entry's
-    channels do), or with `distinct` each gets its own (ACTIVE_PARAMS times 0.5..1.5), as when
-    entries with different parameters merge into one stage; the spatial stages then sample one
-    grid per channel instead of one shared grid (export/shared_grid.py)."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for layer in layers:
-        l, c, h, w = layer["index"], layer["channels"], layer["height"], layer["width"]
-        k = min(c, channels) if channels else max(1, int(c * fraction))
-        for stage in STAGE_NAMES:
-            feeds[f"L{l}.{stage}.idx"] = rng.choice(c, k, replace=False).astype(np.int64)
-            feeds[f"L{l}.{stage}.mix"] = rng.uniform(0.5, 1.0, k).astype(np.float32)
-            if STAGE_PARAM_COUNT[stage]:
-                params = np.tile(np.float32(ACTIVE_PARAMS[stage]), (k, 1))
-                if distinct:
-                    params *= np.linspace(0.5, 1.5, k, dtype=np.float32)[:, None] if k > 1 else 1
-                feeds[f"L{l}.{stage}.params"] = params
-        feeds[f"L{l}.shuffle.source"] = rng.choice(c, k, replace=False).astype(np.int64)
-        feeds[f"L{l}.noise.field"] = rng.standard_normal((k, h, w)).astype(np.float32)
-    return feeds
-
-
-def session(path: Path, threads: int, memory_pattern: bool = True) -> ort.InferenceSession:
-    """memory_pattern=False: see bench/stylegan2.py (large images)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.enable_mem_pattern = memory_pattern
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def interleaved_medians(runs: dict, reps: int, warmup: int = 3) -> dict[str, tuple[float, float]]:
-    """runs: {label: callable}; (median wall ms, median process CPU ms) of each, repetitions
-    interleaved. CPU time leaves out the time other jobs hold the cores, so on a loaded machine it
-    is the steadier figure; with spinning intra-op threads it also counts their spinning."""
-    labels = list(runs)
-    for _ in range(warmup):
-        for label in labels:
-            runs[label]()
-    wall, cpu = {label: [] for label in labels}, {label: [] for label in labels}
-    for rep in range(reps):
-        order = labels[rep % len(labels):] + labels[:rep % len(labels)]
-        for label in order:
-            start, start_cpu = time.perf_counter(), time.process_time()
-            runs[label]()
-            cpu[label].append(1e3 * (time.process_time() - start_cpu))
-            wall[label].append(1e3 * (time.perf_counter() - start))
-    return {label: (statistics.median(wall[label]), statistics.median(cpu[label])) for label in labels}
-
-
-def print_table(title: str, medians: dict[str, tuple[float, float]], reference: str):
-    ref_wall, ref_cpu = medians[reference]
-    print(f"\n{title}\n| configuration | wall ms | ratio | CPU ms | ratio |\n|---|---|---|---|---|")
-    for label, (wall, cpu) in medians.items():
-        print(f"| {label} | {wall:.2f} | {wall / ref_wall:.3f} | {cpu:.2f} | {cpu / ref_cpu:.3f} |")
+from .common import interleaved_medians, print_table, session
 
 
 def main(argv=None):

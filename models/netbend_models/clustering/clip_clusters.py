@@ -8,12 +8,12 @@ Steps (docs/model-manifest.md, "Per-clip clustering"):
 1. audio read as float32, mixed to mono (mean of the channels), resampled to 44.1 kHz; STFT and
    db-minmax normalisation with the manifest's constants (data/audio.py); windows of 128 frames every
    64 frames, 64 frames of the normalised value of silence in front and as many at the end as
-   make every frame lie in exactly two windows (as `netbend render` cuts them);
+   make every frame lie in exactly two windows (as `netbend render` cuts them; clip_windows.py);
 2. encoder -> mu -> decoder with every bend stage empty (K = 0): the unbent `act.L{l}` [B, C, H, W];
 3. each map as a 1-channel image [B * C, 1, H, W], raw float32 values, through embed.L{l}.onnx;
 4. per feature, the float64 mean of its float32 embeddings over all windows;
-5. clustering.cluster_layers: k-means (Lloyd, Forgy, SplitMix64 seed) per layer, k capped at the
-   layer's channels, empty clusters dropped; written with clustering.write_cluster_yaml.
+5. common.cluster_layers: k-means (Lloyd, Forgy, SplitMix64 seed) per layer, k capped at the
+   layer's channels, empty clusters dropped; written with common.write_cluster_yaml.
 Only the exported model is needed (no checkpoint, no torch).
 """
 from __future__ import annotations
@@ -24,33 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import soundfile as sf
 
-from ..data.audio import SAMPLE_RATE, Normalisation, normalise, resample, stft
-from .vae import cluster_layers, parse_k, write_cluster_yaml
+from ..data.audio import Normalisation
+from .clip_windows import clip_windows, read_mono
+from .common import cluster_layers, parse_k, write_cluster_yaml
 
 BATCH = 8
-
-
-def clip_windows(signal: np.ndarray, norm: Normalisation, window: int) -> np.ndarray:
-    """Mono 44.1 kHz signal -> normalised windows [count, window, 513] float32 (step 1)."""
-    spec = normalise(np.abs(stft(signal)), norm).astype(np.float32)
-    frames, bins = spec.shape
-    if frames == 0:
-        raise ValueError("the clip has no samples")
-    hop = window // 2
-    count = (frames + hop - 1) // hop + 1
-    pad = np.float32(normalise(np.zeros(1), norm)[0])
-    padded = np.full(((count - 1) * hop + window, bins), pad, dtype=np.float32)
-    padded[hop:hop + frames] = spec
-    return np.stack([padded[k * hop:k * hop + window] for k in range(count)])
-
-
-def read_mono(path: Path) -> np.ndarray:
-    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    if data.shape[0] == 0:
-        raise ValueError(f"{path}: no samples")
-    return resample(data.mean(axis=1), rate, SAMPLE_RATE)
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:

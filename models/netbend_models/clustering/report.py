@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..data import audio
-from .vae import capture
+from .vae_activations import capture
 from .kmeans import seed_stability, silhouette
 
 N_BANDS = 8

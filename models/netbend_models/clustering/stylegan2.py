@@ -1,5 +1,5 @@
 """Feature clustering for StyleGAN2 image models (Entropy 2022 Sec. 4, Table 2), reusing the
-spectrogram VAE's pipeline pieces (clustering/vae.py: CNN training, k-means, manifest and cluster file).
+spectrogram VAE's pipeline pieces (common.py: CNN training, k-means, manifest and cluster file).
 
   python -m netbend_models.clustering.stylegan2 --checkpoint G.pt --model-dir DIR
       [--run-dir runs/NAME-clusters] [--samples 64 --test-samples 16 --epochs 3 --seed 0
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .vae import _file_digest, _json_default, cluster_layers, train_layer, write_clustering_outputs
+from .common import cluster_layers, file_digest, json_default, train_layer, write_clustering_outputs
 from .cnn import EmbeddingCNN
 from ..stylegan2.model import Generator, load_rosinality
 
@@ -94,7 +94,7 @@ def run(checkpoint: Path, model_dir: Path, run_dir: Path, samples: int = 64, tes
         trust: bool = False) -> dict:
     t_start = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
-    digest = _file_digest(checkpoint)
+    digest = file_digest(checkpoint)
     g, _, _ = load_rosinality(checkpoint, trust=trust)
     manifest_path = model_dir / "manifest.json"
     if not manifest_path.exists():
@@ -132,7 +132,7 @@ def run(checkpoint: Path, model_dir: Path, run_dir: Path, samples: int = 64, tes
     write_clustering_outputs(model_dir, run_dir, cnns, result, embeddings, seed, provenance)
     summary = {"clusters": {str(l): c for l, c in clusters.items()}, "provenance": provenance,
                "history": {str(l): h for l, h in histories.items()}}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=json_default) + "\n")
     return summary
 
 

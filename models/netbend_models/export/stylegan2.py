@@ -8,7 +8,7 @@ models"; docs/model-manifest.md).
 
 writes DIR/mapping.onnx (z -> w), DIR/decoder.onnx (w+, psi, per-layer noise and bend inputs ->
 image and the unbent activation of every layer) and DIR/manifest.json (with the mean latent).
-Like export/vae.py, the directory is assembled in a temporary sibling and renamed into place.
+Like the VAE's (vae.py), the directory is assembled in a temporary sibling and renamed into place.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from torch import nn
 
 from ..bend.block import BEND_INTERFACE_VERSION, STAGES, BendBlock
 from ..cli import parse_args_with_threads
-from .vae import (MANIFEST_FORMAT_VERSION, bend_dynamic_axes, example_bend_inputs, graph_io,
-                     onnx_export, write_model_directory)
 from ..stylegan2.model import Generator, load_rosinality
+from .common import (MANIFEST_FORMAT_VERSION, bend_dynamic_axes, example_bend_inputs, graph_io, onnx_export,
+                     write_model_directory)
 
 MEAN_LATENT_SAMPLES = 4096
 
@@ -150,7 +150,7 @@ def mean_latent_for(generator: Generator, stored: torch.Tensor | None) -> tuple[
 def export_model(generator: Generator, out_dir: Path, mean_latent: torch.Tensor | None = None,
                  name: str = "stylegan2", description: str = "", training: dict | None = None,
                  force: bool = False) -> Path:
-    """Write the image model directory out_dir atomically (see export.write_model_directory)."""
+    """Write the image model directory out_dir atomically (see common.write_model_directory)."""
 
     def write_graphs(directory: Path) -> dict:
         generator.eval()

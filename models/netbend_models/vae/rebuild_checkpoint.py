@@ -42,7 +42,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from ..bench.vae import neutral_bend_inputs
+from ..bend.inputs import neutral_bend_inputs
 from ..cli import parse_args_with_threads
 from .train import RECIPES, load_split, synthetic_windows
 from .model import DECODER_CHANNELS, STEM_SHAPE, SpatialSpectrogramVAE, SpectrogramVAE

@@ -17,7 +17,7 @@ import torch
 from scipy import ndimage
 
 from netbend_models.bend.block import BendBlock
-from netbend_models.export.vae import export_bend_block
+from netbend_models.export.common import export_bend_block
 from netbend_models.export.separable_sample import SEPARABLE_MIN_POINTS
 
 torch.set_num_threads(2)

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import numpy as np
 from netbend_models.data.audio import Normalisation, normalise, stft
-from netbend_models.clustering.clip_clusters import clip_windows, clip_clusters
-from netbend_models.clustering.vae import validate_cluster_map
+from netbend_models.clustering.clip_clusters import clip_clusters
+from netbend_models.clustering.clip_windows import clip_windows
+from netbend_models.clustering.common import validate_cluster_map
 
 ROOT = Path(__file__).resolve().parents[3]
 

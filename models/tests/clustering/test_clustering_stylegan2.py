@@ -10,7 +10,7 @@ import torch
 
 from netbend_models.clustering import stylegan2 as cs
 from netbend_models.export import stylegan2 as export_stylegan2
-from netbend_models.clustering.vae import read_cluster_yaml
+from netbend_models.clustering.common import read_cluster_yaml
 from netbend_models.export.stylegan2 import BentSynthesis, random_generator
 
 torch.set_num_threads(1)

@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from netbend_models.clustering import vae as clustering
+from netbend_models.clustering import common, vae as clustering
 from netbend_models.clustering.cnn import EMBEDDING_DIM, EmbeddingCNN, VAE_LAYER_DEPTHS
 from netbend_models.vae.model import SpectrogramVAE
 
@@ -44,18 +44,18 @@ def test_cnn_can_learn_to_tell_features_apart():
     base[3, ::2, ::2] = 1
     maps = (base[None] + 0.3 * torch.randn(20, 4, 8, 33)).half()
     cnn = EmbeddingCNN(8, 33, 4, 1)
-    hist = clustering.train_layer(1, cnn, maps[:16], maps[16:], epochs=15, progress=False)
+    hist = common.train_layer(1, cnn, maps[:16], maps[16:], epochs=15, progress=False)
     assert hist[-1]["test_accuracy"] == 1.0
 
 
 def test_cluster_yaml_round_trip(tmp_path):
     clusters = {1: [[0, 3, 5], [1, 2], [4]], 3: [[1], [0, 2, 3]]}
     path = tmp_path / "clusters.yaml"
-    clustering.write_cluster_yaml(path, clusters)
+    common.write_cluster_yaml(path, clusters)
     doc = yaml.safe_load(path.read_text())
     assert doc[1][0] == {"cluster_index": 0, "feature_index": 0}
     assert [e["feature_index"] for e in doc[1]] == list(range(6))
-    assert clustering.read_cluster_yaml(path) == clusters
+    assert common.read_cluster_yaml(path) == clusters
 
 
 def manifest_for(vae: SpectrogramVAE) -> dict:
@@ -75,7 +75,7 @@ def test_manifest_writer_validates_and_keeps_other_fields(tmp_path):
     path.write_text(json.dumps(manifest_for(vae)))
     path.chmod(0o644)
     good = {1: [[0, 1, 2], [3, 4, 5, 6, 7]], 2: [[0, 2], [1, 3]], 3: [[0, 1]], 4: [[0]]}
-    m = clustering.write_manifest_clusters(path, good, clustering={"seed": 3})
+    m = common.write_manifest_clusters(path, good, clustering={"seed": 3})
     again = json.loads(path.read_text())
     assert again == m and again["training"] == {"note": "kept"} and again["clustering"] == {"seed": 3}
     assert again["clusters"]["general"]["2"] == [[0, 2], [1, 3]]
@@ -84,7 +84,7 @@ def test_manifest_writer_validates_and_keeps_other_fields(tmp_path):
                      ({1: [[0, 1, 2, 3, 4, 5, 6, 7, 8]]}, "outside \\[8\\]"),
                      ({5: [[0]]}, "layer 5"), ({4: [[0], []]}, "empty cluster")]:
         with pytest.raises(ValueError, match=msg):
-            clustering.write_manifest_clusters(path, bad)
+            common.write_manifest_clusters(path, bad)
     assert json.loads(path.read_text()) == m  # a rejected map leaves the file as it was
     assert path.stat().st_mode & 0o777 == 0o644
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
@@ -122,7 +122,7 @@ def test_tiny_end_to_end_cli(tmp_path):
         assert flat == list(range(layer["channels"])), layer  # every channel in exactly one cluster
         assert all(cl) and len(cl) <= 3
     assert len(general["1"]) == 3  # 8 channels, k = 3
-    assert clustering.read_cluster_yaml(model_dir / "clusters.yaml") == \
+    assert common.read_cluster_yaml(model_dir / "clusters.yaml") == \
         {int(l): v for l, v in general.items()}
     entry = manifest["clustering"]
     assert entry["algorithm"] == "kmeans-lloyd-forgy" and entry["seed"] == 1
@@ -154,9 +154,9 @@ def test_resume_refuses_other_settings(tmp_path):
     maps = torch.randn(4, 3, 8, 33).half()
     cnn = EmbeddingCNN(8, 33, 3, 1)
     ck = tmp_path / "l1.pt"
-    clustering.train_layer(1, cnn, maps[:3], maps[3:], 1, ck, progress=False, meta={"a": 1})
+    common.train_layer(1, cnn, maps[:3], maps[3:], 1, ck, progress=False, meta={"a": 1})
     with pytest.raises(ValueError, match="other settings"):
-        clustering.train_layer(1, EmbeddingCNN(8, 33, 3, 1), maps[:3], maps[3:], 2, ck, resume=True,
+        common.train_layer(1, EmbeddingCNN(8, 33, 3, 1), maps[:3], maps[3:], 2, ck, resume=True,
                                progress=False, meta={"a": 2})
 
 

@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from netbend_models.bench.vae import neutral_bend_inputs
+from netbend_models.bend.inputs import neutral_bend_inputs
 from netbend_models.export.vae import BentDecoder, export_model
 from netbend_models.vae.model import SpatialSpectrogramVAE, load_checkpoint, spectral_loss
 
