@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ..bend.inputs import active_bend_inputs, neutral_bend_inputs
+from ..cli import run_tool
 from ..export.common import onnx_export
 from ..export.stylegan2 import BentSynthesis, export_decoder, random_generator
 from ..stylegan2.model import Generator, load_rosinality
@@ -49,7 +50,8 @@ class PlainSynthesis(nn.Module):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path)
     source.add_argument("--random-init", action="store_true")
@@ -95,4 +97,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

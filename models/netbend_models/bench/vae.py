@@ -34,13 +34,15 @@ import onnxruntime as ort
 import torch
 
 from ..bend.inputs import active_bend_inputs, neutral_bend_inputs
+from ..cli import run_tool
 from ..export.vae import bendable_layers, export_decoder, export_encoder, export_model, load_checkpoint, random_model
 from ..vae.model import N_BINS, N_FRAMES
 from .common import interleaved_medians, print_table, session
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path)
     source.add_argument("--width", type=float, help="random weights of this width")
@@ -137,4 +139,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

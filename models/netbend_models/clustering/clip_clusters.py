@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from ..cli import run_tool
 from ..data.audio import Normalisation
 from .clip_windows import clip_windows, read_mono
 from .common import cluster_layers, parse_k, write_cluster_yaml
@@ -85,7 +86,7 @@ def clip_clusters(model_dir: Path, audio: Path, k: dict[int, int] | None = None,
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m netbend_models.clustering.clip_clusters", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, required=True, help="exported model directory with embedding CNNs")
     p.add_argument("--in", dest="audio", type=Path, required=True, help="audio clip")
     p.add_argument("--out", type=Path, required=True, help="cluster file to write (reference format)")
@@ -109,4 +110,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

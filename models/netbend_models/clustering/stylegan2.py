@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cli import run_tool
 from .common import cluster_layers, file_digest, json_default, train_layer, write_clustering_outputs
 from .cnn import EmbeddingCNN
 from ..stylegan2.model import Generator, load_rosinality
@@ -137,7 +138,8 @@ def run(checkpoint: Path, model_dir: Path, run_dir: Path, samples: int = 64, tes
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--trust-checkpoint", action="store_true")
     p.add_argument("--model-dir", type=Path, required=True)
@@ -160,4 +162,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

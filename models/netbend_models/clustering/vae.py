@@ -4,18 +4,18 @@
       [--samples N --test-samples M --epochs E|E1,E2,E3,E4 --k 5,5,4,4 --seed S --resume]
 
 1. Activations: dataset windows (train split, N chosen with the seed) go through the VAE in eval
-   mode (z = mu); forward hooks on `decoder.stages[l-1]` give layer l's maps [C, H, W] per window.
-   Each map, labelled with its channel index, is one training example of layer l's CNN; M windows
-   of the validation split (other tracks) are the held-out test set.
-   (vae_activations.py)
+   mode (z = mu); forward hooks on `decoder.stages[l-1]` (vae_activations.py) give layer l's maps
+   [C, H, W] per window. Each map, labelled with its channel index, is one training example of
+   layer l's CNN; M windows of the validation split (other tracks) are the held-out test set.
 2. One EmbeddingCNN per layer (cnn.py; depth 1-4 for layers 1-4), softmax feature
    learning (common.train_layer): cross-entropy, Adam lr 1e-4, betas (0.9, 0.999), batch 100. A
    checkpoint per layer and epoch in the run folder; --resume continues where it stopped.
 3. General clusters: the mean bottleneck embedding of each feature over the N training windows,
    then k-means (kmeans.py: Lloyd, Forgy, SplitMix64 seed) with k per layer (5,5,4,4).
-4. Writes (common.write_clustering_outputs) into the model directory: manifest.json `clusters.general` and `clustering` (atomically),
-   `embed.L{l}.onnx` (maps [N, 1, H, W] -> embedding [N, 10]) and `clusters.yaml` (the reference
-   implementation's format). The run folder gets the log, checkpoints, report.json/.md and figures.
+4. Writes (common.write_clustering_outputs) into the model directory: manifest.json
+   `clusters.general` and `clustering` (atomically), `embed.L{l}.onnx` (maps [N, 1, H, W] ->
+   embedding [N, 10]) and `clusters.yaml` (the reference implementation's format). The run
+   folder gets the log, checkpoints, report.json/.md and figures.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..cli import parse_args_with_threads
+from ..cli import parse_args_with_threads, run_tool
 from ..data.audio import Normalisation
 from ..vae.model import SpectrogramVAE, load_checkpoint
 from .clip_windows import clip_windows, read_mono
@@ -180,8 +180,8 @@ def run(checkpoint: Path, data: Path, model_dir: Path, run_dir: Path, samples: i
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m netbend_models.clustering.vae", description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", type=Path, required=True, help="SpectrogramVAE checkpoint (netbend_models.vae.train)")
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", type=Path, required=True, help="SpectrogramVAE checkpoint (vae/train.py)")
     p.add_argument("--data", type=Path, required=True, help="dataset folder (netbend_models.data.dataset)")
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory with manifest.json")
     p.add_argument("--run", type=Path, default=Path(__file__).resolve().parents[2] / "runs" / "clustering",
@@ -226,4 +226,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

@@ -21,6 +21,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from ..cli import run_tool
 from . import audio, drums
 
 PACKAGE_MUSIC_DIRS = [
@@ -230,7 +231,7 @@ def build(out: Path, audio_dirs: list[Path] | None, n_drum_breaks: int, seconds_
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m netbend_models.data.dataset", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True, help="output folder (e.g. data/)")
     p.add_argument("--audio-dir", type=Path, action="append",
                    help="folder of your own audio (repeatable); default: the Debian package music")
@@ -252,4 +253,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

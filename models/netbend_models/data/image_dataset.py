@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cli import run_tool
+
 FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 PACKAGE = "fonts-noto-color-emoji"
 LICENSES = {"images": "Apache-2.0", "font": "SIL Open Font License 1.1",
@@ -88,7 +90,8 @@ def build(out: Path, size: int = 64, font: Path = FONT) -> int:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--font", type=Path, default=FONT)
@@ -98,4 +101,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

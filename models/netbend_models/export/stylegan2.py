@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..bend.block import BEND_INTERFACE_VERSION, STAGES, BendBlock
-from ..cli import parse_args_with_threads
+from ..cli import parse_args_with_threads, run_tool
 from ..stylegan2.model import Generator, load_rosinality
 from .common import (MANIFEST_FORMAT_VERSION, bend_dynamic_axes, example_bend_inputs, graph_io, onnx_export,
                      write_model_directory)
@@ -178,7 +178,8 @@ def random_generator(size: int, width: float = 1.0, style_dim: int = 512, n_mlp:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path, help="rosinality stylegan2-pytorch checkpoint (.pt with g_ema)")
     source.add_argument("--random-init", action="store_true", help="random weights (benchmarks, tests)")
@@ -209,4 +210,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

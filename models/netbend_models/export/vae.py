@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..cli import run_tool
 from ..bend.block import BEND_INTERFACE_VERSION, STAGES, BendBlock
 from ..data import audio
 from ..vae import model as vae
@@ -184,7 +185,8 @@ def load_checkpoint(path: Path) -> tuple[SpectrogramVAE, dict]:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path, help="netbend_models.vae.train checkpoint (last.pt)")
     source.add_argument("--random-width", type=float, help="random weights of this width (test models)")
@@ -211,4 +213,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

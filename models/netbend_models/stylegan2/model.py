@@ -337,9 +337,13 @@ def load_rosinality(path: Path, trust: bool = False) -> tuple[Generator, torch.T
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=not trust)
+    except OSError:
+        raise
     except Exception as exc:  # pickle errors come in many types
-        if trust:
-            raise
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if trust or not (head == b"PK" or head[:1] == b"\x80"):  # torch.save writes a zip or (legacy) a pickle
+            raise ValueError(f"{path} is not a PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
         raise ValueError(f"{path} could not be loaded as plain tensors ({type(exc).__name__}); if it is "
                          "a training checkpoint you trust, load it with --trust-checkpoint") from exc
     if not isinstance(ckpt, dict) or "g_ema" not in ckpt:
@@ -347,7 +351,10 @@ def load_rosinality(path: Path, trust: bool = False) -> tuple[Generator, torch.T
     # rosinality's train.py keeps args as an argparse Namespace, stylegan2/train.py as a dict
     args = ckpt.get("args")
     lr_mlp = args.get("lr_mlp", 0.01) if isinstance(args, dict) else getattr(args, "lr_mlp", 0.01)
-    g = Generator.from_state_dict(ckpt["g_ema"], lr_mlp=lr_mlp).eval()
+    try:
+        g = Generator.from_state_dict(ckpt["g_ema"], lr_mlp=lr_mlp).eval()
+    except (RuntimeError, ValueError) as exc:  # missing, unexpected or misshapen weights
+        raise ValueError(f"{path}: {exc}") from exc
     latent_avg = ckpt.get("latent_avg")
     if latent_avg is not None:
         latent_avg = latent_avg.reshape(-1).float()

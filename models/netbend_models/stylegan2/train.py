@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..cli import run_tool
 from .model import LRELU_GAIN, LRELU_SLOPE, FirFilter, Generator
 
 DEFAULT_CHANNELS = "4:128,8:128,16:64,32:32,64:16"  # ~3 CPU s a step (batch 16) on this machine
@@ -242,7 +243,8 @@ def train(args: dict, run_dir: Path, resume: bool, max_minutes: float | None, ch
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="netbend_models.data.image_dataset output directory")
     p.add_argument("--name", default="stylegan2-demo")
     p.add_argument("--runs", type=Path, default=Path("runs"))
@@ -271,4 +273,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

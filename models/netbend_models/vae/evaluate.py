@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..cli import run_tool
 from ..data import audio
 from .model import SpectrogramVAE, load_checkpoint
 
@@ -88,7 +89,7 @@ def markdown_table(result: dict) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m netbend_models.vae.evaluate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True, help="dataset folder (netbend_models.data.dataset)")
     p.add_argument("--split", default="test", choices=["test", "validation"])
@@ -105,4 +106,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

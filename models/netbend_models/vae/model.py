@@ -279,7 +279,12 @@ def build_model(config: dict) -> nn.Module:
 
 def load_checkpoint(path, map_location="cpu") -> nn.Module:
     """Either architecture from a train.py checkpoint, in eval mode."""
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except OSError:
+        raise
+    except Exception as exc:  # pickle and zip errors come in many types
+        raise ValueError(f"{path}: not a Netbend VAE checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
         raise ValueError(f"{path}: not a Netbend VAE checkpoint (needs keys 'config' and 'model')")
     model = build_model(ckpt["config"])

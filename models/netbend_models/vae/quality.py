@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from ..cli import run_tool
 from ..data import audio, drums
 
 EPS = 1e-5
@@ -172,7 +172,8 @@ def write_heldout_clips(data: Path, out: Path, seconds: float = 20.0,
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("clips", help="write the dataset's held-out test split as clips")
     c.add_argument("--data", type=Path, required=True)
@@ -205,4 +206,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_tool(main)

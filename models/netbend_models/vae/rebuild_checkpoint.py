@@ -43,7 +43,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from ..bend.inputs import neutral_bend_inputs
-from ..cli import parse_args_with_threads
+from ..cli import parse_args_with_threads, run_tool
 from .train import RECIPES, load_split, synthetic_windows
 from .model import DECODER_CHANNELS, STEM_SHAPE, SpatialSpectrogramVAE, SpectrogramVAE
 
@@ -240,7 +240,8 @@ def rebuild(model_dir: Path, windows: torch.Tensor) -> tuple[SpectrogramVAE, dic
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model-dir", type=Path, required=True, help="exported model directory (e.g. vae/)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="dataset folder (netbend_models.data.dataset): batch-norm statistics "
@@ -268,4 +269,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

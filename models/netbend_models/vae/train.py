@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..cli import run_tool
 from .model import ARCHITECTURES, SpatialSpectrogramVAE, SpectrogramVAE, build_model, spectral_loss, vae_loss
 
 KL_BETA = 1e-3  # small: reconstruction quality matters more than a smooth latent space here
@@ -83,7 +84,7 @@ def save(path: Path, model, opt, epoch: int, step: int, history: list):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__)
     p.add_argument("--name", default="default")
     p.add_argument("--runs", type=Path, default=Path(__file__).resolve().parents[2] / "runs")
     p.add_argument("--data", type=Path)
@@ -179,4 +180,4 @@ def main(argv=None):
         last_save = time.time()
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)
