@@ -15,7 +15,7 @@ The sessions run without onnxruntime's memory pattern: with it, the second run o
 allocates the planned block on top of the arena the first run grew, and each new set of input
 shapes (neutral K = 0, then K > 0) plans another. At 1024 px one decoder went from 4.5 GB after
 its first run to 7.1 GB after its second, and the four interleaved cases of the two sessions
-passed 14 GB; without the pattern it stays at 4.5 GB and was no slower (models/README.md).
+passed 14 GB; without the pattern it stays at 4.5 GB and was no slower (models/docs/stylegan2.md).
 """
 from __future__ import annotations
 
