@@ -31,7 +31,7 @@ pub struct BenchArgs {
     pub against: Option<PathBuf>,
     /// Measure the bend graph's overhead instead of render speed: one window through the model
     /// neutral, with every stage active and with --config, side by side with this decoder of
-    /// the same weights exported without bend blocks (`python -m netbend_models.bench_bend
+    /// the same weights exported without bend blocks (`python -m netbend_models.bench.vae
     /// --save-model DIR` writes DIR/decoder-unbent.onnx)
     #[arg(long, value_name = "FILE")]
     pub unbent_decoder: Option<PathBuf>,

@@ -3,7 +3,7 @@
 //! the same model's decoder exported without bend blocks, repetitions interleaved so that load
 //! from other processes hits every case alike; medians of wall and process CPU time.
 //!
-//! The cases are those of `python -m netbend_models.bench_bend` (models/README.md): every bend
+//! The cases are those of `python -m netbend_models.bench.vae` (models/README.md): every bend
 //! input neutral; every one of the 14 stages on one channel of every layer; every stage on a
 //! random eighth of every layer's channels; and the `--config` if one is given.
 
@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::bench::BenchArgs;
 use crate::pipeline::Renderer;
 
-/// A typical value for each stage's parameters (Python's `bench_bend.ACTIVE_PARAMS`).
+/// A typical value for each stage's parameters (Python's `netbend_models.bend.inputs.ACTIVE_PARAMS`).
 fn active_params(stage: Stage) -> &'static [f64] {
     match stage {
         Stage::Translate => &[0.1, -0.05],

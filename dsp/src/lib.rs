@@ -4,7 +4,7 @@
 //!
 //! Everything here follows `docs/signal.md` (periodic Hann 1024, hop 256, 513 bins, the analysis
 //! padding and the db-minmax normalisation); the Python reference of the same conventions is
-//! `models/netbend_models/audio.py`, and the tests compare against NumPy/SciPy.
+//! `models/netbend_models/data/audio.py`, and the tests compare against NumPy/SciPy.
 //!
 //! Hot-path types ([`StreamingFramer`], [`StreamingResampler`]) allocate only in their
 //! constructors. Offline helpers ([`Stft`], [`griffin_lim`], [`resample`], [`audio_file`])

@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn frame_count_matches_the_python_reference_padding() {
         let config = StftConfig::default();
-        // audio.py: n_frames = (768 + len - 1) // 256 + 1
+        // models/netbend_models/data/audio.py: n_frames = (768 + len - 1) // 256 + 1
         assert_eq!(config.frames_for(0), 0);
         assert_eq!(config.frames_for(1), 4);
         assert_eq!(config.frames_for(256), 4);

@@ -91,13 +91,13 @@ np.stack([Z.real, Z.imag], axis=-1).astype(np.float64).tofile(sys.argv[2])
 
 #[test]
 fn normalised_spectrogram_matches_the_python_model_tooling() {
-    // models/netbend_models/audio.py is the Python side of the same convention: both must give
+    // models/netbend_models/data/audio.py is the Python side of the same convention: both must give
     // the model the same values.
     const PY_NORMALISE: &str = r#"
 import sys
 sys.path.insert(0, sys.argv[3])
 import numpy as np
-from netbend_models.audio import normalised_spectrogram, Normalisation
+from netbend_models.data.audio import normalised_spectrogram, Normalisation
 x = np.fromfile(sys.argv[1], dtype=np.float32)
 norm = Normalisation(amin=1e-3, db_min=-60.0, db_max=40.0)
 normalised_spectrogram(x, norm).astype(np.float32).tofile(sys.argv[2])

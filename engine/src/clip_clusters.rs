@@ -3,8 +3,8 @@
 //! feature over the clip's windows and cluster with k-means. The result replaces the manifest's
 //! general clusters in bend configs (`netbend render --clusters`).
 //!
-//! The steps match the Python reference `python -m netbend_models.clip_clusters` exactly
-//! (docs/model-manifest.md, "Per-clip clustering"):
+//! The steps match the Python reference `python -m netbend_models.clustering.clip_clusters`
+//! exactly (docs/model-manifest.md, "Per-clip clustering"):
 //!
 //! 1. audio at the model rate, mixed to mono; STFT, db-minmax normalisation with the manifest's
 //!    constants; windows of `window_frames` frames every `window_frames / 2` with the normalised

@@ -55,7 +55,7 @@ impl ClusteringInfo {
         let value = manifest.clustering.as_ref().ok_or_else(|| {
             Error::Model(format!(
                 "{mpath}: no `clustering` record, so model `{}` has no embedding CNNs for \
-                 per-clip clustering; make them with `python -m netbend_models.clustering` \
+                 per-clip clustering; make them with `python -m netbend_models.clustering.vae` \
                  (models/README.md)",
                 manifest.name
             ))

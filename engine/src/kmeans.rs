@@ -1,4 +1,4 @@
-//! k-means (Lloyd's method, Forgy initialisation) as `models/netbend_models/clustering_kmeans.py`
+//! k-means (Lloyd's method, Forgy initialisation) as `models/netbend_models/clustering/kmeans.py`
 //! specifies it step by step, so that per-clip clusters made here equal the Python pipeline's for
 //! the same embeddings and seed (docs/model-manifest.md, `clustering`: `"kmeans-lloyd-forgy"`,
 //! rng `"splitmix64"`).

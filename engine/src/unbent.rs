@@ -1,4 +1,4 @@
-//! A spectrogram decoder exported without bend blocks (`python -m netbend_models.bench_bend
+//! A spectrogram decoder exported without bend blocks (`python -m netbend_models.bench.vae
 //! --save-model DIR` writes one as `DIR/decoder-unbent.onnx`): the reference that the bend
 //! graph's overhead is measured against (`netbend bench --unbent-decoder`). Not a model
 //! directory: it takes only `z`, so no bend can reach it.

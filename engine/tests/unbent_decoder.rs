@@ -1,7 +1,7 @@
 //! The bend graph's overhead is measured against the same weights' decoder exported without bend
 //! blocks (`netbend bench --unbent-decoder`): the Python exporter writes both
-//! (`bench_bend --save-model`), the engine runs both. With every bend input neutral the bent
-//! graph must give the unbent decoder's output bit for bit (docs/bend-graph.md), through the
+//! (`python -m netbend_models.bench.vae --save-model`), the engine runs both. With every bend
+//! input neutral the bent graph must give the unbent decoder's output bit for bit (docs/bend-graph.md), through the
 //! engine too.
 
 use engine::{

@@ -16,8 +16,8 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from netbend_models import drums  # noqa: E402
-from netbend_models.audio import SAMPLE_RATE  # noqa: E402
+from netbend_models.data import drums  # noqa: E402
+from netbend_models.data.audio import SAMPLE_RATE  # noqa: E402
 
 OUT_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
 DRUM_KIT = drums.HYDROGEN_KITS_DIR / "rumpf_kit_z01_h2"

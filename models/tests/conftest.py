@@ -6,7 +6,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from netbend_models import export
+from netbend_models.export import vae as export
 
 COMMITTED_DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 TINY_WIDTH, TINY_SEED = 0.015625, 0

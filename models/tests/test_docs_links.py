@@ -1,10 +1,14 @@
 """Every relative link and image in the repository's markdown files points at a file that exists,
-and every `#anchor` at a heading of the target file (GitHub's heading slugs).
+and every `#anchor` at a heading of the target file (GitHub's heading slugs); every netbend_models
+module the markdown and Rust files name (`python -m netbend_models.x.y`, `python_module("...")`,
+`netbend_models.x.y[.name]`, `netbend_models/x/y.py`) exists.
 
 Files: the markdown files git knows (tracked, or untracked and not ignored), or, without git, every
 `*.md` under the root; generated, installed and third-party folders are left out. Links: inline
 `[text](target)` and `![alt](target)`, and reference definitions `[label]: target`, outside fenced
-code blocks and code spans. Links with a scheme (http, https, mailto, ...) are not checked."""
+code blocks and code spans. Links with a scheme (http, https, mailto, ...) are not checked. Module
+names are checked everywhere in a file, code blocks included."""
+import ast
 import os
 import re
 import subprocess
@@ -29,17 +33,17 @@ ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
 
-def markdown_files(root=ROOT):
-    """The markdown files to check, as paths under root, sorted."""
+def markdown_files(root=ROOT, suffix=".md"):
+    """The markdown (or other `suffix`) files to check, as paths under root, sorted."""
     try:
         out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                              "--", "*.md"], cwd=root, capture_output=True, check=True).stdout
+                              "--", f"*{suffix}"], cwd=root, capture_output=True, check=True).stdout
         candidates = [root / name for name in out.decode().split("\0") if name]
     except (OSError, subprocess.CalledProcessError):
         candidates = []
         for directory, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
-            candidates += [Path(directory) / f for f in files if f.endswith(".md")]
+            candidates += [Path(directory) / f for f in files if f.endswith(suffix)]
     keep = []
     for path in candidates:
         rel = path.relative_to(root)
@@ -182,3 +186,103 @@ def test_the_check_finds_broken_links(tmp_path):
     assert problems[2] == ("README.md:11: [anchor](docs/spec.md#seeds): "
                            "no heading with anchor #seeds in docs/spec.md")
     assert problems[3].startswith("README.md:12: [ref]: missing-ref.md: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# netbend_models module names
+
+PACKAGE = "netbend_models"
+COMMAND = re.compile(r"python3?\s+-m\s+(netbend_models(?:\.\w+)*)|python_module\(\s*\"(netbend_models(?:\.\w+)*)\"")
+DOTTED = re.compile(r"(?<![\w./-])netbend_models(?:\.\w+)+")
+FILE_PATH = re.compile(r"(?<![\w.-])netbend_models(?:/\w+)+\.py")
+
+
+def top_level_names(path):
+    """Names a module defines or imports at its top level."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def resolve(dotted, models):
+    """(kind, path, rest) of a dotted name under models/: kind "module" or "package" for its longest
+    prefix that exists, rest the names after it; (None, None, parts) if not even the package does."""
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        base = models.joinpath(*parts[:n])
+        if base.with_suffix(".py").is_file():
+            return "module", base.with_suffix(".py"), parts[n:]
+        if (base / "__init__.py").is_file():
+            return "package", base, parts[n:]
+    return None, None, parts
+
+
+def module_problems(files, models, root=ROOT):
+    """One message per name of a missing module: 'file:line: name: what is wrong'. A name followed
+    by `.<` or `...` is a pattern (`netbend_models.<package>.<module>`), not checked."""
+    problems = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(root).as_posix()
+        commands = set()
+        for match in COMMAND.finditer(text):
+            name = match.group(1) or match.group(2)
+            line = text.count("\n", 0, match.start()) + 1
+            commands.add(match.start(match.lastindex))
+            if text.startswith((".<", "..."), match.end(match.lastindex)):
+                continue
+            kind, found, rest = resolve(name, models)
+            if rest or not (kind == "module" or (kind == "package" and (found / "__main__.py").is_file())):
+                problems.append(f"{where}:{line}: python -m {name}: no such module")
+        for match in DOTTED.finditer(text):
+            if match.start() in commands or text.startswith((".<", "..."), match.end()):
+                continue
+            name, line = match.group(0), text.count("\n", 0, match.start()) + 1
+            kind, found, rest = resolve(name, models)
+            if kind is None or (kind == "package" and rest) or len(rest) > 1 \
+                    or (rest and rest[0] not in top_level_names(found)):
+                problems.append(f"{where}:{line}: {name}: no such module or name")
+        for match in FILE_PATH.finditer(text):
+            if not (models / match.group(0)).is_file():
+                line = text.count("\n", 0, match.start()) + 1
+                problems.append(f"{where}:{line}: {match.group(0)}: no such file")
+    return problems
+
+
+def test_every_named_module_exists():
+    files = markdown_files() + markdown_files(suffix=".rs")
+    assert ROOT / "tests" / "support" / "src" / "lib.rs" in files
+    problems = module_problems(files, ROOT / "models")
+    assert not problems, "netbend_models modules that do not exist:\n" + "\n".join(problems)
+
+
+def test_the_check_finds_missing_modules(tmp_path):
+    models = tmp_path / "models"
+    (models / PACKAGE / "vae").mkdir(parents=True)
+    (models / PACKAGE / "__init__.py").write_text("")
+    (models / PACKAGE / "vae" / "__init__.py").write_text("")
+    (models / PACKAGE / "vae" / "train.py").write_text("STEPS = 1\ndef main():\n    pass\n")
+    (tmp_path / "README.md").write_text(
+        "```sh\npython -m netbend_models.vae.train --data x\npython -m netbend_models.train\n```\n"
+        "`python -m\nnetbend_models.vae` and `netbend_models.vae.train.main`, `netbend_models.vae.model`,\n"
+        "`netbend_models.vae.train.nothing`, `models/netbend_models/vae/train.py`, `netbend_models/vae.py`.\n"
+        "Patterns: `python -m netbend_models.<package>.<module>`, `netbend_models.vae.<module>`.\n")
+    (tmp_path / "lib.rs").write_text('python_module("netbend_models.vae.train");\n'
+                                     'python_module("netbend_models.export")\n')
+    problems = module_problems([tmp_path / "README.md", tmp_path / "lib.rs"], models, root=tmp_path)
+    assert problems == [
+        "README.md:3: python -m netbend_models.train: no such module",
+        "README.md:5: python -m netbend_models.vae: no such module",
+        "README.md:6: netbend_models.vae.model: no such module or name",
+        "README.md:7: netbend_models.vae.train.nothing: no such module or name",
+        "README.md:7: netbend_models/vae.py: no such file",
+        "lib.rs:2: python -m netbend_models.export: no such module",
+    ], problems

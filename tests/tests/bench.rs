@@ -1,5 +1,5 @@
 //! `netbend bench --unbent-decoder`: the bend graph's overhead through the engine, against the
-//! same weights exported without bend blocks by `python -m netbend_models.bench_bend
+//! same weights exported without bend blocks by `python -m netbend_models.bench.vae
 //! --save-model` (a small random-weight model, so the test is quick; the figures in
 //! models/README.md come from the shipped width).
 

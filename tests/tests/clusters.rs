@@ -1,6 +1,6 @@
 //! `netbend clusters` and `render --clusters` end to end on the shipped model (models/vae, which
 //! has the embedding CNNs): per-clip clusters equal the Python pipeline's
-//! (`python -m netbend_models.clip_clusters`, onnxruntime), a per-clip cluster drives a bend, and
+//! (`python -m netbend_models.clustering.clip_clusters`, onnxruntime), a per-clip cluster drives a bend, and
 //! cluster files that do not fit the model are refused with file, line and field.
 
 mod common;
@@ -37,7 +37,7 @@ fn rust_clusters(input: &Path, out: &Path, extra: &[&OsStr]) -> String {
 
 fn python_clusters(input: &Path, out: &Path, extra: &[&OsStr]) -> String {
     run_ok(
-        python_module("netbend_models.clip_clusters")
+        python_module("netbend_models.clustering.clip_clusters")
             .arg("--model")
             .arg(shipped_model())
             .arg("--in")

@@ -1,7 +1,7 @@
 //! Each transform moves the shipped default model's output (`models/vae/`) in the direction its
 //! definition implies, on the committed drum break, checked against measurements made here.
 //!
-//! Most checks use a fact of the architecture (models/netbend_models/vae.py): after layer 4's
+//! Most checks use a fact of the architecture (models/netbend_models/vae/model.py): after layer 4's
 //! bend block the decoder is one transposed convolution and a sigmoid, so with
 //! `G(x) = logit(output) - b` the output's logit is *linear* in the bent layer-4 maps. Ablating
 //! all of layer 4 leaves `sigmoid(b)` everywhere, and every bend of layer 4 then has an exact,

@@ -1,6 +1,6 @@
 //! Reconstruction quality regression: a neutral `netbend render` (input phase) of the committed
 //! drum break and music excerpt (both never used in training) through the shipped default model
-//! `models/vae` (the spatial latent), scored by the NumPy reference `netbend_models.quality` (spectral
+//! `models/vae` (the spatial latent), scored by the NumPy reference `netbend_models.vae.quality` (spectral
 //! convergence, log-spectral distance, onset-envelope correlation; models/docs/spatial-vae.md).
 //! Bounds sit a little outside the figures measured when the model was exported (2026-12-05,
 //! step 17,776: drum break SC 0.311, LSD 4.56 dB, onset r 0.935; music (stereo, linked) SC 0.209,
@@ -14,7 +14,8 @@ use netbend_test_support::{netbend_ok, run_python, test_data, workspace_root};
 const SCORE: &str = r#"
 import sys
 sys.path.insert(0, sys.argv[3])
-from netbend_models import audio, quality
+from netbend_models.data import audio
+from netbend_models.vae import quality
 x, y = audio.load_audio(sys.argv[1]), audio.load_audio(sys.argv[2])
 n = min(len(x), len(y))
 s = quality.clip_scores(quality.magnitudes(x[:n]), quality.magnitudes(y[:n]))

@@ -1,5 +1,5 @@
 """Independent NumPy + onnxruntime reference of `netbend render`'s spectrogram path (neutral bend):
-STFT (netbend_models.audio), db-minmax normalisation with the manifest's constants, 128-frame
+STFT (netbend_models.data.audio), db-minmax normalisation with the manifest's constants, 128-frame
 windows every `hop` frames, window k holding frames (k + 1) hop - 128 .. (k + 1) hop - 1 (silence
 before the first frame and after the last), encoder -> mu -> decoder with every bend stage empty
 (K = 0), frame t taken from window t // hop, its last `fade` frames of each hop sin^2
@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import soundfile as sf
 
-from netbend_models.audio import Normalisation, denormalise, normalise, stft
+from netbend_models.data.audio import Normalisation, denormalise, normalise, stft
 
 model_dir, audio_path, dump_path = sys.argv[1:4]
 H, F = (int(v) for v in sys.argv[4:6]) if len(sys.argv) > 4 else (64, 64)

@@ -163,7 +163,7 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
         return Err(format!(
             "the shipped default model is missing: {} does not exist. Export it first \
              (models/README.md, \"Export\"), e.g. `cd models && ../.venv/bin/python -m \
-             netbend_models.export --checkpoint runs/default/last.pt --out vae/`",
+             netbend_models.export.vae --checkpoint runs/default/last.pt --out vae/`",
             manifest.display()
         ));
     }

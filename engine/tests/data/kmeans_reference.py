@@ -1,7 +1,7 @@
 """Makes kmeans_sklearn.json, the fixture of engine/src/kmeans_tests.rs: scikit-learn's KMeans
 (Lloyd, one init, tol=0) on fixed data from given initial centroids, as an independent reference
 for the Rust k-means. The Forgy indices come from the Python pipeline's own draw
-(netbend_models.clustering_kmeans.forgy_indices), which the Rust draw must reproduce exactly.
+(netbend_models.clustering.kmeans.forgy_indices), which the Rust draw must reproduce exactly.
 
     PYTHONPATH=models OMP_NUM_THREADS=1 .venv/bin/python engine/tests/data/kmeans_reference.py
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
-from netbend_models.clustering_kmeans import SplitMix64, forgy_indices
+from netbend_models.clustering.kmeans import SplitMix64, forgy_indices
 
 
 def sklearn_fit(x, init):

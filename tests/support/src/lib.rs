@@ -97,15 +97,15 @@ pub fn python_module(module: &str) -> Command {
 
 /// Writes a small random-weight audio model to `dir` (width 1/16, so tests stay quick) together
 /// with its decoder exported without bend blocks, `decoder-unbent.onnx`: `python -m
-/// netbend_models.bench_bend --save-model`, with `extra` options.
+/// netbend_models.bench.vae --save-model`, with `extra` options.
 pub fn export_bench_model(dir: &Path, extra: &[&str]) {
     run_ok(
-        python_module("netbend_models.bench_bend")
+        python_module("netbend_models.bench.vae")
             .args(["--width", "0.0625"])
             .args(extra)
             .arg("--save-model")
             .arg(dir),
-        "bench_bend --save-model",
+        "netbend_models.bench.vae --save-model",
     );
 }
 
