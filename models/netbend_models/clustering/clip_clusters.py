@@ -26,6 +26,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..cli import run_tool
+from ..bend.inputs import neutral_bend_inputs
 from ..data.audio import Normalisation
 from .clip_windows import clip_windows, read_mono
 from .common import cluster_layers, parse_k, write_cluster_yaml
@@ -51,11 +52,7 @@ def mean_embeddings(model_dir: Path, windows: np.ndarray, threads: int = 1) -> d
     acts = {int(l["index"]): l["activation"] for l in manifest["layers"]}
     emb = {l: clustering["embeddings"][str(l)] for l in layers}
     embedders = {l: session(model_dir / emb[l]["file"], threads) for l in layers}
-    neutral = {}
-    for i in dec.get_inputs():
-        if i.name != "z":
-            shape = [0 if isinstance(d, str) else d for d in i.shape]
-            neutral[i.name] = np.zeros(shape, dtype=np.int64 if i.type == "tensor(int64)" else np.float32)
+    neutral = neutral_bend_inputs(manifest["layers"])
     sums = {l: None for l in layers}
     for start in range(0, len(windows), BATCH):
         batch = windows[start:start + BATCH]
