@@ -129,14 +129,15 @@ class MorphologyStage(Stage):
         if not self.erode:
             return super().blended(xt, sel, weights, params)
         m, keep = weights
-        return sel * keep - self.dilation(sel, params) * m  # (1 - mix) x + mix (-dilate(-x))
+        return sel * keep - self.dilation(xt, sel, params) * m  # (1 - mix) x + mix (-dilate(-x))
 
     def transform(self, xt, sel, params):
-        bent = self.dilation(sel, params)
+        bent = self.dilation(xt, sel, params)
         return -bent if self.erode else bent
 
-    def dilation(self, sel, params):
-        """dilate(sel), or for erosion dilate(-sel) (the erosion is its negative)."""
+    def dilation(self, xt, sel, params):
+        """dilate(sel), or for erosion dilate(-sel) (the erosion is its negative); `xt` pads an
+        empty selection with one map (pad_empty, the dynamo exporter)."""
         radius = torch.round(params[:, :1]).clamp(MORPHOLOGY_RADII[0], MORPHOLOGY_RADII[-1])
         maps = sel
         if self.pad_empty:

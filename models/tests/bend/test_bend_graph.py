@@ -396,3 +396,30 @@ def test_separable_equals_per_channel_grids_within_rounding(large_block, stage, 
     differ = large_block.run(x, {stage: {"idx": [2, 1], "mix": [1.0, 1.0], "params": [p, q]}})
     np.testing.assert_allclose(same[:, 2], differ[:, 2], rtol=0, atol=BILINEAR_LARGE)
     assert not np.allclose(same[:, 1], differ[:, 1])
+
+
+@pytest.mark.parametrize("stage", ["erode", "dilate"])
+def test_padded_morphology_of_the_dynamo_exporter_bends_as_the_default(stage):
+    """`pad_empty` (set for the dynamo exporter) appends a padding map to the pooled selection:
+    the block's output must not change, with the stage active and with it empty (K = 0)."""
+    from netbend_models.bend.block import MorphologyStage
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 9, 12)
+
+    def run(pad_empty, active):
+        block = BendBlock(1, 6, 9, 12).eval()
+        for module in block.modules():
+            if isinstance(module, MorphologyStage):
+                module.pad_empty = pad_empty
+        feeds = block.neutral_inputs()
+        if active:
+            feeds[f"L1.{stage}.idx"] = torch.tensor([1, 4])
+            feeds[f"L1.{stage}.mix"] = torch.tensor([1.0, 0.5])
+            feeds[f"L1.{stage}.params"] = torch.tensor([[1.0], [2.0]])
+        with torch.no_grad():
+            return block(x, *[feeds[name] for name in block.input_names()])
+
+    for active in (True, False):
+        torch.testing.assert_close(run(True, active), run(False, active))
+    assert not torch.equal(run(False, True), x)
