@@ -3,42 +3,14 @@
 //! The input is a synthetic mono signal at the model rate (chirp plus noise), so the figure
 //! covers STFT, windows through the model, overlap-add, input-phase ISTFT; no file I/O.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use clap::Args;
 use dsp::{AudioData, MODEL_SAMPLE_RATE};
 
+use crate::bench_args::BenchArgs;
 use crate::pipeline::{Keep, ModelArgs, PhaseOptions, PhaseSource, Renderer, render_audio};
-
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    #[command(flatten)]
-    pub model: ModelArgs,
-    /// A bend config to measure besides the neutral bend
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Seconds of audio per run
-    #[arg(long, default_value_t = 10.0)]
-    seconds: f64,
-    /// Timed runs per case (the best is reported, after one warm-up run)
-    #[arg(long, default_value_t = 3)]
-    pub repeats: usize,
-    /// Another model directory measured neutral side by side (interleaved runs), e.g. the
-    /// paper's model `models/vae-paper` against the default
-    #[arg(long, value_name = "DIR")]
-    pub against: Option<PathBuf>,
-    /// Measure the bend graph's overhead instead of render speed: one window through the model
-    /// neutral, with every stage active and with --config, side by side with this decoder of
-    /// the same weights exported without bend blocks (`python -m netbend_models.bench.vae
-    /// --save-model DIR` writes DIR/decoder-unbent.onnx)
-    #[arg(long, value_name = "FILE")]
-    pub unbent_decoder: Option<PathBuf>,
-    /// With --unbent-decoder: interleaved repetitions per case (medians are reported)
-    #[arg(long, default_value_t = 60, value_name = "N")]
-    pub window_reps: usize,
-}
+use crate::process_usage::peak_memory_mib;
 
 fn test_signal(samples: usize) -> Vec<f32> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -53,14 +25,6 @@ fn test_signal(samples: usize) -> Vec<f32> {
                 as f32
         })
         .collect()
-}
-
-/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
-pub(crate) fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {

@@ -13,8 +13,9 @@ use ndarray::Array3;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::bench::BenchArgs;
+use crate::bench_args::BenchArgs;
 use crate::pipeline::Renderer;
+use crate::process_usage::process_cpu_ms;
 
 /// A typical value for each stage's parameters (Python's `netbend_models.bend.inputs.ACTIVE_PARAMS`).
 fn active_params(stage: Stage) -> &'static [f64] {
@@ -46,17 +47,6 @@ fn every_stage(layers: usize, select: impl Fn(usize, Stage) -> Selection) -> Res
         }
     }
     Ok(spec)
-}
-
-/// Process CPU time in milliseconds (all threads of this process).
-fn process_cpu_ms() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 * 1e-6
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -11,7 +11,7 @@ use dsp::{MODEL_SAMPLE_RATE, Stft, StftConfig, resample};
 use indicatif::ProgressBar;
 
 use crate::frame_store::Magnitudes;
-use crate::pipeline::{Renderer, griffin_lim};
+use crate::griffin_lim::griffin_lim;
 
 /// How the channels of a stereo file go through the model (`--stereo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -44,18 +44,21 @@ pub fn channel_groups(stereo: StereoMode, channels: usize) -> Vec<Range<usize>> 
 /// The resynthesised channels, and the bent mid magnitude when it was asked for.
 pub type BentChannels = (Vec<Vec<f32>>, Option<Vec<f32>>);
 
-/// Griffin-Lim with linked channels: the whole mid magnitude is bent, each channel's magnitude
-/// takes the per-bin gain bent mid over mid (`dsp::stereo_link`), and each channel's phase is
-/// recovered from its own magnitude. Returns the channels and, if `record`, the bent mid.
+/// Griffin-Lim with linked channels: the whole mid magnitude (`bins` per frame) is bent by
+/// `bend`, each channel's magnitude takes the per-bin gain bent mid over mid (`dsp::stereo_link`,
+/// with the normalisation's `floor`), and each channel's phase is recovered from its own
+/// magnitude. Returns the channels and, if `record`, the bent mid. The bend is the renderer's
+/// `bend_frames`, passed in so that this module stays below the pipeline that calls it.
 pub fn linked_griffin_lim(
-    renderer: &mut Renderer,
     signals: &[&[f32]],
+    bins: usize,
+    floor: f32,
+    bend: impl FnOnce(&mut Magnitudes) -> Result<()>,
     iterations: usize,
     record: bool,
     bar: &ProgressBar,
 ) -> Result<BentChannels> {
     let mut stft = Stft::new(StftConfig::default());
-    let bins = renderer.bins;
     let spectra: Vec<_> = signals.iter().map(|s| stft.analyse(s)).collect();
     let frames = spectra[0].frames();
     let mut store = Magnitudes {
@@ -66,8 +69,7 @@ pub fn linked_griffin_lim(
         linked_magnitude(spectra[0].frame(t), spectra.get(1).map(|s| s.frame(t)), mid);
     }
     let mid = store.data.clone();
-    renderer.bend_frames(&mut store, bar)?;
-    let floor = renderer.norm.amin;
+    bend(&mut store)?;
     let channels = spectra
         .iter()
         .zip(signals)

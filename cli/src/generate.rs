@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use dsp::{AudioData, MODEL_SAMPLE_RATE, Stft, StftConfig};
 
-use crate::pipeline::{ModelArgs, OutputArgs, Renderer, bar, griffin_lim};
+use crate::griffin_lim::griffin_lim;
+use crate::pipeline::{ModelArgs, OutputArgs, Renderer, bar};
 use crate::spectrogram_png;
 
 #[derive(Args, Debug)]

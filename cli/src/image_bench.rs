@@ -10,7 +10,8 @@ use engine::{
     load_config,
 };
 
-use crate::bench::{BenchArgs, peak_memory_mib};
+use crate::bench_args::BenchArgs;
+use crate::process_usage::peak_memory_mib;
 
 /// Every layer bent: rotate 45 degrees (bilinear grid sampling, the costliest kind of stage) on
 /// half of the channels, and ablate a quarter.

@@ -4,16 +4,19 @@
 
 mod animate;
 mod bench;
+mod bench_args;
 mod bend_overhead;
 mod channels;
 mod clusters;
 mod frame_store;
 mod generate;
+mod griffin_lim;
 mod image;
 mod image_bench;
 mod image_io;
 mod inspect;
 mod pipeline;
+mod process_usage;
 mod render;
 mod resynth;
 mod spectrogram_png;
@@ -49,7 +52,7 @@ enum Command {
     /// Bent image sequences: parameter sweeps, Perlin ablation, latent interpolation
     Animate(animate::AnimateArgs),
     /// Measure render speed (multiples of real time; images/s for image models) and peak memory
-    Bench(bench::BenchArgs),
+    Bench(bench_args::BenchArgs),
 }
 
 fn main() -> ExitCode {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use dsp::{
-    AudioData, GriffinLim, GriffinLimVariant, InitialPhase, LayoutMode, MODEL_SAMPLE_RATE,
-    Normalisation, Stft, StftConfig, WindowLayout, cross_fade, read_audio, resample,
+    AudioData, LayoutMode, MODEL_SAMPLE_RATE, Normalisation, StftConfig, WindowLayout, cross_fade,
+    read_audio, resample,
 };
 use engine::{BendConfig, BendSpec, ClusterFile, Model, Runtime, RuntimeOptions, load_config};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -482,7 +482,16 @@ pub fn render_audio(
                 (store.finish(), record)
             }
             PhaseSource::GriffinLim => {
-                linked_griffin_lim(renderer, &group_signals, phase.iterations, record, bar)?
+                let (bins, floor) = (renderer.bins, renderer.norm.amin);
+                linked_griffin_lim(
+                    &group_signals,
+                    bins,
+                    floor,
+                    |store| renderer.bend_frames(store, bar),
+                    phase.iterations,
+                    record,
+                    bar,
+                )?
             }
         };
         if let Some(record) = record {
@@ -508,28 +517,6 @@ pub fn render_audio(
         rendered.audio.channels.push(back);
     }
     Ok(rendered)
-}
-
-/// Fast Griffin-Lim (momentum 0.99) from a seeded random phase; advances `bar` by one step per
-/// iteration.
-pub fn griffin_lim(
-    stft: &mut Stft,
-    magnitude: &[f32],
-    samples: usize,
-    iterations: usize,
-    seed: u64,
-    bar: &ProgressBar,
-) -> Vec<f32> {
-    let gl = GriffinLim {
-        iterations,
-        variant: GriffinLimVariant::FAST,
-        initial_phase: InitialPhase::Random { seed },
-    };
-    gl.run(stft, magnitude, samples, |report| {
-        if report.iteration > 0 {
-            bar.inc(1);
-        }
-    })
 }
 
 /// Total progress steps (windows, plus Griffin-Lim iterations) for rendering `audio`.

@@ -13,6 +13,7 @@
 pub mod audio_file;
 mod audio_format;
 pub mod colour_map;
+pub mod cross_fade;
 pub mod framer;
 pub mod normalisation;
 pub mod output_stage;
@@ -24,6 +25,7 @@ pub mod stream_windows;
 pub mod windowing;
 
 pub use audio_file::{AudioData, AudioFileError, read_audio, write_wav};
+pub use cross_fade::{cross_fade, sin2_fade_in};
 pub use framer::{Frame, StreamingFramer};
 pub use normalisation::Normalisation;
 pub use realfft::num_complex::Complex32;
@@ -34,7 +36,7 @@ pub use resynth::{
 };
 pub use stft::{Spectrogram, Stft, StftConfig, StreamingSynthesis};
 pub use stream_windows::{FrameSources, LayoutMode, StreamSchedule};
-pub use windowing::{WindowLayout, cross_fade, sin2_fade_in};
+pub use windowing::WindowLayout;
 
 /// The model's sample rate (docs/signal.md): every other rate is resampled to it.
 pub const MODEL_SAMPLE_RATE: u32 = 44_100;

@@ -9,7 +9,8 @@
 //! Frame `t` belongs to the *region* of window `a = t / hop` (its newest `hop` frames). The last
 //! `fade` frames of a region are cross-faded into window `a + 1`, which also contains them
 //! (`hop + fade <= window`), with the sin² weights of [`crate::sin2_fade_in`]. With
-//! `hop = fade = window / 2` this is exactly the offline layout (tested below).
+//! `hop = fade = window / 2` this is exactly the offline layout (tested in `windowing.rs`, which
+//! builds on this module).
 //!
 //! Timing, in frames (one frame per STFT hop): window `w` is handed to the model when frame
 //! `end(w)` arrives and must be back `budget` frames later ([`StreamSchedule::due_frame`]). The
@@ -17,7 +18,7 @@
 //! be output `delay_frames() = hop + fade - 1 + budget` frames after it arrived (`hop - 1 +
 //! budget` without a fade).
 
-use crate::windowing::sin2_fade_in;
+use crate::cross_fade::sin2_fade_in;
 
 /// The schedule of model windows over a stream of frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,70 +166,6 @@ impl LayoutMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::WindowLayout;
-
-    /// The value an imagined model returns for frame `frame` in window `w`: different in every
-    /// window, so a frame taken from the wrong window or row shows.
-    fn value_at(w: u64, frame: i64, bin: usize) -> f32 {
-        ((w as i64 * 131 + frame * 17 + bin as i64 * 7).rem_euclid(1000)) as f32 / 999.0
-    }
-
-    /// Frame `t` by the definition (module docs): region `a = t / hop`, and in the last `fade`
-    /// frames of the region `a + sin²(π (o + ½) / (2 fade)) (b - a)` with `b` = window `a + 1`.
-    fn by_definition(hop: usize, fade: usize, t: usize, bin: usize) -> f32 {
-        let (a, o) = ((t / hop) as u64, t % hop);
-        let va = value_at(a, t as i64, bin);
-        if o + fade < hop {
-            return va;
-        }
-        let x = std::f64::consts::PI * ((o + fade - hop) as f64 + 0.5) / (2.0 * fade as f64);
-        let f = (x.sin() * x.sin()) as f32;
-        va + f * (value_at(a + 1, t as i64, bin) - va)
-    }
-
-    #[test]
-    fn the_stream_and_the_offline_layout_agree_bit_for_bit_in_every_mode() {
-        let (window, bins, frames) = (128, 3, 700);
-        for mode in LayoutMode::ALL {
-            let schedule = mode.schedule(window);
-            let layout = WindowLayout::for_schedule(frames, &schedule);
-            // Offline: window k holds frames (k + 1) hop - window .. (k + 1) hop - 1.
-            let mut windows = vec![0.0; layout.count * window * bins];
-            for k in 0..layout.count {
-                let first = ((k + 1) * schedule.hop) as i64 - window as i64;
-                for j in 0..window {
-                    for bin in 0..bins {
-                        windows[(k * window + j) * bins + bin] =
-                            value_at(k as u64, first + j as i64, bin);
-                    }
-                }
-            }
-            let offline = layout.overlap_add(&windows, bins);
-            for t in 0..frames {
-                // The stream: window w is cut when frame window_end(w) arrives, its row j being
-                // frame window_end(w) + 1 - window + j (as the plugin dispatches it).
-                let s = schedule.sources(t as u64);
-                let frame_of = |w: u64, row: usize| {
-                    schedule.window_end(w) as i64 + 1 - window as i64 + row as i64
-                };
-                for bin in 0..bins {
-                    let va = value_at(s.a.0, frame_of(s.a.0, s.a.1), bin);
-                    let streamed = match s.b {
-                        Some((b, row_b, f)) => va + f * (value_at(b, frame_of(b, row_b), bin) - va),
-                        None => va,
-                    };
-                    let expected = by_definition(schedule.hop, schedule.fade, t, bin);
-                    let name = mode.name();
-                    assert_eq!(streamed, expected, "{name}: stream, frame {t} bin {bin}");
-                    assert_eq!(
-                        offline[t * bins + bin],
-                        expected,
-                        "{name}: offline, frame {t}"
-                    );
-                }
-            }
-        }
-    }
 
     #[test]
     fn the_modes_have_the_documented_schedules() {

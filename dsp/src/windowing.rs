@@ -16,16 +16,8 @@
 //! `f` sum to one by construction, and when both windows agree the result is that value exactly
 //! (no rounding), which the identity test checks bit for bit.
 
+use crate::cross_fade::cross_fade;
 use crate::stream_windows::{FrameSources, StreamSchedule};
-
-/// The raised-cosine fade-in weight at offset `o` of a fade `len` long:
-/// `sin²(π (o + ½) / (2 len))`. `f(o) + f(len - 1 - o) = 1`, so a fade-out with `1 - f` keeps the
-/// sum of the two weights at one. Shared by the offline [`WindowLayout`] and the streaming
-/// [`crate::StreamSchedule`] so both cross-fade model windows identically.
-pub fn sin2_fade_in(o: usize, len: usize) -> f32 {
-    let x = std::f64::consts::PI * (o as f64 + 0.5) / (2.0 * len as f64);
-    (x.sin() * x.sin()) as f32
-}
 
 /// The layout of the overlapping windows over a `[frames, bins]` spectrogram, cross-faded by a
 /// [`StreamSchedule`]: window `k` holds frames `(k + 1) hop - window ..= (k + 1) hop - 1` (padding
@@ -150,22 +142,10 @@ impl WindowLayout {
     }
 }
 
-/// One output frame from its windows' rows: `a`, or in a fade `a + f (b - a)` (the plugin's
-/// formula, so that equal rows give `a` back exactly).
-pub fn cross_fade(a: &[f32], b: Option<(&[f32], f32)>, out: &mut [f32]) {
-    match b {
-        Some((b, f)) => {
-            for ((y, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                *y = a + f * (b - a);
-            }
-        }
-        None => out.copy_from_slice(a),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LayoutMode;
 
     fn ramp(frames: usize, bins: usize) -> Vec<f32> {
         (0..frames * bins)
@@ -178,7 +158,7 @@ mod tests {
         for frames in [1, 2, 11, 12, 13, 63, 64, 65, 127, 128, 129, 300, 1000] {
             let bins = 5;
             let x = ramp(frames, bins);
-            for mode in crate::LayoutMode::ALL {
+            for mode in LayoutMode::ALL {
                 let layout = WindowLayout::for_schedule(frames, &mode.schedule(128));
                 let windows = layout.split(&x, bins, 0.0);
                 let out = layout.overlap_add(&windows, bins);
@@ -189,7 +169,7 @@ mod tests {
 
     #[test]
     fn the_offline_mode_is_the_half_window_layout() {
-        let offline = crate::LayoutMode::Offline.schedule(128);
+        let offline = LayoutMode::Offline.schedule(128);
         assert_eq!(
             WindowLayout::for_schedule(300, &offline),
             WindowLayout::new(300, 128)
@@ -198,7 +178,7 @@ mod tests {
 
     #[test]
     fn no_window_after_a_frames_last_reader_holds_it() {
-        for mode in crate::LayoutMode::ALL {
+        for mode in LayoutMode::ALL {
             let layout = WindowLayout::for_schedule(500, &mode.schedule(128));
             for t in 0..layout.frames {
                 let last = layout.last_reader(t);
@@ -208,18 +188,6 @@ mod tests {
                 // Its sources are built by then.
                 let s = layout.sources(t);
                 assert!(s.a.0 as usize <= last && s.b.is_none_or(|b| b.0 as usize <= last));
-            }
-        }
-    }
-
-    #[test]
-    fn fade_weights_sum_to_one_and_rise() {
-        for o in 0..64 {
-            let f = sin2_fade_in(o, 64);
-            // The partner frame of the fading-out window has weight 1 - f; the weights mirror.
-            assert!((f + sin2_fade_in(63 - o, 64) - 1.0).abs() < 1e-6);
-            if o > 0 {
-                assert!(f > sin2_fade_in(o - 1, 64));
             }
         }
     }
@@ -248,5 +216,69 @@ mod tests {
             assert!(w[1] >= w[0]);
         }
         assert!(out[0] > 0.0 && out[0] < 1.0);
+    }
+
+    /// The value an imagined model returns for frame `frame` in window `w`: different in every
+    /// window, so a frame taken from the wrong window or row shows.
+    fn value_at(w: u64, frame: i64, bin: usize) -> f32 {
+        ((w as i64 * 131 + frame * 17 + bin as i64 * 7).rem_euclid(1000)) as f32 / 999.0
+    }
+
+    /// Frame `t` by the definition (the `stream_windows` module docs): region `a = t / hop`, and
+    /// in the last `fade` frames of the region `a + sin²(π (o + ½) / (2 fade)) (b - a)` with
+    /// `b` = window `a + 1`.
+    fn by_definition(hop: usize, fade: usize, t: usize, bin: usize) -> f32 {
+        let (a, o) = ((t / hop) as u64, t % hop);
+        let va = value_at(a, t as i64, bin);
+        if o + fade < hop {
+            return va;
+        }
+        let x = std::f64::consts::PI * ((o + fade - hop) as f64 + 0.5) / (2.0 * fade as f64);
+        let f = (x.sin() * x.sin()) as f32;
+        va + f * (value_at(a + 1, t as i64, bin) - va)
+    }
+
+    #[test]
+    fn the_stream_and_the_offline_layout_agree_bit_for_bit_in_every_mode() {
+        let (window, bins, frames) = (128, 3, 700);
+        for mode in LayoutMode::ALL {
+            let schedule = mode.schedule(window);
+            let layout = WindowLayout::for_schedule(frames, &schedule);
+            // Offline: window k holds frames (k + 1) hop - window .. (k + 1) hop - 1.
+            let mut windows = vec![0.0; layout.count * window * bins];
+            for k in 0..layout.count {
+                let first = ((k + 1) * schedule.hop) as i64 - window as i64;
+                for j in 0..window {
+                    for bin in 0..bins {
+                        windows[(k * window + j) * bins + bin] =
+                            value_at(k as u64, first + j as i64, bin);
+                    }
+                }
+            }
+            let offline = layout.overlap_add(&windows, bins);
+            for t in 0..frames {
+                // The stream: window w is cut when frame window_end(w) arrives, its row j being
+                // frame window_end(w) + 1 - window + j (as the plugin dispatches it).
+                let s = schedule.sources(t as u64);
+                let frame_of = |w: u64, row: usize| {
+                    schedule.window_end(w) as i64 + 1 - window as i64 + row as i64
+                };
+                for bin in 0..bins {
+                    let va = value_at(s.a.0, frame_of(s.a.0, s.a.1), bin);
+                    let streamed = match s.b {
+                        Some((b, row_b, f)) => va + f * (value_at(b, frame_of(b, row_b), bin) - va),
+                        None => va,
+                    };
+                    let expected = by_definition(schedule.hop, schedule.fade, t, bin);
+                    let name = mode.name();
+                    assert_eq!(streamed, expected, "{name}: stream, frame {t} bin {bin}");
+                    assert_eq!(
+                        offline[t * bins + bin],
+                        expected,
+                        "{name}: offline, frame {t}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -227,7 +227,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::config::ClusterFile;
-    use crate::test_support::manifest_json;
+    use crate::test_manifest_json::manifest_json;
 
     fn manifest_with(clustering: &str) -> Manifest {
         let text = manifest_json(&[(4, 2, 3), (2, 4, 5)], "{}");

@@ -1,7 +1,6 @@
 //! The parts of `manifest.json` that only image models have (docs/model-manifest.md, "Image
 //! models"): output size, w+ rows, mean latent and the decoder's per-layer noise inputs.
 
-use crate::manifest::Manifest;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -45,19 +44,16 @@ pub(crate) fn decoder_conditioning_inputs(settings: &StyleGan2Settings) -> Vec<S
     names
 }
 
-/// Checks an image model's manifest beyond its types. Returns (field, message).
-pub(crate) fn validate(m: &Manifest) -> Result<(), (String, String)> {
-    let missing = |field: &str| {
-        (
-            field.to_string(),
-            "missing (required for stylegan2)".to_string(),
-        )
-    };
-    let image = m.image.as_ref().ok_or_else(|| missing("image"))?;
-    let sg = m.stylegan2.as_ref().ok_or_else(|| missing("stylegan2"))?;
-    if m.graphs.mapping.is_none() {
-        return Err(missing("graphs.mapping"));
-    }
+/// Checks an image model's `image` and `stylegan2` entries beyond their types, against the
+/// model's `latent_dim` and its layers' `(index, height, width)` in order (the manifest checks
+/// that the entries are there: this module stays below the manifest that holds them). Returns
+/// (field, message).
+pub(crate) fn validate(
+    image: &ImageSettings,
+    sg: &StyleGan2Settings,
+    latent_dim: usize,
+    layers: &[(usize, usize, usize)],
+) -> Result<(), (String, String)> {
     if image.height == 0 || image.width == 0 || image.channels != 3 {
         return Err((
             "image".into(),
@@ -80,13 +76,13 @@ pub(crate) fn validate(m: &Manifest) -> Result<(), (String, String)> {
     if sg.n_latent == 0 {
         return Err(("stylegan2.n_latent".into(), "must be positive".into()));
     }
-    if sg.mean_latent.len() != m.latent_dim {
+    if sg.mean_latent.len() != latent_dim {
         return Err((
             "stylegan2.mean_latent".into(),
             format!(
                 "has {} values, latent_dim is {}",
                 sg.mean_latent.len(),
-                m.latent_dim
+                latent_dim
             ),
         ));
     }
@@ -98,24 +94,24 @@ pub(crate) fn validate(m: &Manifest) -> Result<(), (String, String)> {
     }
     // One noise input per layer, in layer order, at the layer's size: the renderer draws them
     // from the layers' sizes.
-    if sg.noise.len() != m.layers.len() {
+    if sg.noise.len() != layers.len() {
         return Err((
             "stylegan2.noise".into(),
             format!(
                 "has {} entries, the model has {} layers (one noise input per layer)",
                 sg.noise.len(),
-                m.layers.len()
+                layers.len()
             ),
         ));
     }
-    for (i, (n, l)) in sg.noise.iter().zip(&m.layers).enumerate() {
-        let want = format!("noise.L{}", l.index);
-        if n.input != want || n.layer != l.index || (n.height, n.width) != (l.height, l.width) {
+    for (i, (n, &(index, height, width))) in sg.noise.iter().zip(layers).enumerate() {
+        let want = format!("noise.L{index}");
+        if n.input != want || n.layer != index || (n.height, n.width) != (height, width) {
             return Err((
                 format!("stylegan2.noise[{i}]"),
                 format!(
                     "is {} for layer {} at {}x{}, expected {want} for layer {} at {}x{}",
-                    n.input, n.layer, n.height, n.width, l.index, l.height, l.width
+                    n.input, n.layer, n.height, n.width, index, height, width
                 ),
             ));
         }

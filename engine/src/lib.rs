@@ -41,11 +41,14 @@ pub mod model_runtime;
 pub mod onnxruntime;
 pub mod random;
 pub mod runtime;
+pub mod runtime_options;
 mod session;
 pub mod spec;
 pub mod stages;
 pub mod unbent;
 
+#[cfg(test)]
+mod test_manifest_json;
 #[cfg(test)]
 mod test_support;
 
@@ -61,7 +64,8 @@ pub use model::{AudioSignal, Model, default_image_model_dir, default_model_dir, 
 pub use model_runtime::ModelRuntime;
 pub use onnxruntime::locate_onnxruntime;
 pub use random::{sample_latents, sample_noise};
-pub use runtime::{Device, GraphPort, Runtime, RuntimeOptions};
+pub use runtime::{GraphPort, Runtime};
+pub use runtime_options::{Device, RuntimeOptions};
 pub use spec::{BendEntry, BendSpec, ClusterSource, Selection, Transform};
 pub use stages::Stage;
 pub use unbent::UnbentDecoder;

@@ -1,7 +1,7 @@
 //! `manifest.json` (docs/model-manifest.md, format version 1): parsing and validation.
 
 use crate::error::{Error, Result};
-use crate::image_manifest::{ImageSettings, StyleGan2Settings};
+use crate::image_manifest::{self, ImageSettings, StyleGan2Settings};
 use crate::stages::Stage;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -224,7 +224,26 @@ impl Manifest {
             }
         }
         if self.kind == ModelKind::StyleGan2 {
-            crate::image_manifest::validate(self)?;
+            let missing = |field: &str| {
+                (
+                    field.to_string(),
+                    "missing (required for stylegan2)".to_string(),
+                )
+            };
+            let image = self.image.as_ref().ok_or_else(|| missing("image"))?;
+            let sg = self
+                .stylegan2
+                .as_ref()
+                .ok_or_else(|| missing("stylegan2"))?;
+            if self.graphs.mapping.is_none() {
+                return Err(missing("graphs.mapping"));
+            }
+            let layers: Vec<_> = self
+                .layers
+                .iter()
+                .map(|l| (l.index, l.height, l.width))
+                .collect();
+            image_manifest::validate(image, sg, self.latent_dim, &layers)?;
         }
         if let Some(n) = &self.normalisation
             && n.kind != "db-minmax"
@@ -359,9 +378,7 @@ impl Manifest {
     /// noise inputs for image models.
     pub fn decoder_conditioning_inputs(&self) -> Vec<String> {
         match (self.kind, &self.stylegan2) {
-            (ModelKind::StyleGan2, Some(sg)) => {
-                crate::image_manifest::decoder_conditioning_inputs(sg)
-            }
+            (ModelKind::StyleGan2, Some(sg)) => image_manifest::decoder_conditioning_inputs(sg),
             _ => vec!["z".to_string()],
         }
     }
@@ -410,7 +427,7 @@ pub(crate) fn name_set_difference(expected: &[String], got: &[String]) -> Option
 #[cfg(test)]
 mod latent_shape_tests {
     use super::Manifest;
-    use crate::test_support::manifest_json;
+    use crate::test_manifest_json::manifest_json;
     use std::path::Path;
 
     fn parse_with(latent: &str) -> crate::Result<Manifest> {

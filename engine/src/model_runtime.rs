@@ -7,7 +7,7 @@ use crate::bend_tensors::BendTensors;
 use crate::compile::{CompiledBend, compile};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::runtime::{Device, RuntimeOptions, runtime_error};
+use crate::runtime_options::{Device, RuntimeOptions};
 use crate::session::SessionFactory;
 use crate::spec::BendSpec;
 use ndarray::{Array, Dimension};
@@ -102,6 +102,11 @@ pub(crate) fn output_array<D: Dimension>(
         .into_dimensionality::<D>()
         .map(|a| a.to_owned())
         .map_err(|e| error(&e))
+}
+
+/// An ONNX Runtime error as the engine's, saying what failed.
+pub(crate) fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
+    move |e| Error::Runtime(format!("{what}: {e}"))
 }
 
 /// Run options that copy out only the output `name` (a decoder's activations stay inside).

@@ -6,32 +6,13 @@ use crate::bend_tensors::BendTensors;
 use crate::error::{Error, Result};
 use crate::manifest::{ModelKind, name_set_difference};
 use crate::model::Model;
-use crate::model_runtime::{ModelRuntime, only_output, output_array};
+use crate::model_runtime::{ModelRuntime, only_output, output_array, runtime_error};
+use crate::runtime_options::RuntimeOptions;
 use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, CowArray, Ix2};
 use ort::session::{HasSelectedOutputs, RunOptions, Session, SessionInputValue, SessionOutputs};
 use ort::value::{TensorElementType, TensorRef};
 use std::borrow::Cow;
 use std::path::PathBuf;
-
-/// Where the graphs run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Device {
-    #[default]
-    Cpu,
-    /// CUDA device `device_id`; falls back to the CPU with a note when CUDA is not available.
-    Cuda { device_id: i32 },
-}
-
-/// How to build a [`Runtime`].
-#[derive(Clone, Debug, Default)]
-pub struct RuntimeOptions {
-    /// Intra-op threads per session; `None` leaves ONNX Runtime's default (one per core).
-    pub intra_threads: Option<usize>,
-    pub device: Device,
-    /// Extra directories to search for ONNX Runtime before the defaults (the plugin passes the
-    /// directory of its binary).
-    pub library_dirs: Vec<PathBuf>,
-}
 
 /// One input or output of a graph as ONNX Runtime reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,10 +42,6 @@ pub struct AudioSessions {
 
 /// The sessions of one model and its current bend.
 pub type Runtime = ModelRuntime<AudioSessions>;
-
-pub(crate) fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
-    move |e| Error::Runtime(format!("{what}: {e}"))
-}
 
 impl Runtime {
     /// Loads ONNX Runtime (once per process), builds the sessions and checks that the graphs'

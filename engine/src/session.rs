@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::onnxruntime;
-use crate::runtime::{Device, RuntimeOptions};
+use crate::runtime_options::{Device, RuntimeOptions};
 use ort::ep::ExecutionProvider;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;

@@ -4,7 +4,9 @@
 //! directory: it takes only `z`, so no bend can reach it.
 
 use crate::error::{Error, Result};
-use crate::runtime::{RuntimeOptions, runtime_error, spectrogram_windows};
+use crate::model_runtime::runtime_error;
+use crate::runtime::spectrogram_windows;
+use crate::runtime_options::RuntimeOptions;
 use crate::session::SessionFactory;
 use ndarray::{Array3, ArrayView2};
 use ort::session::Session;

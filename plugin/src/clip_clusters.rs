@@ -199,7 +199,7 @@ fn run(
     if slot.as_ref().is_none_or(|(dir, _)| dir != model_dir) {
         *slot = None;
         let model = engine::Model::load(model_dir).map_err(|e| e.to_string())?;
-        let built = ClipClusterer::new(model, &crate::runtime_options())
+        let built = ClipClusterer::new(model, &crate::runtime_options::runtime_options())
             .map_err(|e| format!("cannot cluster with this model: {e}"))?;
         *slot = Some((model_dir.to_path_buf(), built));
     }

@@ -65,13 +65,14 @@ pub fn clip_panel(ui: &mut egui::Ui, params: &NetbendParams, clip: &ClipClusteri
             }
             _ => {
                 if ui.button("Cluster this audio").clicked() {
-                    let started = crate::find_model(&params.model_name()).and_then(|dir| {
-                        let options = ClipClusterOptions {
-                            k: None,
-                            seed: None,
-                        };
-                        clip.start(dir, options, params.clip_clusters.clone())
-                    });
+                    let started =
+                        crate::model_catalog::find_model(&params.model_name()).and_then(|dir| {
+                            let options = ClipClusterOptions {
+                                k: None,
+                                seed: None,
+                            };
+                            clip.start(dir, options, params.clip_clusters.clone())
+                        });
                     let error = started.err();
                     ui.data_mut(|d| d.insert_temp(id, error));
                 }

@@ -61,7 +61,7 @@ pub fn load_config_into_slots(
 ) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let dir = crate::find_model(&params.model_name())?;
+    let dir = crate::model_catalog::find_model(&params.model_name())?;
     let model = engine::Model::load(&dir).map_err(|e| e.to_string())?;
     let config = config_into_slots(&text, path, model.manifest())?;
     let current = params.clip_cluster_state();

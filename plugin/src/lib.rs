@@ -18,17 +18,19 @@ pub mod model_catalog;
 pub mod model_path;
 pub mod pace_guard;
 pub mod params;
+pub mod runtime_options;
 pub mod safety;
 pub mod slot_config;
 pub mod spectrum;
 pub mod worker;
 
 use bridge::{BendBridge, BendSnapshot, BridgeWriter, EngineStatus, QualityModeSnapshot};
-use model_catalog::{LoadedModel, ModelSummary};
+use model_catalog::{LoadedModel, ModelSummary, find_model};
 use model_path::{ModelPath, PathSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
 use params::{NetbendParams, SlotParams, Transform};
+use runtime_options::runtime_options;
 use safety::{ChannelOutput, OutputControls};
 use spectrum::SpectrumFeed;
 use std::path::PathBuf;
@@ -591,70 +593,10 @@ impl Netbend {
     }
 }
 
-/// The directory of a model name: "default" is the shipped model (`NETBEND_MODEL_DIR`, then
-/// `netbend-model/` beside the plugin binary, then the workspace's `models/vae/`); any other name
-/// is a directory path.
-pub fn find_model(name: &str) -> Result<PathBuf, String> {
-    if name != params::DEFAULT_MODEL {
-        let dir = PathBuf::from(name);
-        return if dir.join("manifest.json").is_file() {
-            Ok(dir)
-        } else {
-            Err(format!(
-                "model `{name}`: no manifest.json in that directory"
-            ))
-        };
-    }
-    // An explicit NETBEND_MODEL_DIR wins: when it is wrong, say so instead of loading another.
-    if let Some(dir) = std::env::var_os("NETBEND_MODEL_DIR").filter(|d| !d.is_empty()) {
-        let dir = PathBuf::from(dir);
-        return if dir.join("manifest.json").is_file() {
-            Ok(dir)
-        } else {
-            Err(format!(
-                "NETBEND_MODEL_DIR is {}, which has no manifest.json; passing dry audio",
-                dir.display()
-            ))
-        };
-    }
-    let mut candidates = Vec::new();
-    if let Some(binary) = engine::onnxruntime::containing_binary()
-        && let Some(dir) = binary.parent()
-    {
-        candidates.push(dir.join("netbend-model"));
-    }
-    candidates.push(engine::default_model_dir());
-    candidates
-        .iter()
-        .find(|d| d.join("manifest.json").is_file())
-        .cloned()
-        .ok_or_else(|| {
-            let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
-            format!(
-                "the default model was not found (looked in {}); passing dry audio",
-                looked.join(", ")
-            )
-        })
-}
-
 /// Loads a model and its ONNX Runtime sessions (main thread, before the worker starts).
 fn load_runtime(dir: &std::path::Path) -> Result<engine::Runtime, String> {
     let model = engine::Model::load(dir).map_err(|e| e.to_string())?;
     engine::Runtime::new(model, &runtime_options()).map_err(|e| format!("{e}; passing dry audio"))
-}
-
-/// ONNX Runtime settings of the plugin's sessions (the worker's and the clip clusterer's).
-pub fn runtime_options() -> engine::RuntimeOptions {
-    let library_dirs = engine::onnxruntime::containing_binary()
-        .and_then(|b| b.parent().map(|d| d.to_path_buf()))
-        .into_iter()
-        .collect();
-    // One intra-op thread: the audio thread needs the other core of a two-core machine.
-    engine::RuntimeOptions {
-        intra_threads: Some(1),
-        library_dirs,
-        ..Default::default()
-    }
 }
 
 impl ClapPlugin for Netbend {

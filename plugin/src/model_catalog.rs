@@ -2,7 +2,7 @@
 //! clusters ([`ModelSummary`], built on the main thread when a model loads and shared through
 //! [`LoadedModel`]), and the models a user can pick ([`list_models`]: the shipped default, the
 //! paper's model shipped beside it, and every model directory in the user models folder and in
-//! `NETBEND_MODEL_PATH`).
+//! `NETBEND_MODEL_PATH`), and the directory a picked name stands for ([`find_model`]).
 
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
@@ -201,4 +201,50 @@ pub fn list_models() -> Vec<ModelChoice> {
         });
     }
     choices
+}
+
+/// The directory of a model name: "default" is the shipped model (`NETBEND_MODEL_DIR`, then
+/// `netbend-model/` beside the plugin binary, then the workspace's `models/vae/`); any other name
+/// is a directory path.
+pub fn find_model(name: &str) -> Result<PathBuf, String> {
+    if name != crate::params::DEFAULT_MODEL {
+        let dir = PathBuf::from(name);
+        return if dir.join("manifest.json").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "model `{name}`: no manifest.json in that directory"
+            ))
+        };
+    }
+    // An explicit NETBEND_MODEL_DIR wins: when it is wrong, say so instead of loading another.
+    if let Some(dir) = std::env::var_os("NETBEND_MODEL_DIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if dir.join("manifest.json").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "NETBEND_MODEL_DIR is {}, which has no manifest.json; passing dry audio",
+                dir.display()
+            ))
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Some(binary) = engine::onnxruntime::containing_binary()
+        && let Some(dir) = binary.parent()
+    {
+        candidates.push(dir.join("netbend-model"));
+    }
+    candidates.push(engine::default_model_dir());
+    candidates
+        .iter()
+        .find(|d| d.join("manifest.json").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+            format!(
+                "the default model was not found (looked in {}); passing dry audio",
+                looked.join(", ")
+            )
+        })
 }

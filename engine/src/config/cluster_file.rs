@@ -1,6 +1,6 @@
 //! The reference implementation's cluster file: `{layer: [{cluster_index, feature_index}, ...]}`.
 
-use super::{Pos, deserialize_yaml, field_error};
+use super::yaml::{Pos, deserialize_yaml, field_error};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use serde::Deserialize;

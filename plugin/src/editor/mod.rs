@@ -22,8 +22,6 @@ pub const EDITOR_WIDTH: u32 = 1280;
 pub const EDITOR_HEIGHT: u32 = 860;
 
 const SLOT_COLUMNS: usize = 4;
-pub(super) const SLIDER_WIDTH: f32 = 100.0;
-pub(super) const COMBO_WIDTH: f32 = 170.0;
 /// Height of each of the two spectrogram images.
 const SPECTROGRAM_HEIGHT: f32 = 92.0;
 

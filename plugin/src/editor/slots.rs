@@ -1,7 +1,6 @@
 //! The eight slot cards. Each shows only the controls its transform and selection use.
 
-use super::COMBO_WIDTH;
-use super::widgets::{bool_checkbox, enum_combo, row_slider};
+use super::widgets::{COMBO_WIDTH, bool_checkbox, enum_combo, row_slider};
 use crate::params::{Selection, SlotParams, Transform};
 use nice_plug::prelude::*;
 

@@ -1,9 +1,13 @@
 //! Small parameter widgets that go through the ParamSetter (begin/set/end, so hosts record
 //! the gesture).
 
-use super::SLIDER_WIDTH;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
+
+// The widgets' widths live here, below the editor panels that use them, rather than in
+// `editor/mod.rs`, which uses the panels (imports run one way).
+pub(super) const SLIDER_WIDTH: f32 = 100.0;
+pub(super) const COMBO_WIDTH: f32 = 170.0;
 
 pub(super) fn row_slider<P: Param>(
     ui: &mut egui::Ui,
