@@ -6,7 +6,9 @@ use crate::error::{Error, Result};
 use crate::image_manifest::{ImageSettings, StyleGan2Settings};
 use crate::manifest::ModelKind;
 use crate::model::Model;
-use crate::model_runtime::{ModelRuntime, only_output, output_array, runtime_error};
+use crate::model_runtime::{
+    ModelRuntime, only_output, output_array, run_on_latents, runtime_error,
+};
 use crate::random::{sample_latents, sample_noise};
 use crate::runtime::{GraphPort, check_session_io, ports};
 use crate::runtime_options::RuntimeOptions;
@@ -120,14 +122,7 @@ impl ImageRuntime {
                 "z has shape [{b}, {d}], the mapping takes [B, {dim}]"
             )));
         }
-        let z = z.as_standard_layout();
-        let input = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
-            .map_err(runtime_error("cannot make the mapping input `z`"))?;
-        let outputs = self
-            .sessions
-            .mapping
-            .run(ort::inputs!["z" => input])
-            .map_err(runtime_error("the mapping failed"))?;
+        let outputs = run_on_latents(&mut self.sessions.mapping, z, "mapping")?;
         output_array(&outputs, "mapping", "w")
     }
 

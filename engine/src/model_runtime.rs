@@ -10,8 +10,9 @@ use crate::model::Model;
 use crate::runtime_options::{Device, RuntimeOptions};
 use crate::session::SessionFactory;
 use crate::spec::BendSpec;
-use ndarray::{Array, Dimension};
-use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, SessionOutputs};
+use ndarray::{Array, ArrayView2, Dimension};
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionOutputs};
+use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 
 /// A model's sessions (`Sessions`: [`crate::runtime::AudioSessions`] or
@@ -107,6 +108,24 @@ pub(crate) fn output_array<D: Dimension>(
 /// An ONNX Runtime error as the engine's, saying what failed.
 pub(crate) fn runtime_error(what: &str) -> impl Fn(ort::Error) -> Error + '_ {
     move |e| Error::Runtime(format!("{what}: {e}"))
+}
+
+/// Runs `session` (the `graph` named in errors) on its one input `z`, latents `[B, D]`: the
+/// image model's mapping network and a decoder exported without bend blocks take nothing else.
+pub(crate) fn run_on_latents<'s>(
+    session: &'s mut Session,
+    z: ArrayView2<f32>,
+    graph: &str,
+) -> Result<SessionOutputs<'s>> {
+    let z = z.as_standard_layout();
+    let (b, d) = z.dim();
+    let making = format!("cannot make the {graph} input `z`");
+    let input = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
+        .map_err(runtime_error(&making))?;
+    let failed = format!("the {graph} failed");
+    session
+        .run(ort::inputs!["z" => input])
+        .map_err(runtime_error(&failed))
 }
 
 /// Run options that copy out only the output `name` (a decoder's activations stay inside).

@@ -4,13 +4,12 @@
 //! directory: it takes only `z`, so no bend can reach it.
 
 use crate::error::{Error, Result};
-use crate::model_runtime::runtime_error;
+use crate::model_runtime::run_on_latents;
 use crate::runtime::spectrogram_windows;
 use crate::runtime_options::RuntimeOptions;
 use crate::session::SessionFactory;
 use ndarray::{Array3, ArrayView2};
 use ort::session::Session;
-use ort::value::TensorRef;
 use std::path::Path;
 
 pub struct UnbentDecoder {
@@ -36,14 +35,7 @@ impl UnbentDecoder {
 
     /// Decodes latents `[B, latent_dim]` to spectrogram windows `[B, frames, bins]`.
     pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
-        let z = z.as_standard_layout();
-        let (b, d) = z.dim();
-        let input = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
-            .map_err(runtime_error("cannot make the decoder input `z`"))?;
-        let outputs = self
-            .session
-            .run(ort::inputs!["z" => input])
-            .map_err(runtime_error("the unbent decoder failed"))?;
+        let outputs = run_on_latents(&mut self.session, z, "unbent decoder")?;
         spectrogram_windows(&outputs)
     }
 }
