@@ -37,6 +37,8 @@ pub struct GenerateArgs {
     spectrogram: Option<PathBuf>,
     #[command(flatten)]
     output_stage: OutputArgs,
+    #[command(flatten)]
+    timeline: crate::timeline::TimelineArgs,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -49,6 +51,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let gain = args.output_stage.gain()?;
     let started = Instant::now();
     let mut renderer = Renderer::load(&args.model)?;
+    renderer.timeline = args.timeline.timeline()?;
     let spec = renderer.spec(args.config.as_deref(), Some(args.seed))?;
     renderer.set_spec(&spec)?;
     let samples = (args.seconds * MODEL_SAMPLE_RATE as f64).round().max(1.0) as usize;

@@ -20,6 +20,7 @@ mod process_usage;
 mod render;
 mod resynth;
 mod spectrogram_png;
+mod timeline;
 mod variations;
 mod video;
 

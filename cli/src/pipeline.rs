@@ -21,6 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::channels::{StereoMode, channel_groups, linked_griffin_lim, to_model_rate};
 use crate::frame_store::{FrameStore, LinkedInputPhase, Magnitudes};
+use crate::timeline::{MovingSpec, Timeline, TimelineArgs};
 use dsp::output_stage::{OUTPUT_GAIN_MAX_DB, OUTPUT_GAIN_MIN_DB, apply_fully_wet, db_to_gain};
 use ndarray::{Array2, Array3, ArrayView3, s};
 
@@ -84,6 +85,8 @@ pub struct RendererArgs {
     pub stereo: StereoMode,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub timeline: TimelineArgs,
 }
 
 impl RendererArgs {
@@ -95,6 +98,7 @@ impl RendererArgs {
         renderer.layout = self.layout.layout;
         renderer.stereo = self.stereo;
         renderer.gain = gain;
+        renderer.timeline = self.timeline.timeline()?;
         Ok(renderer)
     }
 
@@ -177,6 +181,10 @@ pub struct Renderer {
     pub stereo: StereoMode,
     /// Linear gain of the output stage (`--gain`; 1 unless set).
     pub gain: f32,
+    /// Where the file sits in a song (`--bpm`, `--meter`, `--start`), for moving configs.
+    pub timeline: Timeline,
+    /// The spec when its entries move: each window is bent as it stands at that window.
+    moving: Option<MovingSpec>,
 }
 
 impl Renderer {
@@ -195,6 +203,8 @@ impl Renderer {
             layout: LayoutMode::Offline,
             stereo: StereoMode::Linked,
             gain: 1.0,
+            timeline: Timeline::default(),
+            moving: None,
         })
     }
 
@@ -239,8 +249,15 @@ impl Renderer {
         Ok(spec)
     }
 
+    /// The bend of the next render. A spec whose entries move (`modulate:`, `reroll:`) is
+    /// evaluated per window on the renderer's timeline.
     pub fn set_spec(&mut self, spec: &BendSpec) -> Result<()> {
-        self.runtime.set_spec(spec)?;
+        self.moving = None;
+        if spec.moves() {
+            self.moving = Some(MovingSpec::new(spec.clone(), self.timeline));
+        } else {
+            self.runtime.set_spec(spec)?;
+        }
         Ok(())
     }
 
@@ -277,7 +294,22 @@ impl Renderer {
         let (mut start, mut next_frame) = (0, 0);
         while start < layout.count {
             let end = (start + BATCH).min(layout.count);
-            let y = windows(&mut self.runtime, start..end, &mut *store)?;
+            let y = match self.moving.as_mut() {
+                None => windows(&mut self.runtime, start..end, &mut *store)?,
+                // One window at a time, each under the spec at its song position (compiled
+                // again only when it changed).
+                Some(moving) => {
+                    let mut parts = Vec::with_capacity(end - start);
+                    for k in start..end {
+                        if let Some(spec) = moving.changed_at(&layout, k) {
+                            self.runtime.set_spec(spec)?;
+                        }
+                        parts.push(windows(&mut self.runtime, k..k + 1, &mut *store)?);
+                    }
+                    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+                    ndarray::concatenate(ndarray::Axis(0), &views)?
+                }
+            };
             if y.dim() != (end - start, window, bins) {
                 bail!(
                     "the model returned windows of shape {:?}, expected [{}, {window}, {bins}]",

@@ -124,6 +124,9 @@ pub struct BendEntry {
     pub seed: Option<u64>,
     /// Where the entry came from, for messages (e.g. `bend.yaml:7`); `None` for programmatic entries.
     pub origin: Option<String>,
+    /// How the entry moves over the song (a modulator, a re-roll); `None`: it stands still.
+    /// Compiling uses the values above; [`BendSpec::at`] gives the spec at a song position.
+    pub motion: Option<crate::motion::Motion>,
 }
 
 impl BendEntry {
@@ -135,6 +138,7 @@ impl BendEntry {
             mix: 1.0,
             seed: None,
             origin: None,
+            motion: None,
         }
     }
 

@@ -234,6 +234,19 @@ pub fn config_into_slots(
             .clone()
             .unwrap_or_else(|| path.display().to_string());
         let refuse = |key: &str, why: String| format!("{at}: field `transforms[{i}].{key}`: {why}");
+        if let Some(motion) = &entry.motion {
+            let key = if motion.modulator.is_some() {
+                "modulate"
+            } else {
+                "reroll"
+            };
+            return Err(refuse(
+                key,
+                "the plugin's slots do not modulate or re-roll yet; render this config with \
+                 `netbend render --bpm ...` (docs/config.md, \"Modulation and re-roll\")"
+                    .into(),
+            ));
+        }
         let defaults = &SlotParams::new(i + 1);
         let slot = &mut slots[i];
         slot.enabled = true;

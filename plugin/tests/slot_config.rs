@@ -256,6 +256,19 @@ fn files_the_slots_cannot_hold_are_refused_with_the_field_and_the_allowed_values
             "transforms[0].feature-param",
             "allowed: 0..=",
         ),
+        // Moving entries render with `netbend render` only, for now.
+        (
+            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: sine, rate: 1 bar, depth: 5, target: param}\n"
+                .into(),
+            "transforms[0].modulate",
+            "netbend render --bpm",
+        ),
+        (
+            "transforms:\n- layer: 1\n  transform: invert\n  features: random\n  feature-param: 0.5\n  seed: 3\n  reroll: 1 bar\n"
+                .into(),
+            "transforms[0].reroll",
+            "netbend render --bpm",
+        ),
     ];
     for (i, (text, field, allowed)) in cases.iter().enumerate() {
         let file = TempConfig::new(&format!("bad-{i}.yaml"), text);

@@ -6,6 +6,7 @@
 //! field.
 
 mod cluster_file;
+mod motion;
 mod raw;
 mod yaml;
 
@@ -45,6 +46,7 @@ struct ConfigEntry {
     selection_pos: Pos,
     mix: f32,
     seed: Option<u64>,
+    motion: Option<crate::motion::Motion>,
 }
 
 /// A parsed config file: checked as far as possible without a model.
@@ -200,6 +202,7 @@ impl BendConfig {
                 mix: e.mix,
                 seed: e.seed,
                 origin: Some(format!("{}:{}", self.path.display(), e.pos.line)),
+                motion: e.motion,
             };
             resolve_selection(&entry, i, seed, layer, manifest)
                 .map_err(|msg| field_error(&self.path, e.selection_pos, &e.selection_field, msg))?;
@@ -362,7 +365,10 @@ fn check_entry(path: &Path, i: usize, raw: &Spanned<RawEntry>) -> Result<ConfigE
         }
     };
 
+    let random = matches!(selection, SelectionKind::Random(_));
+    let motion = motion::check_motion(path, &field, e, &transform, random)?;
     Ok(ConfigEntry {
+        motion,
         pos: pos(raw),
         layer: e.layer.value,
         layer_pos: pos(&e.layer),

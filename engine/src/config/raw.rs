@@ -39,4 +39,31 @@ pub(super) struct RawEntry {
     pub seed: Option<Spanned<u64>>,
     #[serde(default)]
     pub channels: Option<Spanned<Vec<i64>>>,
+    /// Netbend: a modulator on the mix or the main parameter (docs/config.md, "Modulation").
+    #[serde(default)]
+    pub modulate: Option<Spanned<RawModulator>>,
+    /// Netbend: draw the random selection, shuffle and noise anew every note length or bars.
+    #[serde(default)]
+    pub reroll: Option<Spanned<RawRate>>,
+}
+
+/// An entry's `modulate:` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawModulator {
+    pub shape: Spanned<String>,
+    pub rate: Spanned<RawRate>,
+    pub depth: Spanned<f64>,
+    #[serde(default)]
+    pub phase: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub target: Option<Spanned<String>>,
+}
+
+/// A rate as written: a number (Hz) or text (a note length or bars).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawRate {
+    Hz(f64),
+    Text(String),
 }

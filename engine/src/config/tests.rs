@@ -435,3 +435,139 @@ fn a_chain_against_the_block_order_names_both_entries_with_their_lines() {
     );
     assert!(e.contains("share channel 2 on layer 1"), "{e}");
 }
+
+const MOVING: &str = r#"seed: 4
+transforms:
+- layer: 2
+  transform: rotate
+  params: [30]
+  modulate:
+    shape: triangle
+    rate: 1/4
+    depth: 45
+    phase: 0.5
+    target: param
+- layer: 1
+  transform: ablate
+  features: random
+  feature-param: 0.25
+  reroll: 2 bars
+  modulate: {shape: drift, rate: 0.5, depth: 0.3}
+"#;
+
+#[test]
+fn modulators_and_rerolls_parse_into_the_spec() {
+    use crate::motion::{Modulator, Motion, Rate, Shape, Target};
+    let spec = spec(MOVING).unwrap();
+    assert!(spec.moves());
+    assert_eq!(
+        spec.entries[0].motion,
+        Some(Motion {
+            modulator: Some(Modulator {
+                shape: Shape::Triangle,
+                rate: Rate::Beats(1.0),
+                depth: 45.0,
+                phase: 0.5,
+                target: Target::Param,
+            }),
+            reroll: None,
+        })
+    );
+    assert_eq!(
+        spec.entries[1].motion,
+        Some(Motion {
+            modulator: Some(Modulator {
+                shape: Shape::Drift,
+                rate: Rate::Hz(0.5),
+                depth: 0.3,
+                phase: 0.0,
+                target: Target::Mix,
+            }),
+            reroll: Some(Rate::Bars(2.0)),
+        })
+    );
+    // Without motion keys nothing moves.
+    assert!(!spec_of_reference().moves());
+}
+
+fn spec_of_reference() -> BendSpec {
+    spec(REFERENCE).unwrap()
+}
+
+#[test]
+fn bad_modulators_and_rerolls_name_the_field_and_what_is_allowed() {
+    let with = |extra: &str, transform: &str| {
+        format!("transforms:\n- layer: 1\n  transform: {transform}\n{extra}")
+    };
+    let e = error_at(
+        parse(&with(
+            "  modulate: {shape: wobble, rate: 1, depth: 1}\n",
+            "invert",
+        )),
+        4,
+        "transforms[0].modulate.shape",
+    );
+    assert!(e.contains("sine, triangle"), "{e}");
+    let e = error_at(
+        parse(&with(
+            "  modulate: {shape: sine, rate: 1/3, depth: 1}\n",
+            "invert",
+        )),
+        4,
+        "transforms[0].modulate.rate",
+    );
+    assert!(e.contains("N/D") && e.contains("bars"), "{e}");
+    let e = error_at(
+        parse(&with(
+            "  modulate: {shape: sine, rate: 0, depth: 1}\n",
+            "invert",
+        )),
+        4,
+        "transforms[0].modulate.rate",
+    );
+    assert!(e.contains("(0, 100]"), "{e}");
+    let e = error_at(
+        parse(&with(
+            "  modulate: {shape: sine, rate: 1, depth: 1, phase: 1.5}\n",
+            "invert",
+        )),
+        4,
+        "transforms[0].modulate.phase",
+    );
+    assert!(e.contains("[0, 1)"), "{e}");
+    let e = error_at(
+        parse(&with(
+            "  modulate: {shape: sine, rate: 1, depth: 1, target: param}\n",
+            "invert",
+        )),
+        4,
+        "transforms[0].modulate.target",
+    );
+    assert!(
+        e.contains("no parameter") && e.contains("target: mix"),
+        "{e}"
+    );
+    let e = error_at(
+        parse(&with(
+            "  modulate: {shape: sine, rate: 1, depth: 1, speed: 2}\n",
+            "invert",
+        )),
+        4,
+        "speed",
+    );
+    assert!(e.contains("depth"), "{e}");
+    // A re-roll of an entry that draws nothing at random, and a re-roll in Hz.
+    let e = error_at(
+        parse(&with("  reroll: 1 bar\n", "invert")),
+        4,
+        "transforms[0].reroll",
+    );
+    assert!(e.contains("features: random"), "{e}");
+    let e = error_at(
+        parse(&with("  reroll: 2\n", "shuffle")),
+        4,
+        "transforms[0].reroll",
+    );
+    assert!(e.contains("N bars"), "{e}");
+    assert!(parse(&with("  reroll: 1/2\n", "shuffle")).is_ok());
+}
