@@ -16,8 +16,9 @@
 //! [`EngineStatus`] carries the other direction (worker and audio thread -> editor): deadline
 //! misses, guard events, latency and whether a model path is connected.
 
-use crate::params::{NUM_SLOTS, QualityMode, Selection, Transform};
+use crate::params::{NUM_SLOTS, QualityMode, Selection, SlotParams, Transform};
 use atomic_float::AtomicF32;
+use nice_plug::prelude::FloatParam;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 
 /// One slot as the worker sees it: the plugin's form of one bend config entry.
@@ -340,4 +341,48 @@ impl EngineStatus {
 pub struct ModelLoad {
     pub now: f32,
     pub max: f32,
+}
+
+/// One slot's snapshot. Advances every smoother of the slot by `block_len` samples (so that a
+/// transform switched to later starts from its current value) and keeps the parameters of the
+/// slot's transform.
+pub fn slot_snapshot(slot: &SlotParams, block_len: u32) -> SlotSnapshot {
+    let step = |p: &FloatParam| p.smoothed.next_step(block_len);
+    let tx = step(&slot.translate_x);
+    let ty = step(&slot.translate_y);
+    let sx = step(&slot.scale_x);
+    let sy = step(&slot.scale_y);
+    let rot = step(&slot.rotate);
+    let mul = step(&slot.multiply);
+    let offset = step(&slot.offset);
+    let thresh = step(&slot.threshold);
+    let sigma = step(&slot.noise);
+    let mix = step(&slot.mix);
+    let transform = slot.transform.value();
+    let params = match transform {
+        Transform::Translate => [tx, ty],
+        Transform::Scale => [sx, sy],
+        Transform::Rotate => [rot, 0.0],
+        Transform::Erode | Transform::Dilate => [slot.radius.value() as f32, 0.0],
+        Transform::ScalarMultiply => [mul, 0.0],
+        Transform::Offset => [offset, 0.0],
+        Transform::BinaryThresh => [thresh, 0.0],
+        Transform::Noise => [sigma, 0.0],
+        Transform::Shuffle
+        | Transform::FlipH
+        | Transform::FlipV
+        | Transform::Invert
+        | Transform::Ablate => [0.0, 0.0],
+    };
+    SlotSnapshot {
+        enabled: slot.enabled.value(),
+        layer: slot.layer.value().clamp(1, crate::params::NUM_LAYERS) as u8,
+        transform,
+        params,
+        selection: slot.selection.value(),
+        fraction: slot.fraction.value(),
+        seed: slot.seed.value().max(0) as u32,
+        cluster: slot.cluster.value().max(0) as u32,
+        mix,
+    }
 }

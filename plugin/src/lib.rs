@@ -24,12 +24,13 @@ pub mod slot_config;
 pub mod spectrum;
 pub mod worker;
 
+pub use bridge::slot_snapshot;
 use bridge::{BendBridge, BendSnapshot, BridgeWriter, EngineStatus, QualityModeSnapshot};
 use model_catalog::{LoadedModel, ModelSummary, find_model};
 use model_path::{ModelPath, PathSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
-use params::{NetbendParams, SlotParams, Transform};
+use params::NetbendParams;
 use runtime_options::runtime_options;
 use safety::{ChannelOutput, OutputControls};
 use spectrum::SpectrumFeed;
@@ -156,50 +157,6 @@ impl Netbend {
             *out = slot_snapshot(slot, block_len);
         }
         snapshot
-    }
-}
-
-/// One slot's snapshot. Advances every smoother of the slot by `block_len` samples (so that a
-/// transform switched to later starts from its current value) and keeps the parameters of the
-/// slot's transform.
-pub fn slot_snapshot(slot: &SlotParams, block_len: u32) -> bridge::SlotSnapshot {
-    let step = |p: &FloatParam| p.smoothed.next_step(block_len);
-    let tx = step(&slot.translate_x);
-    let ty = step(&slot.translate_y);
-    let sx = step(&slot.scale_x);
-    let sy = step(&slot.scale_y);
-    let rot = step(&slot.rotate);
-    let mul = step(&slot.multiply);
-    let offset = step(&slot.offset);
-    let thresh = step(&slot.threshold);
-    let sigma = step(&slot.noise);
-    let mix = step(&slot.mix);
-    let transform = slot.transform.value();
-    let params = match transform {
-        Transform::Translate => [tx, ty],
-        Transform::Scale => [sx, sy],
-        Transform::Rotate => [rot, 0.0],
-        Transform::Erode | Transform::Dilate => [slot.radius.value() as f32, 0.0],
-        Transform::ScalarMultiply => [mul, 0.0],
-        Transform::Offset => [offset, 0.0],
-        Transform::BinaryThresh => [thresh, 0.0],
-        Transform::Noise => [sigma, 0.0],
-        Transform::Shuffle
-        | Transform::FlipH
-        | Transform::FlipV
-        | Transform::Invert
-        | Transform::Ablate => [0.0, 0.0],
-    };
-    bridge::SlotSnapshot {
-        enabled: slot.enabled.value(),
-        layer: slot.layer.value().clamp(1, params::NUM_LAYERS) as u8,
-        transform,
-        params,
-        selection: slot.selection.value(),
-        fraction: slot.fraction.value(),
-        seed: slot.seed.value().max(0) as u32,
-        cluster: slot.cluster.value().max(0) as u32,
-        mix,
     }
 }
 
