@@ -302,15 +302,33 @@ impl Session {
                 self.check_read_back(settings, &out);
             }
             if let Some(file) = exported() {
-                if !ok {
-                    eprintln!("note: Ardour exited with an error after writing the {label} export");
+                match dsp::read_audio(&file) {
+                    Ok(audio) => {
+                        if !ok {
+                            eprintln!(
+                                "note: Ardour exited with an error after writing the {label} export"
+                            );
+                        }
+                        let stats = std::fs::read_to_string(&stats).unwrap_or_default();
+                        return Export {
+                            left: audio.channels[0].clone(),
+                            stats: stats.trim().to_string(),
+                        };
+                    }
+                    // A crash before Ardour finished the file (its header still says 0 frames):
+                    // the same teardown crash as a missing file. A clean exit with a file that
+                    // cannot be read is a failure.
+                    Err(e) if !ok => eprintln!(
+                        "note: Ardour run {attempt} for export {label} crashed before finishing \
+                         its file ({e}); retrying. Its output ends:\n{}",
+                        tail(&out, 12)
+                    ),
+                    Err(e) => panic!(
+                        "Ardour exited cleanly but its {label} export {} cannot be read: {e}",
+                        file.display()
+                    ),
                 }
-                let audio = dsp::read_audio(&file).unwrap();
-                let stats = std::fs::read_to_string(&stats).unwrap_or_default();
-                return Export {
-                    left: audio.channels[0].clone(),
-                    stats: stats.trim().to_string(),
-                };
+                continue;
             }
             eprintln!(
                 "note: Ardour run {attempt} for export {label} wrote no file (7.3's headless \
