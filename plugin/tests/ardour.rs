@@ -14,13 +14,14 @@
 //!   the latency (what the plugin heard before it), and differs after it;
 //! - (d) a real-time recording of the same session (a second track records the first one's
 //!   output while the transport rolls on the Dummy backend) is `netbend render` with that run's
-//!   lead, in place; it equals the export only when both runs put the window grid at the same
-//!   place, which Ardour does not (`ardour_export_equals_a_real_time_take`, ignored);
+//!   lead, in place; and the export equals the take (`ardour_export_equals_a_real_time_take`:
+//!   both put the window grid on the timeline's window boundaries, docs/plugin.md);
 //! - "Quality Mode" is among the parameters Ardour lists.
 //!
 //! Ardour 7.3's headless export sometimes crashes at teardown by itself (about 1 run in 3 here,
-//! with or without any plugin): a run whose export file is missing is retried (up to 3 runs, each
-//! retry said on stderr); a mismatch is never retried.
+//! with or without any plugin): a run whose export file is missing, or that crashed before
+//! finishing it (an unreadable file after an error exit), is retried (up to 3 runs, each retry
+//! said on stderr); a mismatch is never retried.
 //!
 //! Needs `ardour7-lua` (`cargo xtask setup` installs `ardour` when it can) and the bundle:
 //! `NETBEND_VST3=/abs/Netbend.vst3` (set by `cargo xtask test` after bundling), else
