@@ -238,7 +238,31 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
         ],
         "netbend render (Figure 3)",
     )?;
-    println!("[demo] 3. four variations of it (seeds 1 to 4: other random feature selections)");
+    let moving = env.root.join("examples/moving.yaml");
+    println!(
+        "[demo] 3. a bend that moves over the song ({} at 96 BPM: a rotation swinging once a bar)",
+        moving.display()
+    );
+    let (moved, moved_png) = (path("drum_break_moving.wav"), path("drum_break_moving.png"));
+    run(
+        &[
+            "render".as_ref(),
+            "--config".as_ref(),
+            moving.as_os_str(),
+            "--bpm".as_ref(),
+            "96".as_ref(),
+            "--in".as_ref(),
+            drum_break.as_os_str(),
+            "--out".as_ref(),
+            moved.as_os_str(),
+            "--spectrogram".as_ref(),
+            moved_png.as_os_str(),
+        ],
+        "netbend render (moving)",
+    )?;
+    println!(
+        "[demo] 4. four variations of the Figure 3 bend (seeds 1 to 4: other random feature selections)"
+    );
     let variations = path("figure3-variations");
     run(
         &[
@@ -257,7 +281,7 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
         ],
         "netbend variations",
     )?;
-    println!("[demo] 4. four seconds generated from random latents (seed 7, Griffin-Lim)");
+    println!("[demo] 5. four seconds generated from random latents (seed 7, Griffin-Lim)");
     let (generated, generated_png) = (path("generated_seed7.wav"), path("generated_seed7.png"));
     run(
         &[
@@ -274,7 +298,7 @@ pub fn demo(extra_args: &[String]) -> Result<(), String> {
         "netbend generate",
     )?;
 
-    println!("[demo] 5. the signal path alone: STFT round trip and Griffin-Lim from the magnitude");
+    println!("[demo] 6. the signal path alone: STFT round trip and Griffin-Lim from the magnitude");
     let jobs: [(&str, &[&str]); 2] = [
         ("drum_break_stft_roundtrip.wav", &["--phase", "input"]),
         (
