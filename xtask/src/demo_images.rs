@@ -54,7 +54,7 @@ pub fn render(
         "\n[demo] images from the demo StyleGAN2 {} (seeds 0-7, truncation {TRUNCATION}):",
         model_dir.display()
     );
-    println!("[demo] 6. unbent");
+    println!("[demo] 7. unbent");
     run(
         &[
             "image".as_ref(),
@@ -65,7 +65,7 @@ pub fn render(
         ],
         "netbend image (neutral)",
     )?;
-    println!("[demo] 7. bent by {}", config.display());
+    println!("[demo] 8. bent by {}", config.display());
     run(
         &[
             "image".as_ref(),
@@ -78,7 +78,7 @@ pub fn render(
         ],
         "netbend image (bent)",
     )?;
-    println!("[demo] 8. animation: layer 3 rotated through a full turn (seed 3, 24 frames)");
+    println!("[demo] 9. animation: layer 3 rotated through a full turn (seed 3, 24 frames)");
     let sweep = images.join("rotate-sweep");
     run(
         &[
@@ -101,7 +101,7 @@ pub fn render(
         "netbend animate sweep",
     )?;
     println!(
-        "[demo] 9. animation: Perlin-noise ablation of layer 5's features (\"Fragments of Self\")"
+        "[demo] 10. animation: Perlin-noise ablation of layer 5's features (\"Fragments of Self\")"
     );
     let fragments = images.join("fragments");
     run(
