@@ -296,16 +296,21 @@ impl Renderer {
             let end = (start + BATCH).min(layout.count);
             let y = match self.moving.as_mut() {
                 None => windows(&mut self.runtime, start..end, &mut *store)?,
-                // One window at a time, each under the spec at its song position (compiled
-                // again only when it changed).
+                // Each window under the spec at its song position: the batch is split where the
+                // spec changes, and a changed spec is compiled before the windows that use it.
                 Some(moving) => {
-                    let mut parts = Vec::with_capacity(end - start);
+                    let mut parts = Vec::new();
+                    let mut run_start = start;
                     for k in start..end {
                         if let Some(spec) = moving.changed_at(&layout, k) {
+                            if k > run_start {
+                                parts.push(windows(&mut self.runtime, run_start..k, &mut *store)?);
+                            }
                             self.runtime.set_spec(spec)?;
+                            run_start = k;
                         }
-                        parts.push(windows(&mut self.runtime, k..k + 1, &mut *store)?);
                     }
+                    parts.push(windows(&mut self.runtime, run_start..end, &mut *store)?);
                     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
                     ndarray::concatenate(ndarray::Axis(0), &views)?
                 }
