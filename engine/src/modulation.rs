@@ -28,9 +28,12 @@ impl BendSpec {
                 let offset = m.offset(position, base);
                 match m.target {
                     Target::Mix => {
-                        entry.mix = (f64::from(entry.mix) + offset).clamp(0.0, 1.0) as f32
+                        let mix = m.bounded(f64::from(entry.mix) + offset);
+                        entry.mix = mix.clamp(0.0, 1.0) as f32
                     }
-                    Target::Param => entry.transform = moved(&entry.transform, offset),
+                    Target::Param => {
+                        entry.transform = moved(&entry.transform, offset, |v| m.bounded(v))
+                    }
                 }
             }
             if let Some(rate) = motion.reroll {
@@ -44,22 +47,23 @@ impl BendSpec {
 /// The transform with its main parameter moved by `offset` and kept in the allowed range: the
 /// angle of rotate, the x shift of translate, both factors of scale (never closer to 0 than
 /// 0.001, keeping the base's sign), the radius of erode and dilate (rounded, 1 to 3), sigma of
-/// noise (at least 0), the factor, offset or threshold of the others.
-pub fn moved(transform: &Transform, offset: f64) -> Transform {
+/// noise (at least 0), the factor, offset or threshold of the others. `bounded` keeps each moved
+/// value within the modulator's own range first.
+pub fn moved(transform: &Transform, offset: f64, bounded: impl Fn(f64) -> f64) -> Transform {
     let stage = transform.stage();
     let mut params: Vec<f64> = transform.params().iter().map(|&p| f64::from(p)).collect();
     match stage {
         Stage::Scale => {
             for k in params.iter_mut() {
                 let sign = if *k < 0.0 { -1.0 } else { 1.0 };
-                let v = *k + offset;
+                let v = bounded(*k + offset);
                 *k = if v * sign < 1e-3 { sign * 1e-3 } else { v };
             }
         }
-        Stage::Erode | Stage::Dilate => params[0] = (params[0] + offset).clamp(1.0, 3.0),
-        Stage::Noise => params[0] = (params[0] + offset).max(0.0),
+        Stage::Erode | Stage::Dilate => params[0] = bounded(params[0] + offset).clamp(1.0, 3.0),
+        Stage::Noise => params[0] = bounded(params[0] + offset).max(0.0),
         _ if params.is_empty() => {}
-        _ => params[0] += offset,
+        _ => params[0] = bounded(params[0] + offset),
     }
     Transform::new(stage, &params).expect("kept within the transform's range")
 }

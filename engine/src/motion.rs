@@ -155,12 +155,23 @@ pub struct Modulator {
     /// Added to the cycle count, in periods: [0, 1).
     pub phase: f64,
     pub target: Target,
+    /// Bounds the moved value is also kept within, `(low, high)` (the plugin writes its
+    /// parameter's range here); `None`: only the target's own range.
+    pub range: Option<(f64, f64)>,
 }
 
 impl Modulator {
     /// The offset `depth * shape(...)` at `position`.
     pub fn offset(&self, position: SongPosition, seed: u64) -> f64 {
         self.depth * self.shape.at(self.rate.cycles(position) + self.phase, seed)
+    }
+
+    /// `value` kept within [`Modulator::range`], if there is one.
+    pub fn bounded(&self, value: f64) -> f64 {
+        match self.range {
+            Some((low, high)) => value.clamp(low, high),
+            None => value,
+        }
     }
 }
 

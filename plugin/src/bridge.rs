@@ -16,9 +16,11 @@
 //! [`EngineStatus`] carries the other direction (worker and audio thread -> editor): deadline
 //! misses, guard events, latency and whether a model path is connected.
 
+use crate::motion_params::{ModRate, ModShape, ModTarget, Reroll, SlotMotion};
 use crate::params::{NUM_SLOTS, QualityMode, Selection, SlotParams, Transform};
-use atomic_float::AtomicF32;
-use nice_plug::prelude::FloatParam;
+use crate::song_clock::BlockClock;
+use atomic_float::{AtomicF32, AtomicF64};
+use nice_plug::prelude::{FloatParam, Param};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 
 /// One slot as the worker sees it: the plugin's form of one bend config entry.
@@ -41,6 +43,8 @@ pub struct SlotSnapshot {
     pub cluster: u32,
     /// Per-channel mix of the stage, in [0, 1].
     pub mix: f32,
+    /// The slot's modulator and re-roll.
+    pub motion: SlotMotion,
 }
 
 impl Default for SlotSnapshot {
@@ -55,6 +59,7 @@ impl Default for SlotSnapshot {
             seed: 0,
             cluster: 0,
             mix: 1.0,
+            motion: SlotMotion::default(),
         }
     }
 }
@@ -103,6 +108,62 @@ struct SlotAtoms {
     seed: AtomicU32,
     cluster: AtomicU32,
     mix: AtomicF32,
+    motion: MotionAtoms,
+}
+
+/// The atomics of one slot's [`SlotMotion`].
+#[derive(Debug)]
+struct MotionAtoms {
+    shape: AtomicU8,
+    rate: AtomicU8,
+    hz: AtomicF32,
+    depth: AtomicF32,
+    phase: AtomicF32,
+    target: AtomicU8,
+    range: [AtomicF32; 2],
+    reroll: AtomicU8,
+}
+
+impl MotionAtoms {
+    fn new(m: &SlotMotion) -> Self {
+        Self {
+            shape: AtomicU8::new(m.shape.index()),
+            rate: AtomicU8::new(m.rate.index()),
+            hz: AtomicF32::new(m.hz),
+            depth: AtomicF32::new(m.depth),
+            phase: AtomicF32::new(m.phase_degrees),
+            target: AtomicU8::new(m.target.index()),
+            range: [AtomicF32::new(m.range[0]), AtomicF32::new(m.range[1])],
+            reroll: AtomicU8::new(m.reroll.index()),
+        }
+    }
+
+    fn store(&self, m: &SlotMotion) {
+        let r = Ordering::Relaxed;
+        self.shape.store(m.shape.index(), r);
+        self.rate.store(m.rate.index(), r);
+        self.hz.store(m.hz, r);
+        self.depth.store(m.depth, r);
+        self.phase.store(m.phase_degrees, r);
+        self.target.store(m.target.index(), r);
+        self.range[0].store(m.range[0], r);
+        self.range[1].store(m.range[1], r);
+        self.reroll.store(m.reroll.index(), r);
+    }
+
+    fn load(&self) -> SlotMotion {
+        let r = Ordering::Relaxed;
+        SlotMotion {
+            shape: ModShape::from_u8(self.shape.load(r)),
+            rate: ModRate::from_u8(self.rate.load(r)),
+            hz: self.hz.load(r),
+            depth: self.depth.load(r),
+            phase_degrees: self.phase.load(r),
+            target: ModTarget::from_u8(self.target.load(r)),
+            range: [self.range[0].load(r), self.range[1].load(r)],
+            reroll: Reroll::from_u8(self.reroll.load(r)),
+        }
+    }
 }
 
 impl SlotAtoms {
@@ -117,6 +178,7 @@ impl SlotAtoms {
             seed: AtomicU32::new(s.seed),
             cluster: AtomicU32::new(s.cluster),
             mix: AtomicF32::new(s.mix),
+            motion: MotionAtoms::new(&s.motion),
         }
     }
 
@@ -132,6 +194,7 @@ impl SlotAtoms {
         self.seed.store(s.seed, r);
         self.cluster.store(s.cluster, r);
         self.mix.store(s.mix, r);
+        self.motion.store(&s.motion);
     }
 
     fn load(&self) -> SlotSnapshot {
@@ -146,6 +209,7 @@ impl SlotAtoms {
             seed: self.seed.load(r),
             cluster: self.cluster.load(r),
             mix: self.mix.load(r),
+            motion: self.motion.load(),
         }
     }
 }
@@ -296,9 +360,35 @@ pub struct EngineStatus {
     /// valid once [`Self::grid_origin_known`] is set.
     pub grid_origin: AtomicI64,
     pub grid_origin_known: AtomicBool,
+    /// The song position of the last block's first input sample and the song's pace, for the
+    /// editor's modulator view ([`crate::song_clock::BlockClock`]).
+    pub song_seconds: AtomicF64,
+    pub song_beats: AtomicF64,
+    pub song_beats_per_second: AtomicF64,
+    pub song_beats_per_bar: AtomicF64,
 }
 
 impl EngineStatus {
+    /// Audio thread, once per block: four relaxed stores.
+    pub fn publish_song_clock(&self, clock: &BlockClock) {
+        let r = Ordering::Relaxed;
+        self.song_seconds.store(clock.seconds, r);
+        self.song_beats.store(clock.beats, r);
+        self.song_beats_per_second.store(clock.beats_per_second, r);
+        self.song_beats_per_bar.store(clock.beats_per_bar, r);
+    }
+
+    /// The last block's song clock (editor). The fields are read one by one, so a block may
+    /// land between them: good enough for a picture.
+    pub fn song_clock(&self) -> BlockClock {
+        let r = Ordering::Relaxed;
+        BlockClock {
+            seconds: self.song_seconds.load(r),
+            beats: self.song_beats.load(r),
+            beats_per_second: self.song_beats_per_second.load(r),
+            beats_per_bar: self.song_beats_per_bar.load(r),
+        }
+    }
     /// Replaces the status message (worker and main thread only: takes a lock).
     pub fn set_message(&self, text: String) {
         *self.message.lock() = text;
@@ -374,6 +464,7 @@ pub fn slot_snapshot(slot: &SlotParams, block_len: u32) -> SlotSnapshot {
         | Transform::Invert
         | Transform::Ablate => [0.0, 0.0],
     };
+    let motion = slot_motion(slot, transform);
     SlotSnapshot {
         enabled: slot.enabled.value(),
         layer: slot.layer.value().clamp(1, crate::params::NUM_LAYERS) as u8,
@@ -384,5 +475,49 @@ pub fn slot_snapshot(slot: &SlotParams, block_len: u32) -> SlotSnapshot {
         seed: slot.seed.value().max(0) as u32,
         cluster: slot.cluster.value().max(0) as u32,
         mix,
+        motion,
+    }
+}
+
+/// The slot's modulator as the host parameters set it.
+fn slot_motion(slot: &SlotParams, transform: Transform) -> SlotMotion {
+    let target = slot.mod_target.value();
+    SlotMotion {
+        shape: slot.mod_shape.value(),
+        rate: slot.mod_rate.value(),
+        hz: slot.mod_hz.value(),
+        depth: slot.mod_depth.value(),
+        phase_degrees: slot.mod_phase.value(),
+        target,
+        range: target_range(slot, target, transform),
+        reroll: slot.reroll.value(),
+    }
+}
+
+/// The range of what a modulator on `target` moves: the transform's main parameter's (the mix's
+/// for a transform without parameters). No allocation: the audio thread calls it per block.
+pub fn target_range(slot: &SlotParams, target: ModTarget, transform: Transform) -> [f32; 2] {
+    let range = |p: &FloatParam| [p.preview_plain(0.0), p.preview_plain(1.0)];
+    match (target, transform) {
+        (ModTarget::Mix, _) => range(&slot.mix),
+        (_, Transform::Translate) => range(&slot.translate_x),
+        (_, Transform::Scale) => range(&slot.scale_x),
+        (_, Transform::Rotate) => range(&slot.rotate),
+        (_, Transform::Erode | Transform::Dilate) => [
+            slot.radius.preview_plain(0.0) as f32,
+            slot.radius.preview_plain(1.0) as f32,
+        ],
+        (_, Transform::ScalarMultiply) => range(&slot.multiply),
+        (_, Transform::Offset) => range(&slot.offset),
+        (_, Transform::BinaryThresh) => range(&slot.threshold),
+        (_, Transform::Noise) => range(&slot.noise),
+        (
+            _,
+            Transform::Shuffle
+            | Transform::FlipH
+            | Transform::FlipV
+            | Transform::Invert
+            | Transform::Ablate,
+        ) => range(&slot.mix),
     }
 }

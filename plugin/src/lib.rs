@@ -14,13 +14,16 @@ pub mod clip_clusters;
 pub mod clip_panel;
 pub mod config_panel;
 pub mod editor;
+pub mod host_timeline;
 pub mod model_catalog;
 pub mod model_path;
+pub mod motion_params;
 pub mod pace_guard;
 pub mod params;
 pub mod runtime_options;
 pub mod safety;
 pub mod slot_config;
+pub mod song_clock;
 pub mod spectrum;
 pub mod worker;
 
@@ -88,16 +91,8 @@ pub struct Netbend {
     declared_offline: bool,
     /// Notices a host running faster than real time without saying so (an export or bounce).
     pace: pace_guard::PaceGuard,
-    /// Host samples processed since activation, and whether the grid origin on the timeline
-    /// ([`bridge::EngineStatus::grid_origin`]) is still to be taken from a rolling transport.
-    processed: u64,
-    origin_pending: bool,
-    /// Whether every input sample since activation was silence (until the origin is known):
-    /// then the grid can still be moved to the timeline's window boundaries unheard.
-    silent_so_far: bool,
-    /// The transport position and length of the last block, to see the transport move.
-    last_pos: i64,
-    last_len: usize,
+    /// Where the host's timeline puts the window grid and each block on the song.
+    timeline: host_timeline::HostTimeline,
 }
 
 impl Default for Netbend {
@@ -126,11 +121,7 @@ impl Default for Netbend {
             collector: None,
             declared_offline: false,
             pace: pace_guard::PaceGuard::new(48_000.0),
-            processed: 0,
-            origin_pending: true,
-            silent_so_far: true,
-            last_pos: 0,
-            last_len: 0,
+            timeline: host_timeline::HostTimeline::default(),
         }
     }
 }
@@ -223,9 +214,7 @@ impl Plugin for Netbend {
         let offline = buffer_config.process_mode == ProcessMode::Offline;
         self.declared_offline = offline;
         self.pace = pace_guard::PaceGuard::new(self.sample_rate);
-        self.processed = 0;
-        self.origin_pending = true;
-        self.silent_so_far = true;
+        self.timeline = host_timeline::HostTimeline::default();
         // The latency does not depend on whether a model loads, so a session keeps its timing.
         for mode in [
             params::QualityMode::Default,
@@ -336,44 +325,16 @@ impl Plugin for Netbend {
         if samples == 0 {
             return ProcessStatus::Normal;
         }
-        // Where the model path's window grid sits on the host's timeline decides which samples
-        // share a window. Hosts start the plugin at different points before a bounce (Ardour's
-        // export pre-roll) or a take, so when everything before the transport rolled was silence,
-        // the grid moves to the timeline's window boundaries (multiples of the grid period):
-        // every bounce and take of a song then cuts the same windows, those `netbend render` cuts
-        // from a file that starts on a boundary (timeline 0). A host that compensates the
-        // latency gives the position the output is heard at and the input from `latency` samples
-        // later, so the boundaries are placed on the input's timeline. Rolling: the host says
-        // so, or its position moved on by the last block (a VST3 host need not set kPlaying
-        // while it renders). The origin (of the output's timeline) goes to the stats file.
-        if self.origin_pending {
-            let transport = context.transport();
-            if let Some(pos) = transport.pos_samples() {
-                let moved_on = self.processed > 0 && pos == self.last_pos + self.last_len as i64;
-                if transport.playing || moved_on {
-                    let mut origin = pos - self.processed as i64;
-                    if let Some(path) = &mut self.path
-                        && self.silent_so_far
-                    {
-                        let input_origin = origin + self.latency as i64;
-                        let skip = model_path::grid_anchor_skip(input_origin, path.grid_period());
-                        path.skip_silence(skip, &mut self.wet);
-                        origin -= skip as i64;
-                    }
-                    self.status.grid_origin.store(origin, Ordering::Relaxed);
-                    self.status.grid_origin_known.store(true, Ordering::Relaxed);
-                    self.origin_pending = false;
-                }
-                self.last_pos = pos;
-                self.last_len = samples;
-            }
-            self.silent_so_far = self.silent_so_far
-                && buffer
-                    .as_slice_immutable()
-                    .iter()
-                    .all(|c| c[..samples].iter().all(|&x| x == 0.0));
-        }
-        self.processed += samples as u64;
+        let transport = song_clock::TransportView::of(context.transport());
+        let clock = self.timeline.on_block(
+            &transport,
+            buffer.as_slice_immutable(),
+            samples,
+            self.path.as_mut().map(|p| (p, &mut self.wet[..])),
+            self.latency,
+            self.sample_rate,
+            &self.status,
+        );
         // A new quality mode needs a new latency: reporting it makes the host restart the plugin,
         // and `activate()` then builds the path for the new mode.
         let mode = self.params.mode.value();
@@ -431,6 +392,7 @@ impl Plugin for Netbend {
                     };
                 }
             }
+            path.set_clock(clock);
             wet_ready = path.process(&mut self.wet, samples);
         }
         for i in 0..samples {

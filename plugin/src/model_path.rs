@@ -28,6 +28,7 @@
 use crate::bridge::EngineStatus;
 use crate::params::QualityMode;
 use crate::safety::DelayLine;
+use crate::song_clock::BlockClock;
 use crate::spectrum::{SpectrumColumn, SpectrumPublisher, spectrum_ring};
 use crate::worker::Job;
 use dsp::stereo_link::{self, apply_gains, link_gain};
@@ -206,6 +207,10 @@ struct Spectral {
     /// Frame `k`'s mid magnitude and the output frame's, for the spectrogram.
     input_magnitude: Vec<f32>,
     output_magnitude: Vec<f32>,
+    /// The song position of the current block's first sample, and that sample's place in the
+    /// model-rate stream (frame `k` is at stream sample `k * hop`, as in `netbend render`).
+    clock: BlockClock,
+    clock_start: f64,
 }
 
 impl Spectral {
@@ -330,6 +335,11 @@ impl Spectral {
         }
         job.index = w;
         job.ok = false;
+        // The window's song position: its last frame's (engine::motion, cli timeline).
+        let hop = StftConfig::default().hop as f64;
+        job.position = self
+            .clock
+            .after((k as f64 * hop - self.clock_start) / f64::from(MODEL_SAMPLE_RATE));
         match self.jobs.try_push(job) {
             Ok(()) => self.last_dispatched = Some(w),
             Err(job) => self.free.push(job),
@@ -412,6 +422,11 @@ pub struct ModelPath {
     grid_period: f64,
     /// "Cluster this audio": the model-rate mid input goes to the clip collector.
     capture: Option<crate::clip_capture::CaptureWriter>,
+    /// Host samples taken so far, the host rate, and the downsampler's delay in model samples:
+    /// where a block starts in the model-rate stream.
+    host_in: u64,
+    host_rate: u32,
+    down_delay: usize,
 }
 
 /// What [`ModelPath::new`] needs to know.
@@ -449,6 +464,7 @@ impl ModelPath {
             None => setup.max_block,
         };
         let delay = schedule.delay_frames() as u64;
+        let down_delay = resamplers.as_ref().map_or(0, |(down, _)| down.delay());
         let (jobs_prod, jobs_cons) = HeapRb::<Job>::new(POOL).split();
         let (results_prod, results_cons) = HeapRb::<Job>::new(POOL).split();
         let mut free = Vec::with_capacity(POOL);
@@ -488,6 +504,8 @@ impl ModelPath {
             spectrum: None,
             input_magnitude: vec![0.0; bins],
             output_magnitude: vec![0.0; bins],
+            clock: BlockClock::default(),
+            clock_start: 0.0,
         };
         let align = (0..setup.channels)
             .map(|_| {
@@ -508,6 +526,9 @@ impl ModelPath {
                     * setup.host_rate as f64
                     / MODEL_SAMPLE_RATE as f64,
                 capture: None,
+                host_in: 0,
+                host_rate: setup.host_rate,
+                down_delay,
             },
             WorkerEnds {
                 jobs: jobs_cons,
@@ -568,10 +589,23 @@ impl ModelPath {
         self.capture = Some(capture);
     }
 
+    /// The song position of the next block's first sample (audio thread, before
+    /// [`ModelPath::process`]); the windows that block completes are bent as the slots stand at
+    /// their own positions.
+    pub fn set_clock(&mut self, clock: BlockClock) {
+        self.spectral.clock = clock;
+    }
+
     /// Replaces `block[c][..n]` (host rate) by the bent signal, `latency().host_samples` later.
     /// Returns false if the resamplers refused the block (then the content is undefined and the
     /// caller plays its delayed dry signal).
     pub fn process(&mut self, block: &mut [Vec<f32>], n: usize) -> bool {
+        // Where this block's first sample sits in the model-rate stream (its samples leave the
+        // downsampler `down_delay` model samples late).
+        self.spectral.clock_start = self.host_in as f64 * f64::from(MODEL_SAMPLE_RATE)
+            / f64::from(self.host_rate)
+            + self.down_delay as f64;
+        self.host_in += n as u64;
         let Some((down, up)) = &mut self.resamplers else {
             if let Some(capture) = &mut self.capture {
                 capture.push_mid(block, n);

@@ -9,6 +9,8 @@
 //! the editor shows only the controls of the slot's current transform. The bridge
 //! ([`crate::bridge`]) reduces them to the config entry's `params` (at most two floats).
 
+pub use crate::motion_params::{ModRate, ModShape, ModTarget, Reroll};
+use crate::motion_params::{mod_depth_param, mod_hz_param, mod_phase_param};
 use dsp::output_stage::{OUTPUT_GAIN_MAX_DB, OUTPUT_GAIN_MIN_DB};
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
@@ -250,6 +252,29 @@ pub struct SlotParams {
     pub cluster: IntParam,
     #[id = "mix"]
     pub mix: FloatParam,
+
+    // The slot's modulator (docs/plugin.md, "Moving bends"): it moves the mix or the transform's
+    // main parameter around the value the host sets, within that parameter's range.
+    /// The modulator's curve (Off: the slot stays where the host puts it).
+    #[id = "mshape"]
+    pub mod_shape: EnumParam<ModShape>,
+    /// Free in Hz (`mod_hz`), or one period per note length or bars of the host's tempo.
+    #[id = "mrate"]
+    pub mod_rate: EnumParam<ModRate>,
+    #[id = "mhz"]
+    pub mod_hz: FloatParam,
+    /// The swing as a share of the target's range.
+    #[id = "mdepth"]
+    pub mod_depth: FloatParam,
+    /// Where in its cycle the modulator starts, in degrees.
+    #[id = "mphase"]
+    pub mod_phase: FloatParam,
+    #[id = "mtarget"]
+    pub mod_target: EnumParam<ModTarget>,
+    /// A new random selection, shuffle or noise every few beats or bars, seeded from the slot's
+    /// seed and the song position.
+    #[id = "reroll"]
+    pub reroll: EnumParam<Reroll>,
 }
 
 fn slot_smoother() -> SmoothingStyle {
@@ -385,6 +410,13 @@ impl SlotParams {
                 .with_unit(" %")
                 .with_value_to_string(Arc::new(|v| format!("{:.1}", v * 100.0)))
                 .with_string_to_value(percent_from_string()),
+            mod_shape: EnumParam::new(name("Mod Shape"), ModShape::Off),
+            mod_rate: EnumParam::new(name("Mod Rate"), ModRate::Bar1),
+            mod_hz: mod_hz_param(name("Mod Hz")),
+            mod_depth: mod_depth_param(name("Mod Depth")),
+            mod_phase: mod_phase_param(name("Mod Phase")),
+            mod_target: EnumParam::new(name("Mod Target"), ModTarget::Mix),
+            reroll: EnumParam::new(name("Reroll"), Reroll::Off),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! model check (`engine::BendConfig`), so a bad file gets the engine's message with file, line and
 //! field; what the engine accepts but the slots cannot hold (more than eight entries, `channels`
 //! lists, a `cluster-map` other than `general`, values outside a slot parameter's range, random
-//! draws from the top-level seed) is refused as a whole: [`slots_from_config`] returns either all
+//! draws from the top-level seed, modulator rates the slot's menus do not offer) is refused as a
+//! whole: [`slots_from_config`] returns either all
 //! eight slots or an error, never a part. A `cluster-file` is accepted: [`config_into_slots`]
 //! returns its clusters, which become the plugin's clip clusters.
 //!
@@ -15,8 +16,11 @@
 //! to the host parameters ([`read_slots`], [`apply_slots`], through nice-plug's `ParamSetter` so
 //! the host records the change) is kept apart from the text conversion, which needs no host.
 
-use crate::params::{NUM_SLOTS, QualityMode, Selection, SlotParams, Transform};
-use engine::{BendConfig, ClusterSource, Manifest};
+use crate::motion_params::{SlotMotion, rate_text, shape_name};
+use crate::params::{
+    ModRate, ModShape, ModTarget, NUM_SLOTS, QualityMode, Reroll, Selection, SlotParams, Transform,
+};
+use engine::{BendConfig, ClusterSource, Manifest, Motion, Target};
 use nice_plug::prelude::{Param, ParamSetter};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -42,6 +46,13 @@ pub struct SlotValues {
     pub seed: i32,
     pub cluster: i32,
     pub mix: f32,
+    pub mod_shape: ModShape,
+    pub mod_rate: ModRate,
+    pub mod_hz: f32,
+    pub mod_depth: f32,
+    pub mod_phase: f32,
+    pub mod_target: ModTarget,
+    pub reroll: Reroll,
 }
 
 impl SlotValues {
@@ -66,6 +77,13 @@ impl SlotValues {
             seed: p.seed.unmodulated_plain_value(),
             cluster: p.cluster.unmodulated_plain_value(),
             mix: p.mix.unmodulated_plain_value(),
+            mod_shape: p.mod_shape.unmodulated_plain_value(),
+            mod_rate: p.mod_rate.unmodulated_plain_value(),
+            mod_hz: p.mod_hz.unmodulated_plain_value(),
+            mod_depth: p.mod_depth.unmodulated_plain_value(),
+            mod_phase: p.mod_phase.unmodulated_plain_value(),
+            mod_target: p.mod_target.unmodulated_plain_value(),
+            reroll: p.reroll.unmodulated_plain_value(),
         }
     }
 
@@ -91,7 +109,33 @@ impl SlotValues {
             seed: p.seed.default_plain_value(),
             cluster: p.cluster.default_plain_value(),
             mix: p.mix.default_plain_value(),
+            mod_shape: p.mod_shape.default_plain_value(),
+            mod_rate: p.mod_rate.default_plain_value(),
+            mod_hz: p.mod_hz.default_plain_value(),
+            mod_depth: p.mod_depth.default_plain_value(),
+            mod_phase: p.mod_phase.default_plain_value(),
+            mod_target: p.mod_target.default_plain_value(),
+            reroll: p.reroll.default_plain_value(),
         }
+    }
+
+    /// The engine's motion of slot `n` (1-based) with these values (see
+    /// [`crate::motion_params::SlotMotion`]); the ranges are the slot parameters'.
+    pub fn motion(&self, n: usize) -> Option<Motion> {
+        let target_range =
+            crate::bridge::target_range(&SlotParams::new(n), self.mod_target, self.transform);
+        let motion = SlotMotion {
+            shape: self.mod_shape,
+            rate: self.mod_rate,
+            hz: self.mod_hz,
+            depth: self.mod_depth,
+            phase_degrees: self.mod_phase,
+            target: self.mod_target,
+            range: target_range,
+            reroll: self.reroll,
+        };
+        let draws = self.selection == Selection::Random || self.transform.uses_seed();
+        motion.motion(self.transform.param_count(), draws)
     }
 
     /// The config entry's `params` for the slot's transform (the same choice as the bridge's
@@ -143,7 +187,9 @@ pub fn slots_to_yaml(
         "# Netbend plugin slots as a bend config (docs/config.md), saved in quality mode \
          {mode_name};\n\
          # netbend render with the plugin's window layout renders what the plugin renders:\n\
-         #   netbend render --layout {} --config THIS.yaml --in IN.wav --out OUT.wav\n",
+         #   netbend render --layout {} --config THIS.yaml --in IN.wav --out OUT.wav\n\
+         # (slots that move: add the song's --bpm and --meter, and --start for a file that does\n\
+         # not begin at the song's start)\n",
         mode.layout().name()
     );
     if let Some(file) = cluster_file {
@@ -177,8 +223,33 @@ pub fn slots_to_yaml(
         }
         let _ = writeln!(out, "  mix: {}", s.mix);
         let _ = writeln!(out, "  seed: {}", s.seed);
+        if let Some(motion) = s.motion(i + 1) {
+            write_motion(&mut out, &motion);
+        }
     }
     out
+}
+
+/// An entry's `modulate:` and `reroll:` keys (docs/config.md, "Modulation and re-roll").
+fn write_motion(out: &mut String, motion: &Motion) {
+    if let Some(m) = &motion.modulator {
+        let target = match m.target {
+            Target::Mix => "mix",
+            Target::Param => "param",
+        };
+        let _ = writeln!(out, "  modulate:");
+        let _ = writeln!(out, "    shape: {}", shape_name(m.shape));
+        let _ = writeln!(out, "    rate: {}", rate_text(m.rate));
+        let _ = writeln!(out, "    depth: {}", m.depth);
+        let _ = writeln!(out, "    phase: {}", m.phase);
+        let _ = writeln!(out, "    target: {target}");
+        if let Some((low, high)) = m.range {
+            let _ = writeln!(out, "    range: [{low}, {high}]");
+        }
+    }
+    if let Some(rate) = motion.reroll {
+        let _ = writeln!(out, "  reroll: {}", rate_text(rate));
+    }
 }
 
 /// Which cluster source a loaded config may use: the model's `general` map, or a cluster file
@@ -234,19 +305,6 @@ pub fn config_into_slots(
             .clone()
             .unwrap_or_else(|| path.display().to_string());
         let refuse = |key: &str, why: String| format!("{at}: field `transforms[{i}].{key}`: {why}");
-        if let Some(motion) = &entry.motion {
-            let key = if motion.modulator.is_some() {
-                "modulate"
-            } else {
-                "reroll"
-            };
-            return Err(refuse(
-                key,
-                "the plugin's slots do not modulate or re-roll yet; render this config with \
-                 `netbend render --bpm ...` (docs/config.md, \"Modulation and re-roll\")"
-                    .into(),
-            ));
-        }
         let defaults = &SlotParams::new(i + 1);
         let slot = &mut slots[i];
         slot.enabled = true;
@@ -349,7 +407,7 @@ pub fn config_into_slots(
             // Without its own seed an entry draws from the top-level seed *and its position* in
             // the list (docs/config.md, Seeds); a slot always has its own seed, which draws at
             // position 0, so the same channels/noise cannot be reproduced.
-            None if random || slot.transform.uses_seed() => {
+            None if random || slot.transform.uses_seed() || draws_curve(entry) => {
                 return Err(refuse(
                     "seed",
                     "this entry draws its random channels, shuffle or noise from the top-level \
@@ -361,8 +419,103 @@ pub fn config_into_slots(
             None => {}
         }
         slot.mix = entry.mix;
+        if let Some(motion) = &entry.motion {
+            motion_into_slot(motion, slot, defaults, &refuse)?;
+        }
     }
     Ok(SlotsConfig { slots, clusters })
+}
+
+/// Whether the entry's modulator draws its curve at random (from its seed).
+fn draws_curve(entry: &engine::BendEntry) -> bool {
+    entry
+        .motion
+        .and_then(|m| m.modulator)
+        .is_some_and(|m| matches!(m.shape, engine::Shape::Random | engine::Shape::Drift))
+}
+
+/// An entry's motion as the slot's modulator and re-roll parameters: refused when the slot cannot
+/// hold it (a rate the menus do not offer, a depth beyond the target's range, a `range` other
+/// than the slot parameter's).
+fn motion_into_slot(
+    motion: &Motion,
+    slot: &mut SlotValues,
+    defaults: &SlotParams,
+    refuse: &dyn Fn(&str, String) -> String,
+) -> Result<(), String> {
+    if let Some(rate) = motion.reroll {
+        slot.reroll = Reroll::from_rate(rate).ok_or_else(|| {
+            refuse(
+                "reroll",
+                format!(
+                    "the plugin re-rolls every 1 or 2 beats (\"1/4\", \"1/2\") or 1, 2, 4 or 8 \
+                     bars, not {}",
+                    rate_text(rate)
+                ),
+            )
+        })?;
+    }
+    let Some(m) = &motion.modulator else {
+        return Ok(());
+    };
+    slot.mod_shape = ModShape::from_shape(m.shape);
+    match m.rate {
+        engine::Rate::Hz(hz) => {
+            let (lo, hi) = crate::motion_params::MOD_HZ_RANGE;
+            if !(f64::from(lo)..=f64::from(hi)).contains(&hz) {
+                return Err(refuse(
+                    "modulate.rate",
+                    format!("{hz} Hz is outside the plugin's free rates ({lo}..={hi} Hz)"),
+                ));
+            }
+            slot.mod_rate = ModRate::Free;
+            slot.mod_hz = hz as f32;
+        }
+        synced => {
+            slot.mod_rate = ModRate::synced(synced).ok_or_else(|| {
+                refuse(
+                    "modulate.rate",
+                    format!(
+                        "the plugin's synced rates are 1/16, 1/8, 1/4, 1/2 and 1, 2, 4, 8 bars, \
+                         not {}",
+                        rate_text(synced)
+                    ),
+                )
+            })?;
+        }
+    }
+    slot.mod_target = match m.target {
+        Target::Mix => ModTarget::Mix,
+        Target::Param => ModTarget::Param,
+    };
+    let [low, high] = crate::bridge::target_range(defaults, slot.mod_target, slot.transform);
+    let (low, high) = (f64::from(low), f64::from(high));
+    if let Some(range) = m.range
+        && range != (low, high)
+    {
+        return Err(refuse(
+            "modulate.range",
+            format!(
+                "a slot keeps its modulator within the parameter's range [{low}, {high}], not \
+                 [{}, {}]",
+                range.0, range.1
+            ),
+        ));
+    }
+    let share = m.depth / (high - low);
+    if !(-1.0..=1.0).contains(&share) {
+        return Err(refuse(
+            "modulate.depth",
+            format!(
+                "{} is beyond the plugin's depth (at most the target's range, {})",
+                m.depth,
+                high - low
+            ),
+        ));
+    }
+    slot.mod_depth = share as f32;
+    slot.mod_phase = (m.phase * 360.0) as f32;
+    Ok(())
 }
 
 /// Sets one parameter as a user gesture, so the host records it (and its undo/automation).
@@ -402,5 +555,12 @@ pub fn apply_slots(
         set(setter, &p.seed, v.seed);
         set(setter, &p.cluster, v.cluster);
         set(setter, &p.mix, v.mix);
+        set(setter, &p.mod_shape, v.mod_shape);
+        set(setter, &p.mod_rate, v.mod_rate);
+        set(setter, &p.mod_hz, v.mod_hz);
+        set(setter, &p.mod_depth, v.mod_depth);
+        set(setter, &p.mod_phase, v.mod_phase);
+        set(setter, &p.mod_target, v.mod_target);
+        set(setter, &p.reroll, v.reroll);
     }
 }

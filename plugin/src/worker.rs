@@ -9,7 +9,9 @@
 use crate::bridge::{BendBridge, BendSnapshot, EngineStatus};
 use crate::clip_clusters::ClipClusterState;
 use crate::params::Selection as SlotSelection;
-use engine::{BendEntry, BendSpec, ClusterSource, Runtime, Selection, Stage, Transform};
+use engine::{
+    BendEntry, BendSpec, ClusterSource, Runtime, Selection, SongPosition, Stage, Transform,
+};
 use ndarray::ArrayView3;
 use parking_lot::RwLock;
 use ringbuf::traits::{Consumer, Producer};
@@ -27,6 +29,8 @@ pub struct Job {
     pub data: Box<[f32]>,
     /// Whether the model ran: `false` means the data is not a bent window (treated as a miss).
     pub ok: bool,
+    /// The song position of the window's last frame: moving slots are bent as they stand there.
+    pub position: SongPosition,
 }
 
 impl Job {
@@ -35,6 +39,7 @@ impl Job {
             index: 0,
             data: vec![0.0; len].into_boxed_slice(),
             ok: false,
+            position: SongPosition::at_tempo(0.0, 120.0, 4.0),
         }
     }
 }
@@ -84,21 +89,24 @@ pub fn spec_from_snapshot_with(
                 map: clusters.clone(),
             },
         };
-        let entry = BendEntry::new(slot.layer as usize, transform, selection)
+        let draws = slot.selection == SlotSelection::Random || slot.transform.uses_seed();
+        let mut entry = BendEntry::new(slot.layer as usize, transform, selection)
             .with_mix(slot.mix.clamp(0.0, 1.0))
             .with_seed(slot.seed as u64);
+        entry.motion = slot.motion.motion(slot.transform.param_count(), draws);
         spec = spec.push(entry);
     }
     (spec, problems)
 }
 
 /// Makes the snapshot's bend current. A spec the model rejects as a whole is retried slot by slot
-/// so that one bad slot does not silence the others.
+/// so that one bad slot does not silence the others. Returns the spec in use (with its motion:
+/// [`MovingBend`] moves it per window) and the problems.
 fn apply_snapshot(
     runtime: &mut Runtime,
     snapshot: &BendSnapshot,
     clip: &ClipClusterState,
-) -> Vec<String> {
+) -> (BendSpec, Vec<String>) {
     let (clusters, mut problems) = match clip.source(runtime.model().manifest()) {
         Ok(source) => (source, Vec::new()),
         Err(why) => (ClusterSource::default(), vec![why]),
@@ -106,7 +114,7 @@ fn apply_snapshot(
     let (spec, slot_problems) = spec_from_snapshot_with(snapshot, &clusters);
     problems.extend(slot_problems);
     if runtime.set_spec(&spec).is_ok() {
-        return problems;
+        return (spec, problems);
     }
     let mut kept = BendSpec::neutral();
     for entry in spec.entries {
@@ -119,8 +127,39 @@ fn apply_snapshot(
     if let Err(e) = runtime.set_spec(&kept) {
         problems.push(format!("bend not applied: {e}"));
         let _ = runtime.clear_bend();
+        return (BendSpec::neutral(), problems);
     }
-    problems
+    (kept, problems)
+}
+
+/// The bend of slots that move (modulators, re-rolls): evaluated at each window's song position
+/// (`BendSpec::at`, the engine's one definition) and compiled only when it changed since the last
+/// window, so a slow LFO or a re-roll per bar costs little between its steps.
+#[derive(Default)]
+struct MovingBend {
+    spec: Option<BendSpec>,
+    current: Option<BendSpec>,
+}
+
+impl MovingBend {
+    /// A new bend from the slots: `spec` moves or not.
+    fn set(&mut self, spec: BendSpec) {
+        self.current = None;
+        self.spec = spec.moves().then_some(spec);
+    }
+
+    /// Makes the bend at `position` current, if the slots move.
+    fn apply_at(&mut self, runtime: &mut Runtime, position: SongPosition) -> engine::Result<()> {
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        let at = spec.at(position);
+        if self.current.as_ref() != Some(&at) {
+            runtime.set_spec(&at)?;
+            self.current = Some(at);
+        }
+        Ok(())
+    }
 }
 
 /// The rings and settings a worker needs.
@@ -157,11 +196,14 @@ impl WorkerHandle {
             .spawn(move || {
                 let mut generation = None;
                 let mut clip = ClipClusterState::default();
+                let mut moving = MovingBend::default();
                 while !stop_flag.load(Ordering::Acquire) {
                     let Some(mut job) = link.jobs.try_pop() else {
                         std::thread::sleep(IDLE_SLEEP);
                         continue;
                     };
+                    // Window time includes compiling a changed bend: it is the model thread's load.
+                    let started = Instant::now();
                     let current = bridge.generation();
                     // The editor, the clustering thread or a state load may have changed the
                     // clip clusters: a lock shared with them only, never with the audio thread.
@@ -175,11 +217,14 @@ impl WorkerHandle {
                     });
                     if generation != Some(current) || clip_changed {
                         let snapshot = bridge.read();
-                        let problems = apply_snapshot(&mut runtime, &snapshot, &clip);
+                        let (spec, problems) = apply_snapshot(&mut runtime, &snapshot, &clip);
+                        moving.set(spec);
                         status.set_message(problems.join("; "));
                         generation = Some(snapshot.generation);
                     }
-                    let started = Instant::now();
+                    if let Err(e) = moving.apply_at(&mut runtime, job.position) {
+                        status.set_message(format!("the moving bend failed: {e}"));
+                    }
                     job.ok = run_window(&mut runtime, &mut job.data, link.window, link.bins)
                         .map_err(|e| status.set_message(format!("the model failed: {e}")))
                         .is_ok();

@@ -3,8 +3,10 @@
 //! worker's slots, example files load or are refused with a message naming the field, and a
 //! refused file yields no slots at all.
 
-use netbend::bridge::{BendSnapshot, SlotSnapshot};
+use netbend::bridge::{BendSnapshot, SlotSnapshot, target_range};
+use netbend::motion_params::SlotMotion;
 use netbend::params::QualityMode;
+use netbend::params::{ModRate, ModShape, ModTarget, Reroll, SlotParams};
 use netbend::params::{NUM_SLOTS, Selection, Transform};
 use netbend::slot_config::{SlotValues, default_slots, slots_from_config, slots_to_yaml};
 use netbend::worker::spec_from_snapshot;
@@ -59,6 +61,19 @@ fn slot_with(n: usize, transform: Transform) -> SlotValues {
         seed: 4321,
         cluster: 0,
         mix: 0.65,
+        // A modulator on the main parameter and a re-roll every two bars; free-running for
+        // every other slot so both kinds of rate are written and read.
+        mod_shape: ModShape::Triangle,
+        mod_rate: if n % 2 == 0 {
+            ModRate::Free
+        } else {
+            ModRate::Eighth
+        },
+        mod_hz: 2.5,
+        mod_depth: -0.3,
+        mod_phase: 45.0,
+        mod_target: ModTarget::Param,
+        reroll: Reroll::Bars2,
     }
 }
 
@@ -80,6 +95,16 @@ fn snapshot_of(values: &[SlotValues; NUM_SLOTS]) -> BendSnapshot {
             seed: v.seed as u32,
             cluster: v.cluster as u32,
             mix: v.mix,
+            motion: SlotMotion {
+                shape: v.mod_shape,
+                rate: v.mod_rate,
+                hz: v.mod_hz,
+                depth: v.mod_depth,
+                phase_degrees: v.mod_phase,
+                target: v.mod_target,
+                range: target_range(&SlotParams::new(1), v.mod_target, v.transform),
+                reroll: v.reroll,
+            },
         };
     }
     snapshot
@@ -99,6 +124,7 @@ fn assert_same_bend_values(a: &SlotValues, b: &SlotValues) {
     }
     assert_eq!(a.seed, b.seed);
     assert_eq!(a.mix, b.mix);
+    assert_eq!(a.motion(1), b.motion(1));
 }
 
 #[test]
@@ -142,6 +168,19 @@ fn every_transform_round_trips_and_compiles_like_the_slots() {
             engine::compile(&from_file, &manifest).unwrap(),
             "{transform:?}\n{yaml}"
         );
+        // And moves the same: the same motion, so the same bend at every song position.
+        for (a, b) in spec.entries.iter().zip(&from_file.entries) {
+            assert_eq!(a.motion, b.motion, "{transform:?}\n{yaml}");
+        }
+        assert!(spec.entries.iter().any(|e| e.motion.is_some()), "{yaml}");
+        for beats in [0.0, 0.3, 1.7, 5.2, 9.0] {
+            let at = engine::SongPosition::at_tempo(beats / 2.0, 120.0, 4.0);
+            assert_eq!(
+                engine::compile(&spec.at(at), &manifest).unwrap(),
+                engine::compile(&from_file.at(at), &manifest).unwrap(),
+                "{transform:?} at {beats} beats\n{yaml}"
+            );
+        }
     }
 }
 
@@ -210,6 +249,20 @@ fn examples_that_fit_the_slots_load_and_the_others_say_why() {
     }
     let e = load("netbend-extras.yaml").unwrap_err();
     assert!(e.contains("transforms[0].seed"), "{e}");
+
+    // The moving example: a triangle on layer 2's rotation, a drifting mix on a re-rolled
+    // random ablation.
+    let slots = load("moving.yaml").unwrap();
+    assert_eq!(
+        (slots[0].mod_shape, slots[0].mod_rate, slots[0].mod_target),
+        (ModShape::Triangle, ModRate::Bar1, ModTarget::Param)
+    );
+    assert_eq!(slots[0].mod_depth, 45.0 / 360.0);
+    assert_eq!(
+        (slots[1].mod_shape, slots[1].mod_rate, slots[1].mod_hz),
+        (ModShape::Drift, ModRate::Free, 0.25)
+    );
+    assert_eq!((slots[1].mod_depth, slots[1].reroll), (0.3, Reroll::Bars2));
 }
 
 #[test]
@@ -256,18 +309,43 @@ fn files_the_slots_cannot_hold_are_refused_with_the_field_and_the_allowed_values
             "transforms[0].feature-param",
             "allowed: 0..=",
         ),
-        // Moving entries render with `netbend render` only, for now.
+        // Moving entries the slots' menus cannot hold.
         (
-            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: sine, rate: 1 bar, depth: 5, target: param}\n"
+            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: sine, rate: 3/8, depth: 5, target: param}\n"
                 .into(),
-            "transforms[0].modulate",
-            "netbend render --bpm",
+            "transforms[0].modulate.rate",
+            "1/16, 1/8",
         ),
         (
-            "transforms:\n- layer: 1\n  transform: invert\n  features: random\n  feature-param: 0.5\n  seed: 3\n  reroll: 1 bar\n"
+            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: sine, rate: 50, depth: 5, target: param}\n"
+                .into(),
+            "transforms[0].modulate.rate",
+            "0.01..=20 Hz",
+        ),
+        (
+            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: sine, rate: 1 bar, depth: 400, target: param}\n"
+                .into(),
+            "transforms[0].modulate.depth",
+            "360",
+        ),
+        (
+            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: sine, rate: 1 bar, depth: 5, target: param, range: [0, 90]}\n"
+                .into(),
+            "transforms[0].modulate.range",
+            "[-180, 180]",
+        ),
+        (
+            "transforms:\n- layer: 1\n  transform: invert\n  features: random\n  feature-param: 0.5\n  seed: 3\n  reroll: 3 bars\n"
                 .into(),
             "transforms[0].reroll",
-            "netbend render --bpm",
+            "1, 2, 4 or 8 bars",
+        ),
+        // A random curve drawn from the top-level seed at the entry's position.
+        (
+            "transforms:\n- layer: 1\n  transform: rotate\n  params: [10]\n  modulate: {shape: drift, rate: 1 bar, depth: 5}\n"
+                .into(),
+            "transforms[0].seed",
+            "0..=9999",
         ),
     ];
     for (i, (text, field, allowed)) in cases.iter().enumerate() {

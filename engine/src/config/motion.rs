@@ -90,12 +90,32 @@ pub(super) fn check_motion(
                     ));
                 }
             };
+            let range = match &m.range {
+                None => None,
+                Some(r) => match r.value[..] {
+                    [low, high] if low.is_finite() && high.is_finite() && low < high => {
+                        Some((low, high))
+                    }
+                    _ => {
+                        return Err(err(
+                            pos(r),
+                            "modulate.range",
+                            format!(
+                                "expected [low, high], two finite numbers with low < high, got \
+                                 {:?}",
+                                r.value
+                            ),
+                        ));
+                    }
+                },
+            };
             Some(Modulator {
                 shape,
                 rate,
                 depth: m.depth.value,
                 phase,
                 target,
+                range,
             })
         }
     };

@@ -58,6 +58,9 @@ pub(super) struct RawModulator {
     pub phase: Option<Spanned<f64>>,
     #[serde(default)]
     pub target: Option<Spanned<String>>,
+    /// `[low, high]`: bounds the moved value is kept within (the plugin's parameter range).
+    #[serde(default)]
+    pub range: Option<Spanned<Vec<f64>>>,
 }
 
 /// A rate as written: a number (Hz) or text (a note length or bars).

@@ -469,6 +469,7 @@ fn modulators_and_rerolls_parse_into_the_spec() {
                 depth: 45.0,
                 phase: 0.5,
                 target: Target::Param,
+                range: None,
             }),
             reroll: None,
         })
@@ -482,6 +483,7 @@ fn modulators_and_rerolls_parse_into_the_spec() {
                 depth: 0.3,
                 phase: 0.0,
                 target: Target::Mix,
+                range: None,
             }),
             reroll: Some(Rate::Bars(2.0)),
         })
@@ -556,6 +558,23 @@ fn bad_modulators_and_rerolls_name_the_field_and_what_is_allowed() {
         "speed",
     );
     assert!(e.contains("depth"), "{e}");
+    for bad in ["[1]", "[2, 1]", "[0, .inf]"] {
+        let e = error_at(
+            parse(&with(
+                &format!("  modulate: {{shape: sine, rate: 1, depth: 1, range: {bad}}}\n"),
+                "invert",
+            )),
+            4,
+            "transforms[0].modulate.range",
+        );
+        assert!(e.contains("low < high"), "{e}");
+    }
+    let ok = with(
+        "  modulate: {shape: sine, rate: 1, depth: 1, range: [0.2, 0.9]}\n",
+        "invert",
+    );
+    let motion = spec(&ok).unwrap().entries[0].motion.unwrap();
+    assert_eq!(motion.modulator.unwrap().range, Some((0.2, 0.9)));
     // A re-roll of an entry that draws nothing at random, and a re-roll in Hz.
     let e = error_at(
         parse(&with("  reroll: 1 bar\n", "invert")),

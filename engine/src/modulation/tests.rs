@@ -20,6 +20,7 @@ fn shapes_follow_their_formulas_at_song_positions() {
         depth: 2.0,
         phase: 0.25,
         target: Target::Mix,
+        range: None,
     };
     for beats in [0.0f64, 0.5, 1.0, 1.7, 3.0, 5.25, 13.9, -2.2] {
         let c = beats / 4.0 + 0.25;
@@ -101,6 +102,7 @@ fn a_spec_at_a_position_moves_only_its_moving_entries_within_range() {
             depth,
             phase: 0.0,
             target,
+            range: None,
         }),
         reroll: None,
     };
@@ -127,6 +129,36 @@ fn a_spec_at_a_position_moves_only_its_moving_entries_within_range() {
     assert_eq!(down.entries[2].transform.params(), &[1.0]);
     assert_eq!(up.entries[3], still);
     assert!(!up.moves());
+}
+
+#[test]
+fn a_modulator_range_bounds_the_moved_value_before_the_targets_own() {
+    let bounded = |target, depth, range| Motion {
+        modulator: Some(Modulator {
+            shape: Shape::Square,
+            rate: Rate::Beats(2.0),
+            depth,
+            phase: 0.0,
+            target,
+            range: Some(range),
+        }),
+        reroll: None,
+    };
+    let mut rotate = entry(Stage::Rotate, &[150.0], Selection::All);
+    rotate.motion = Some(bounded(Target::Param, 90.0, (-180.0, 180.0)));
+    let mut scale = entry(Stage::Scale, &[1.0, 3.0], Selection::All);
+    scale.motion = Some(bounded(Target::Param, 2.0, (0.25, 4.0)));
+    let mut mix = entry(Stage::Ablate, &[], Selection::All).with_mix(0.5);
+    mix.motion = Some(bounded(Target::Mix, 0.4, (0.2, 0.7)));
+    let spec = BendSpec::neutral().push(rotate).push(scale).push(mix);
+    let (up, down) = (spec.at(pos(0.5)), spec.at(pos(1.5)));
+    // 150 + 90 = 240 is kept at 180; 150 - 90 = 60 is inside.
+    assert_eq!(up.entries[0].transform.params(), &[180.0]);
+    assert_eq!(down.entries[0].transform.params(), &[60.0]);
+    // Both factors move: 3, 5 -> 3, 4 up; -1, 1 -> 0.25, 1 down.
+    assert_eq!(up.entries[1].transform.params(), &[3.0, 4.0]);
+    assert_eq!(down.entries[1].transform.params(), &[0.25, 1.0]);
+    assert_eq!((up.entries[2].mix, down.entries[2].mix), (0.7, 0.2));
 }
 
 #[test]
