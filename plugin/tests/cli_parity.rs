@@ -12,14 +12,10 @@
 
 mod common;
 
-use clack_extensions::params::ParamInfoFlags;
-use common::parity::{max_abs_diff, relative_error, render_offline};
-use common::{LoadedPlugin, ParamChange, ParamDesc};
-use netbend::params::NUM_SLOTS;
+use common::parity::{max_abs_diff, relative_error, render_offline, slot_events};
+use common::{LoadedPlugin, ParamChange};
 use netbend::params::QualityMode;
-use netbend::params::SlotParams;
-use netbend::slot_config::{SlotValues, default_slots, slots_from_config, slots_to_yaml};
-use nice_plug::prelude::Param;
+use netbend::slot_config::{default_slots, slots_from_config, slots_to_yaml};
 use std::path::Path;
 
 /// A config using each selection kind, a spatial, a morphological and a pointwise transform,
@@ -49,52 +45,6 @@ transforms:
   mix: 0.6
   seed: 77
 ";
-
-/// The CLAP value of `plain` for the parameter `desc` describes: a host works in the wrapper's
-/// range (`min..max`: the step index for stepped parameters, 0..1 for continuous ones).
-fn clap_value<P: Param>(desc: &ParamDesc, param: &P, plain: P::Plain) -> f64 {
-    let v = desc.min + param.preview_normalized(plain) as f64 * (desc.max - desc.min);
-    if desc.flags.contains(ParamInfoFlags::IS_STEPPED) {
-        v.round()
-    } else {
-        v
-    }
-}
-
-/// The host parameter events that set every slot to `values` (at time 0).
-fn slot_events(plugin: &mut LoadedPlugin, values: &[SlotValues; NUM_SLOTS]) -> Vec<ParamChange> {
-    let mut changes = Vec::new();
-    for (i, v) in values.iter().enumerate() {
-        let p = SlotParams::new(i + 1);
-        let mut event = |name: &str, value: &dyn Fn(&ParamDesc) -> f64| {
-            let desc = plugin.param(&format!("Slot {} {name}", i + 1));
-            changes.push(ParamChange::new(desc.id, value(&desc)));
-        };
-        event("On", &|d| clap_value(d, &p.enabled, v.enabled));
-        event("Layer", &|d| clap_value(d, &p.layer, v.layer));
-        event("Transform", &|d| clap_value(d, &p.transform, v.transform));
-        event("Translate X", &|d| {
-            clap_value(d, &p.translate_x, v.translate_x)
-        });
-        event("Translate Y", &|d| {
-            clap_value(d, &p.translate_y, v.translate_y)
-        });
-        event("Scale X", &|d| clap_value(d, &p.scale_x, v.scale_x));
-        event("Scale Y", &|d| clap_value(d, &p.scale_y, v.scale_y));
-        event("Rotate", &|d| clap_value(d, &p.rotate, v.rotate));
-        event("Radius", &|d| clap_value(d, &p.radius, v.radius));
-        event("Multiply", &|d| clap_value(d, &p.multiply, v.multiply));
-        event("Offset", &|d| clap_value(d, &p.offset, v.offset));
-        event("Threshold", &|d| clap_value(d, &p.threshold, v.threshold));
-        event("Noise Sigma", &|d| clap_value(d, &p.noise, v.noise));
-        event("Selection", &|d| clap_value(d, &p.selection, v.selection));
-        event("Fraction", &|d| clap_value(d, &p.fraction, v.fraction));
-        event("Seed", &|d| clap_value(d, &p.seed, v.seed));
-        event("Cluster", &|d| clap_value(d, &p.cluster, v.cluster));
-        event("Mix", &|d| clap_value(d, &p.mix, v.mix));
-    }
-    changes
-}
 
 /// Sets the quality mode (it takes effect at the next activation, as after a host restart).
 fn set_quality_mode(plugin: &mut LoadedPlugin, value: f64) {

@@ -484,6 +484,33 @@ impl Processor {
         });
     }
 
+    /// From the next block on, the host's transport rolls at `(seconds, bpm)` in 4/4 with both
+    /// timelines (beats = seconds * bpm / 60) and its tempo; `None`: no transport at all.
+    pub fn set_song_transport(&mut self, at: Option<(f64, f64)>) {
+        use clack_host::events::event_types::{TransportEvent, TransportFlags};
+        use clack_host::utils::{BeatTime, SecondsTime};
+        self.transport = at.map(|(seconds, bpm)| TransportEvent {
+            header: Default::default(),
+            flags: TransportFlags::HAS_SECONDS_TIMELINE
+                | TransportFlags::HAS_BEATS_TIMELINE
+                | TransportFlags::HAS_TEMPO
+                | TransportFlags::HAS_TIME_SIGNATURE
+                | TransportFlags::IS_PLAYING,
+            song_pos_beats: BeatTime::from_float(seconds * bpm / 60.0),
+            song_pos_seconds: SecondsTime::from_float(seconds),
+            tempo: bpm,
+            tempo_inc: 0.0,
+            loop_start_beats: Default::default(),
+            loop_end_beats: Default::default(),
+            loop_start_seconds: Default::default(),
+            loop_end_seconds: Default::default(),
+            bar_start: Default::default(),
+            bar_number: 0,
+            time_signature_numerator: 4,
+            time_signature_denominator: 4,
+        });
+    }
+
     /// Stops processing and deactivates the plugin.
     pub fn finish(mut self, plugin: &mut LoadedPlugin) {
         let stopped = self.processor.take().unwrap().stop_processing();

@@ -2,10 +2,72 @@
 //! latency removed, running the CLI of this checkout on the same file, and the relative RMS
 //! difference the parity tests report.
 
-use super::{LoadedPlugin, ParamChange};
+use super::{LoadedPlugin, ParamChange, ParamDesc};
+use clack_extensions::params::ParamInfoFlags;
+use netbend::params::{NUM_SLOTS, SlotParams};
+use netbend::slot_config::SlotValues;
+use nice_plug::prelude::Param;
 use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
+
+/// The CLAP value of `plain` for the parameter `desc` describes: a host works in the wrapper's
+/// range (`min..max`: the step index for stepped parameters, 0..1 for continuous ones).
+pub fn clap_value<P: Param>(desc: &ParamDesc, param: &P, plain: P::Plain) -> f64 {
+    let v = desc.min + param.preview_normalized(plain) as f64 * (desc.max - desc.min);
+    if desc.flags.contains(ParamInfoFlags::IS_STEPPED) {
+        v.round()
+    } else {
+        v
+    }
+}
+
+/// The host parameter events that set every slot to `values` (at time 0), modulators included.
+pub fn slot_events(
+    plugin: &mut LoadedPlugin,
+    values: &[SlotValues; NUM_SLOTS],
+) -> Vec<ParamChange> {
+    let mut changes = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let p = SlotParams::new(i + 1);
+        let mut event = |name: &str, value: &dyn Fn(&ParamDesc) -> f64| {
+            let desc = plugin.param(&format!("Slot {} {name}", i + 1));
+            changes.push(ParamChange::new(desc.id, value(&desc)));
+        };
+        event("On", &|d| clap_value(d, &p.enabled, v.enabled));
+        event("Layer", &|d| clap_value(d, &p.layer, v.layer));
+        event("Transform", &|d| clap_value(d, &p.transform, v.transform));
+        event("Translate X", &|d| {
+            clap_value(d, &p.translate_x, v.translate_x)
+        });
+        event("Translate Y", &|d| {
+            clap_value(d, &p.translate_y, v.translate_y)
+        });
+        event("Scale X", &|d| clap_value(d, &p.scale_x, v.scale_x));
+        event("Scale Y", &|d| clap_value(d, &p.scale_y, v.scale_y));
+        event("Rotate", &|d| clap_value(d, &p.rotate, v.rotate));
+        event("Radius", &|d| clap_value(d, &p.radius, v.radius));
+        event("Multiply", &|d| clap_value(d, &p.multiply, v.multiply));
+        event("Offset", &|d| clap_value(d, &p.offset, v.offset));
+        event("Threshold", &|d| clap_value(d, &p.threshold, v.threshold));
+        event("Noise Sigma", &|d| clap_value(d, &p.noise, v.noise));
+        event("Selection", &|d| clap_value(d, &p.selection, v.selection));
+        event("Fraction", &|d| clap_value(d, &p.fraction, v.fraction));
+        event("Seed", &|d| clap_value(d, &p.seed, v.seed));
+        event("Cluster", &|d| clap_value(d, &p.cluster, v.cluster));
+        event("Mix", &|d| clap_value(d, &p.mix, v.mix));
+        event("Mod Shape", &|d| clap_value(d, &p.mod_shape, v.mod_shape));
+        event("Mod Rate", &|d| clap_value(d, &p.mod_rate, v.mod_rate));
+        event("Mod Hz", &|d| clap_value(d, &p.mod_hz, v.mod_hz));
+        event("Mod Depth", &|d| clap_value(d, &p.mod_depth, v.mod_depth));
+        event("Mod Phase", &|d| clap_value(d, &p.mod_phase, v.mod_phase));
+        event("Mod Target", &|d| {
+            clap_value(d, &p.mod_target, v.mod_target)
+        });
+        event("Reroll", &|d| clap_value(d, &p.reroll, v.reroll));
+    }
+    changes
+}
 
 /// Renders `input` (one or two channels, 44.1 kHz) through the plugin in blocks of 512 with
 /// `changes` in the first block, padded with `latency` zeros at the end; returns the output with
@@ -14,6 +76,20 @@ pub fn render_offline(
     plugin: &mut LoadedPlugin,
     input: &[Vec<f32>],
     changes: &[ParamChange],
+) -> (Vec<Vec<f32>>, usize) {
+    render_with_transport(plugin, input, changes, &|_, _| None)
+}
+
+/// [`render_offline`] with a host transport: `transport(block_start, latency)` gives the song
+/// position (seconds, tempo in BPM) of the block's first *output* sample, rolling (`None`: no
+/// transport). A host that compensates the latency plays the input `latency` samples ahead of
+/// the output, so input sample `i` of a song that starts at 0 is at `i / 44100` when the block
+/// starting at `i` is given the position `(i - latency) / 44100`.
+pub fn render_with_transport(
+    plugin: &mut LoadedPlugin,
+    input: &[Vec<f32>],
+    changes: &[ParamChange],
+    transport: &dyn Fn(usize, usize) -> Option<(f64, f64)>,
 ) -> (Vec<Vec<f32>>, usize) {
     let block = 512;
     let mut processor = plugin.activate(44_100.0, block as u32);
@@ -32,6 +108,7 @@ pub fn render_offline(
         let end = (start + block).min(len);
         let mut inb: Vec<Vec<f32>> = padded.iter().map(|c| c[start..end].to_vec()).collect();
         let mut outb = vec![vec![0.0f32; end - start]; input.len()];
+        processor.set_song_transport(transport(start, latency));
         processor.process(&mut inb, &mut outb, if k == 0 { changes } else { &[] });
         for (o, b) in out.iter_mut().zip(&outb) {
             o.extend_from_slice(b);
