@@ -12,7 +12,10 @@
 //! spectrogram columns are published on every frame (no editor drains them here, so the ring
 //! also runs full and drops columns); and the "cluster this audio" capture: every block's
 //! model-rate mid input goes into the clip ring (which the collector thread drains), including
-//! blocks far faster than real time that overflow it (dropped, counted).
+//! blocks far faster than real time that overflow it (dropped, counted). Slots 1 and 2 move all
+//! along (a sixteenth-note LFO on a rotation, a random selection re-rolled every beat) on a host
+//! transport that rolls and jumps back every 50 blocks, so the song clock, the windows' song
+//! positions and the modulator parameters run on every path too.
 
 mod common;
 
@@ -38,11 +41,14 @@ fn process_never_allocates() {
     let drywet = id("Dry/Wet");
     let gain = id("Output Gain");
     let bypass = id("Bypass");
+    // Slots 1 and 2 keep their modulators; the others' parameters cycle.
     let slot_params: Vec<common::ParamDesc> = params
         .iter()
-        .filter(|p| p.name.starts_with("Slot "))
+        .filter(|p| p.name.starts_with("Slot ") && !p.name.starts_with("Slot 1 "))
+        .filter(|p| !p.name.starts_with("Slot 2 "))
         .cloned()
         .collect();
+    let moving = moving_slots(&mut plugin);
 
     let runs = [
         (44_100.0, false),
@@ -75,13 +81,17 @@ fn process_never_allocates() {
                     })
                     .collect();
                 let mut output = vec![vec![0.0f32; block]; 2];
+                // A rolling transport at 120 BPM that loops back every 50 blocks.
+                let song = ((b % 50) * block) as f64 / sample_rate;
+                processor.set_song_transport(Some((song, 120.0)));
                 // A few changes in every block, cycling through all slot parameters.
                 let phase = (b % 10) as f64 / 10.0;
-                let mut changes = vec![
+                let mut changes = if b == 0 { moving.clone() } else { Vec::new() };
+                changes.extend([
                     ParamChange::new(drywet.id, phase),
                     ParamChange::new(gain.id, 1.0 - phase),
                     ParamChange::new(bypass.id, if b % 7 == 3 { 1.0 } else { 0.0 }),
-                ];
+                ]);
                 for k in 0..4 {
                     let p = &slot_params[(b * 4 + k) % slot_params.len()];
                     let value = p.min + (p.max - p.min) * phase;
@@ -95,4 +105,43 @@ fn process_never_allocates() {
             processor.finish(&mut plugin);
         }
     }
+}
+
+/// Parameter events that turn on slot 1 (rotate, a sine on the angle every sixteenth note) and
+/// slot 2 (a random quarter of layer 1 ablated, re-rolled every beat).
+fn moving_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
+    use common::parity::clap_value;
+    use netbend::params::{ModRate, ModShape, ModTarget, Reroll, Selection, SlotParams, Transform};
+    let (one, two) = (SlotParams::new(1), SlotParams::new(2));
+    let mut changes = Vec::new();
+    let mut set = |name: &str, value: &dyn Fn(&common::ParamDesc) -> f64| {
+        let desc = plugin.param(name);
+        changes.push(ParamChange::new(desc.id, value(&desc)));
+    };
+    set("Slot 1 On", &|d| clap_value(d, &one.enabled, true));
+    set("Slot 1 Layer", &|d| clap_value(d, &one.layer, 2));
+    set("Slot 1 Transform", &|d| {
+        clap_value(d, &one.transform, Transform::Rotate)
+    });
+    set("Slot 1 Mod Shape", &|d| {
+        clap_value(d, &one.mod_shape, ModShape::Sine)
+    });
+    set("Slot 1 Mod Rate", &|d| {
+        clap_value(d, &one.mod_rate, ModRate::Sixteenth)
+    });
+    set("Slot 1 Mod Target", &|d| {
+        clap_value(d, &one.mod_target, ModTarget::Param)
+    });
+    set("Slot 1 Mod Depth", &|d| clap_value(d, &one.mod_depth, 0.2));
+    set("Slot 2 On", &|d| clap_value(d, &two.enabled, true));
+    set("Slot 2 Selection", &|d| {
+        clap_value(d, &two.selection, Selection::Random)
+    });
+    set("Slot 2 Reroll", &|d| {
+        clap_value(d, &two.reroll, Reroll::Beat1)
+    });
+    set("Slot 2 Mod Shape", &|d| {
+        clap_value(d, &two.mod_shape, ModShape::Drift)
+    });
+    changes
 }
