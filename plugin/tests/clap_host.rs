@@ -401,6 +401,23 @@ fn state_round_trips_through_the_host() {
     let drywet = a.param("Dry/Wet");
     let mode = a.param("Quality Mode");
     let rot30 = a.text_to_value(rotate.id, "30");
+    // The slot's modulator and re-roll are saved with it.
+    let moving: Vec<ParamChange> = [
+        ("Slot 3 Mod Shape", "Drift"),
+        ("Slot 3 Mod Rate", "Free (Hz)"),
+        ("Slot 3 Mod Hz", "3.5"),
+        ("Slot 3 Mod Depth", "-40"),
+        ("Slot 3 Mod Phase", "90"),
+        ("Slot 3 Mod Target", "Parameter"),
+        ("Slot 3 Reroll", "Every 2 bars"),
+    ]
+    .iter()
+    .map(|(name, text)| {
+        let id = a.param(name).id;
+        let value = a.text_to_value(id, text);
+        ParamChange::new(id, value)
+    })
+    .collect();
     let changes = [
         ParamChange::new(on.id, 1.0),
         ParamChange::new(transform.id, 3.0), // Rotate
@@ -413,7 +430,8 @@ fn state_round_trips_through_the_host() {
         ParamChange::new(mode.id, 1.0), // Low latency
     ];
     let input = input_signal(512, 48_000.0).to_vec();
-    let changes: Vec<(usize, ParamChange)> = changes.iter().map(|c| (0, *c)).collect();
+    let changes: Vec<(usize, ParamChange)> =
+        changes.iter().chain(&moving).map(|c| (0, *c)).collect();
     render(&mut a, SR, 512, &input, &changes);
     let saved = a.save_state();
 
@@ -445,6 +463,19 @@ fn state_round_trips_through_the_host() {
     );
     let restored_rotate = b.get_value(rotate.id);
     assert_eq!(b.value_to_text(rotate.id, restored_rotate), "30.0 deg");
+    for (name, text) in [
+        ("Slot 3 Mod Shape", "Drift"),
+        ("Slot 3 Mod Rate", "Free (Hz)"),
+        ("Slot 3 Mod Hz", "3.50 Hz"),
+        ("Slot 3 Mod Depth", "-40.0 % of range"),
+        ("Slot 3 Mod Phase", "90 deg"),
+        ("Slot 3 Mod Target", "Parameter"),
+        ("Slot 3 Reroll", "Every 2 bars"),
+    ] {
+        let id = b.param(name).id;
+        let value = b.get_value(id);
+        assert_eq!(b.value_to_text(id, value), text, "{name}");
+    }
     let resaved = state_json(&b.save_state());
     assert_eq!(resaved["fields"]["model"], "\"my-trained-model\"");
 }
