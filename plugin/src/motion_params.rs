@@ -334,7 +334,7 @@ pub fn rate_text(rate: Rate) -> String {
             }
             format!("\"{}/{d}\"", b * f64::from(d) / 4.0)
         }
-        Rate::Bars(n) if n == 1.0 => "1 bar".to_string(),
+        Rate::Bars(1.0) => "1 bar".to_string(),
         Rate::Bars(n) => format!("{n} bars"),
     }
 }

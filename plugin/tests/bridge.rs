@@ -2,7 +2,11 @@
 //! detection, and the mapping from slot parameters to snapshots.
 
 use netbend::bridge::{BendBridge, BendSnapshot, BridgeWriter, QualityModeSnapshot, SlotSnapshot};
-use netbend::params::{NUM_SLOTS, NetbendParams, QualityMode, Selection, Transform};
+use netbend::motion_params::SlotMotion;
+use netbend::params::{
+    ModRate, ModShape, ModTarget, NUM_SLOTS, NetbendParams, QualityMode, Reroll, Selection,
+    Transform,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -21,6 +25,16 @@ fn snapshot_for(k: u32) -> BendSnapshot {
             seed: v,
             cluster: v ^ 0x5555,
             mix: (v % 101) as f32 / 100.0,
+            motion: SlotMotion {
+                shape: ModShape::from_u8((v % 7) as u8),
+                rate: ModRate::from_u8((v % 9) as u8),
+                hz: (v % 20) as f32 + 0.5,
+                depth: (v % 200) as f32 / 100.0 - 1.0,
+                phase_degrees: (v % 360) as f32,
+                target: ModTarget::from_u8((v % 2) as u8),
+                range: [-(v as f32), v as f32 + 1.0],
+                reroll: Reroll::from_u8((v % 7) as u8),
+            },
         }
     });
     BendSnapshot {

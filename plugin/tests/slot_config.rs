@@ -64,7 +64,7 @@ fn slot_with(n: usize, transform: Transform) -> SlotValues {
         // A modulator on the main parameter and a re-roll every two bars; free-running for
         // every other slot so both kinds of rate are written and read.
         mod_shape: ModShape::Triangle,
-        mod_rate: if n % 2 == 0 {
+        mod_rate: if n.is_multiple_of(2) {
             ModRate::Free
         } else {
             ModRate::Eighth

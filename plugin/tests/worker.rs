@@ -24,6 +24,7 @@ fn slots_compile_to_the_same_bend_as_the_equivalent_config_file() {
         seed: 9,
         cluster: 0,
         mix: 0.75,
+        motion: Default::default(),
     };
     snapshot.slots[4] = SlotSnapshot {
         enabled: true,
@@ -35,6 +36,7 @@ fn slots_compile_to_the_same_bend_as_the_equivalent_config_file() {
         seed: 3,
         cluster: 0,
         mix: 1.0,
+        motion: Default::default(),
     };
     // Disabled slots are not part of the bend, whatever they hold.
     snapshot.slots[6] = SlotSnapshot {

@@ -4,6 +4,7 @@
 mod header;
 mod layers;
 mod model_picker;
+mod motion;
 mod slots;
 mod spectrogram;
 mod status;
@@ -134,7 +135,13 @@ impl NiceEguiApp for NetbendEditor {
                                     |ui| {
                                         let selected = self.layers.selected_slot == n - 1;
                                         if slots::slot_card(
-                                            ui, n, slot, &setter, card_width, selected,
+                                            ui,
+                                            n,
+                                            slot,
+                                            &setter,
+                                            &self.links.status,
+                                            card_width,
+                                            selected,
                                         ) {
                                             self.layers.selected_slot = n - 1;
                                         }

@@ -1,6 +1,8 @@
 //! The eight slot cards. Each shows only the controls its transform and selection use.
 
+use super::motion::{motion_rows, motion_view};
 use super::widgets::{COMBO_WIDTH, bool_checkbox, enum_combo, row_slider};
+use crate::bridge::EngineStatus;
 use crate::params::{Selection, SlotParams, Transform};
 use nice_plug::prelude::*;
 
@@ -9,6 +11,7 @@ pub(super) fn slot_card(
     n: usize,
     slot: &SlotParams,
     setter: &ParamSetter,
+    status: &EngineStatus,
     width: f32,
     selected: bool,
 ) -> bool {
@@ -71,7 +74,9 @@ pub(super) fn slot_card(
                         row_slider(ui, "Seed", &slot.seed, setter);
                     }
                     row_slider(ui, "Mix", &slot.mix, setter);
+                    motion_rows(ui, n, slot, setter);
                 });
+            motion_view(ui, slot, status);
         });
     });
     select
