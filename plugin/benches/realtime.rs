@@ -9,10 +9,14 @@
 //!    in the stats), worst process() time per block;
 //! 3. real-time mode paced by the wall clock like an audio interface (takes `--seconds`):
 //!    deadline misses, worst process() time per block, and the guard must never engage;
-//! 4. the pace guard's own cost per block on live (paced) timestamps.
+//! 4. the pace guard's own cost per block on live (paced) timestamps;
+//! 5. what moving slots add (`--skip-motion` leaves it out): offline renders side by side of two
+//!    slots standing still and the same slots moving on a rolling transport (a sixteenth-note LFO
+//!    on a rotation and a random ablation re-rolled every beat, so the bend changes in every
+//!    window: the worst case), and the song clock's cost per block on the audio thread.
 //!
 //! `cargo bench -p netbend --bench realtime -- [--seconds N] [--model DIR] [--mode default|low]
-//! [--skip-paced]`. The plugin's counters come from `NETBEND_STATS_FILE`.
+//! [--skip-paced] [--skip-motion]`. The plugin's counters come from `NETBEND_STATS_FILE`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -28,6 +32,7 @@ struct Args {
     model: std::path::PathBuf,
     low_latency: bool,
     paced: bool,
+    motion: bool,
 }
 
 fn parse_args() -> Args {
@@ -36,6 +41,7 @@ fn parse_args() -> Args {
         model: common::workspace_root().join("models/vae"),
         low_latency: false,
         paced: true,
+        motion: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -46,6 +52,7 @@ fn parse_args() -> Args {
             "--model" => args.model = it.next().expect("--model DIR").into(),
             "--mode" => args.low_latency = it.next().as_deref() == Some("low"),
             "--skip-paced" => args.paced = false,
+            "--skip-motion" => args.motion = false,
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -59,13 +66,25 @@ struct Outcome {
     stats: String,
 }
 
-fn run(
-    plugin: &mut LoadedPlugin,
-    input: &[Vec<f32>],
+/// How a run is played: offline or live, paced or not, the quality mode's CLAP value, parameter
+/// changes in the first block, and whether the host's transport rolls (from 0 at 120 BPM).
+#[derive(Clone, Copy, Default)]
+struct Play<'a> {
     offline: bool,
     paced: bool,
     mode: f64,
-) -> Outcome {
+    changes: &'a [ParamChange],
+    transport: bool,
+}
+
+fn run(plugin: &mut LoadedPlugin, input: &[Vec<f32>], play: Play) -> Outcome {
+    let Play {
+        offline,
+        paced,
+        mode,
+        changes,
+        transport,
+    } = play;
     let stats_file = std::env::temp_dir().join(format!("netbend-bench-{}.txt", std::process::id()));
     // SAFETY: single-threaded benchmark; the plugin reads the variable when deactivated.
     unsafe { std::env::set_var("NETBEND_STATS_FILE", &stats_file) };
@@ -96,8 +115,12 @@ fn run(
         for (b, x) in inb.iter_mut().zip(input) {
             b.copy_from_slice(&x[start..start + BLOCK]);
         }
+        if transport {
+            processor.set_song_transport(Some((start as f64 / RATE, 120.0)));
+        }
+        let first = if start == 0 { changes } else { &[] };
         let t = Instant::now();
-        processor.process(&mut inb, &mut outb, &[]);
+        processor.process(&mut inb, &mut outb, first);
         worst = worst.max(t.elapsed());
         start += BLOCK;
         if paced {
@@ -158,19 +181,42 @@ fn main() {
     };
     // A fresh instance per run: its counters (windows, misses) start at zero.
     let fresh = LoadedPlugin::load;
+    let offline = Play {
+        offline: true,
+        mode,
+        ..Play::default()
+    };
     report(
         "offline render (waits for the model)",
-        &run(&mut fresh(), &input, true, false, mode),
+        &run(&mut fresh(), &input, offline),
     );
     report(
         "real-time mode, unpaced (audio thread only)",
-        &run(&mut fresh(), &input, false, false, mode),
+        &run(
+            &mut fresh(),
+            &input,
+            Play {
+                mode,
+                ..Play::default()
+            },
+        ),
     );
     if args.paced {
         report(
             "real-time mode, paced by the clock",
-            &run(&mut fresh(), &input, false, true, mode),
+            &run(
+                &mut fresh(),
+                &input,
+                Play {
+                    paced: true,
+                    mode,
+                    ..Play::default()
+                },
+            ),
         );
+    }
+    if args.motion {
+        motion_cost(&args, &input, offline, &report);
     }
     // What the guard adds to every live block: its bookkeeping on timestamps one block apart.
     let calls = 1_000_000u32;
@@ -188,5 +234,86 @@ fn main() {
          of {calls} blocks",
         per_call.as_nanos(),
         100.0 * per_call.as_secs_f64() / budget.as_secs_f64()
+    );
+}
+
+/// Two slots as a config: layer 2 rotated by 30 degrees, a random quarter of layer 1 ablated;
+/// with `moving`, a sixteenth-note sine on the angle and a re-roll every beat.
+fn two_slots(moving: bool) -> String {
+    let (modulate, reroll) = if moving {
+        (
+            "  modulate: {shape: sine, rate: 1/16, depth: 45, target: param}\n",
+            "  reroll: 1/4\n",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "transforms:\n- layer: 2\n  transform: rotate\n  params: [30]\n  seed: 3\n{modulate}\
+         - layer: 1\n  transform: ablate\n  features: random\n  feature-param: 0.25\n  \
+         seed: 11\n{reroll}"
+    )
+}
+
+/// Offline renders side by side, still and moving, and the song clock's cost per block.
+fn motion_cost(args: &Args, input: &[Vec<f32>], offline: Play, report: &dyn Fn(&str, &Outcome)) {
+    let manifest = engine::Model::load(&args.model)
+        .expect("the model")
+        .manifest()
+        .clone();
+    let path = std::path::Path::new("bench-slots.yaml");
+    let mut walls = Vec::new();
+    for moving in [false, true] {
+        let text = two_slots(moving);
+        let slots = netbend::slot_config::slots_from_config(&text, path, &manifest)
+            .expect("the slots hold the config");
+        let mut plugin = LoadedPlugin::load();
+        let changes = common::parity::slot_events(&mut plugin, &slots);
+        let play = Play {
+            changes: &changes,
+            transport: true,
+            ..offline
+        };
+        let outcome = run(&mut plugin, input, play);
+        report(
+            if moving {
+                "offline render, two slots moving (the bend changes every window)"
+            } else {
+                "offline render, the same two slots standing still"
+            },
+            &outcome,
+        );
+        walls.push(outcome.wall.as_secs_f64());
+    }
+    println!(
+        "moving vs still, offline, side by side: {:.3}x the wall time ({:+.1} %)",
+        walls[1] / walls[0],
+        100.0 * (walls[1] / walls[0] - 1.0)
+    );
+    // The audio thread's part: one song clock per block on a rolling transport.
+    let calls = 1_000_000u32;
+    let mut clock = netbend::song_clock::SongClock::default();
+    let started = Instant::now();
+    let mut sum = 0.0;
+    for k in 0..calls {
+        let seconds = f64::from(k) * BLOCK as f64 / RATE;
+        let transport = netbend::song_clock::TransportView {
+            playing: true,
+            pos_samples: Some(i64::from(k) * BLOCK as i64),
+            pos_seconds: Some(seconds),
+            pos_beats: Some(seconds * 2.0),
+            tempo: Some(120.0),
+            time_sig: Some((4, 4)),
+        };
+        sum += clock
+            .block(std::hint::black_box(&transport), BLOCK, RATE, 14_080)
+            .beats;
+    }
+    let per_call = started.elapsed() / calls;
+    std::hint::black_box(sum);
+    println!(
+        "song clock on a rolling transport: {} ns per block ({:.5} % of a block)",
+        per_call.as_nanos(),
+        100.0 * per_call.as_secs_f64() / (BLOCK as f64 / RATE)
     );
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
 
-/// Sets a few slots so the screenshot shows different transforms and selections.
+/// Sets a few slots so the screenshot shows different transforms, selections and motion.
 fn configure_some_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
     let mut changes = Vec::new();
     let mut set = |plugin: &mut LoadedPlugin, name: &str, text: Option<&str>, value: f64| {
@@ -43,6 +43,11 @@ fn configure_some_slots(plugin: &mut LoadedPlugin) -> Vec<ParamChange> {
     set(plugin, "Slot 2 Translate X", Some("25"), 0.0);
     set(plugin, "Slot 2 Selection", None, 1.0);
     set(plugin, "Slot 2 Fraction", Some("25"), 0.0);
+    // Slot 1's angle swings once a bar; slot 2 draws a new random quarter every bar.
+    set(plugin, "Slot 1 Mod Shape", Some("Triangle"), 0.0);
+    set(plugin, "Slot 1 Mod Target", Some("Parameter"), 0.0);
+    set(plugin, "Slot 1 Mod Depth", Some("20"), 0.0);
+    set(plugin, "Slot 2 Reroll", Some("Every bar"), 0.0);
     // Slot 3: ablate cluster 2 of layer 3 at 60 % mix.
     set(plugin, "Slot 3 On", None, 1.0);
     set(plugin, "Slot 3 Layer", None, 2.0);
