@@ -16,6 +16,9 @@
 //!   output while the transport rolls on the Dummy backend) is `netbend render` with that run's
 //!   lead, in place; and the export equals the take (`ardour_export_equals_a_real_time_take`:
 //!   both put the window grid on the timeline's window boundaries, docs/plugin.md);
+//! - (e) slots that move (a sine on a rotation, a random ablation re-rolled every beat) follow
+//!   Ardour's tempo map in an export: it is `netbend render --bpm 120` (the session's tempo) of
+//!   the same config with the same lead, the lead's song position as `--start`;
 //! - "Quality Mode" is among the parameters Ardour lists.
 //!
 //! Ardour 7.3's headless export sometimes crashes at teardown by itself (about 1 run in 3 here,
@@ -118,8 +121,78 @@ fn slot_settings(values: &[SlotValues; NUM_SLOTS]) -> Vec<SlotSetting> {
         set("Seed", v.seed as f64);
         set("Cluster", v.cluster as f64);
         set("Mix", v.mix as f64);
+        set("Mod Shape", v.mod_shape.to_index() as f64);
+        set("Mod Rate", v.mod_rate.to_index() as f64);
+        set("Mod Hz", v.mod_hz as f64);
+        set("Mod Depth", v.mod_depth as f64);
+        set("Mod Phase", v.mod_phase as f64);
+        set("Mod Target", v.mod_target.to_index() as f64);
+        set("Reroll", v.reroll.to_index() as f64);
     }
     out
+}
+
+/// Moving slots: layer 2's angle swings +-45 degrees around 30 every half note, a random
+/// quarter of layer 1 is ablated anew every beat.
+const MOVING: &str = "\
+transforms:
+- layer: 2
+  transform: rotate
+  params: [30]
+  seed: 3
+  modulate: {shape: sine, rate: 1/2, depth: 45, phase: 0.25, target: param}
+- layer: 1
+  transform: ablate
+  features: random
+  feature-param: 0.25
+  seed: 11
+  reroll: 1/4
+";
+
+/// (e): an export of moving slots against `netbend render --bpm 120`.
+#[test]
+fn ardour_exports_moving_slots_on_its_tempo_like_netbend_render() {
+    let Some(bundle) = ardour_and_bundle() else {
+        return;
+    };
+    let input = drum_break();
+    let n = input.len();
+    let session = Session::create(&bundle, &input);
+    let latency = session.latency();
+    let bundle_model = bundle.join("Contents/x86_64-linux/netbend-model");
+    let manifest = engine::Model::load(&bundle_model)
+        .unwrap()
+        .manifest()
+        .clone();
+    let config_path = session.dir().join("moving.yaml");
+    std::fs::write(&config_path, MOVING).unwrap();
+    let slots = slots_from_config(MOVING, &config_path, &manifest).unwrap();
+    let moving = session.export("moving", &slot_settings(&slots), None);
+    eprintln!("(e) export run's counters: {}", moving.stats);
+    let lead = lead_before_region(&moving.stats, latency);
+    // The region starts at 0 on the song, so the file the CLI renders (the lead's silence, then
+    // the break) starts `lead` samples before it.
+    let start = format!("{}", -(lead as f64) / 44_100.0);
+    let render = |bpm: &str| {
+        ardour_session::render_cli_with(
+            &bundle_model,
+            &config_path,
+            session.dir(),
+            &input,
+            lead,
+            &["--bpm", bpm, "--start", &start],
+        )
+    };
+    let (cli, other_tempo) = (render("120"), render("90"));
+    let settled = 16384..n;
+    let vs_cli = relative(&moving.left[settled.clone()], &cli[settled.clone()]);
+    let vs_other = relative(&moving.left[settled.clone()], &other_tempo[settled.clone()]);
+    eprintln!(
+        "(e) moving slots, export vs netbend render --bpm 120 --start {start} after {lead} samples          of silence: relative RMS {vs_cli:.2e}, max |diff| {:.2e}; vs --bpm 90: {vs_other:.3}",
+        max_abs_diff(&moving.left[settled.clone()], &cli[settled.clone()]),
+    );
+    assert!(vs_other > 0.1, "the tempo must matter: {vs_other}");
+    assert!(vs_cli < 1e-3, "export vs CLI: {vs_cli}");
 }
 
 fn rms(x: &[f32]) -> f64 {

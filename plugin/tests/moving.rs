@@ -113,6 +113,16 @@ fn moving_slots_on_the_host_transport_render_like_netbend_render_at_its_tempo() 
         &|start, latency| Some(((start as f64 - latency as f64) / RATE, bpm)),
     );
     let out = &out[0];
+    // A second bounce of the same song is the same audio, sample for sample (the re-roll's draws
+    // depend on the song position only).
+    let (mut again, changes_again) = plugin_with(&moving, &model);
+    let (out_again, _) = render_with_transport(
+        &mut again,
+        std::slice::from_ref(&input),
+        &changes_again,
+        &|start, latency| Some(((start as f64 - latency as f64) / RATE, bpm)),
+    );
+    assert_eq!(&out_again[0], out, "two bounces differ");
     let cli = |config: &Path, extra: &[&str]| {
         let out = dir.0.join("cli.wav");
         let mut args = vec![

@@ -421,6 +421,18 @@ fn write_float_wav_data(path: &Path, samples: &[f32]) {
 /// cuts its model windows from the first sample it processes after activation, so the same
 /// windows need the same silence in front; returns the `input.len()` samples after the lead.
 pub fn render_cli(model: &Path, config: &Path, dir: &Path, input: &[f32], lead: usize) -> Vec<f32> {
+    render_cli_with(model, config, dir, input, lead, &[])
+}
+
+/// [`render_cli`] with more `netbend render` arguments (e.g. `--bpm`).
+pub fn render_cli_with(
+    model: &Path,
+    config: &Path,
+    dir: &Path,
+    input: &[f32],
+    lead: usize,
+    extra: &[&str],
+) -> Vec<f32> {
     let padded: Vec<f32> = std::iter::repeat_n(0.0, lead)
         .chain(input.iter().copied())
         .collect();
@@ -432,7 +444,8 @@ pub fn render_cli(model: &Path, config: &Path, dir: &Path, input: &[f32], lead: 
     dsp::write_wav(&path, &audio).unwrap();
     let out = dir.join(format!("cli-out-{lead}.wav"));
     let config = config.to_str().unwrap();
-    let args = ["--layout", "plugin-default", "--config", config];
+    let mut args = vec!["--layout", "plugin-default", "--config", config];
+    args.extend_from_slice(extra);
     let rendered = crate::common::parity::render_cli(model, &path, &out, &args).remove(0);
     rendered[lead..lead + input.len()].to_vec()
 }
