@@ -29,8 +29,9 @@ use crate::bridge::EngineStatus;
 use crate::params::QualityMode;
 use crate::safety::DelayLine;
 use crate::spectrum::{SpectrumColumn, SpectrumPublisher, spectrum_ring};
-use crate::worker::Job;
-use dsp::stereo_link::{self, apply_gains, link_gain};
+use crate::voice_frame::{FrameRows, VoiceFrame, WindowRows};
+use crate::worker::{Job, NeutralDecode};
+use dsp::stereo_link::{self, apply_gains};
 use dsp::{
     Complex32, Frame, MODEL_SAMPLE_RATE, Normalisation, ResampleError, StftConfig, StreamSchedule,
     StreamingFramer, StreamingResampler,
@@ -169,11 +170,14 @@ pub fn latency_for(
     Ok(latency_of(r.as_ref(), host_rate, model_delay(schedule)))
 }
 
-/// A window's bent rows that output frames still need: the last `hop + fade` rows.
+/// A window's bent rows that output frames still need: the last `hop + fade` rows, and the same
+/// rows of its neutral decode when it has one (the voice, [`crate::voice_frame`]).
 struct Stored {
     index: Option<u64>,
     ok: bool,
     rows: Vec<f32>,
+    neutral_rows: Vec<f32>,
+    neutral: NeutralDecode,
 }
 
 /// The per-frame work inside the framer's callback.
@@ -188,8 +192,11 @@ struct Spectral {
     /// Spectra of the last `delay + 1` frames per channel, slot `frame % (delay + 1)`.
     spectra: Vec<Vec<Complex32>>,
     mid: Vec<f32>,
-    /// The per-bin gain of the frame being put back (bent mid over mid).
+    /// The per-bin gain of the frame being put back (`dsp::voice`: bent mid over mid at voice 0).
     gains: Vec<f32>,
+    /// The voice of the current block (0: the model's output, 1: the input's detail).
+    voice: f32,
+    voice_frame: VoiceFrame,
     store: Vec<Stored>,
     free: Vec<Job>,
     jobs: HeapProd<Job>,
@@ -270,27 +277,30 @@ impl Spectral {
         }
         linked_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
         let first_row = self.window - self.stored_rows();
-        let a_rows = a.map(|i| &self.store[i].rows[(src.a.1 - first_row) * bins..][..bins]);
-        let b_rows = b.map(|(s, row, f)| {
-            (
-                s.map(|i| &self.store[i].rows[(row - first_row) * bins..][..bins]),
-                f,
-            )
-        });
-        for bin in 0..bins {
-            let m = self.mid[bin];
-            let dry = self.norm.normalise(m);
-            let va = a_rows.map_or(dry, |r| r[bin]);
-            let v = match b_rows {
-                Some((rows, f)) => {
-                    let vb = rows.map_or(dry, |r| r[bin]);
-                    va + f * (vb - va)
-                }
-                None => va,
-            };
-            let gain = link_gain(self.norm.denormalise(v), m, self.norm.amin);
-            self.gains[bin] = gain;
-            self.output_magnitude[bin] = m * gain;
+        let store = &self.store;
+        let window_rows = |i: usize, row: usize| {
+            let stored = &store[i];
+            let range = (row - first_row) * bins..(row - first_row + 1) * bins;
+            WindowRows {
+                bent: &stored.rows[range.clone()],
+                neutral_rows: &stored.neutral_rows[range],
+                neutral: stored.neutral,
+            }
+        };
+        let rows = FrameRows {
+            a: a.map(|i| window_rows(i, src.a.1)),
+            b: b.map(|(s, row, f)| (s.map(|i| window_rows(i, row)), f)),
+        };
+        let (norm, voice) = (self.norm, self.voice);
+        self.voice_frame
+            .gains(&rows, &self.mid, &norm, voice, &mut self.gains);
+        for ((out, &m), &g) in self
+            .output_magnitude
+            .iter_mut()
+            .zip(&self.mid)
+            .zip(&self.gains)
+        {
+            *out = m * g;
         }
         for c in 0..channels {
             apply_gains(
@@ -330,6 +340,9 @@ impl Spectral {
         }
         job.index = w;
         job.ok = false;
+        // The neutral decode is only worth its model time while the voice is above 0.
+        job.want_neutral = self.voice > 0.0;
+        job.neutral = NeutralDecode::SameAsBent;
         match self.jobs.try_push(job) {
             Ok(()) => self.last_dispatched = Some(w),
             Err(job) => self.free.push(job),
@@ -346,6 +359,12 @@ impl Spectral {
             stored.index = Some(job.index);
             stored.ok = job.ok;
             stored.rows.copy_from_slice(&job.data[start..]);
+            stored.neutral = job.neutral;
+            if job.neutral == NeutralDecode::Decoded {
+                stored
+                    .neutral_rows
+                    .copy_from_slice(&job.neutral_data[start..]);
+            }
             // Capacity POOL was reserved, and at most POOL jobs exist.
             self.free.push(job);
         }
@@ -470,11 +489,15 @@ impl ModelPath {
             ],
             mid: vec![0.0; bins],
             gains: vec![0.0; bins],
+            voice: 0.0,
+            voice_frame: VoiceFrame::new(bins),
             store: (0..store_len)
                 .map(|_| Stored {
                     index: None,
                     ok: false,
                     rows: vec![0.0; stored_rows * bins],
+                    neutral_rows: vec![0.0; stored_rows * bins],
+                    neutral: NeutralDecode::SameAsBent,
                 })
                 .collect(),
             free,
@@ -547,6 +570,12 @@ impl ModelPath {
     /// fallback for a late window (live). Audio thread, between blocks.
     pub fn set_waiting(&mut self, waiting: bool) {
         self.spectral.waiting = waiting;
+    }
+
+    /// The voice of the following blocks (`dsp::voice`; audio thread, between blocks). Windows
+    /// cut while it is above 0 are decoded neutral too when their bend is not neutral.
+    pub fn set_voice(&mut self, voice: f32) {
+        self.spectral.voice = voice.clamp(0.0, 1.0);
     }
 
     /// The time spent waiting for the worker since the last call (audio thread).
