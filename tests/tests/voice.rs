@@ -180,3 +180,31 @@ fn voice_outside_its_range_or_without_the_input_phase_is_refused() {
     assert!(!out.status.success() && stderr(&out).contains("--voice"));
     assert!(!gen_out.exists());
 }
+
+#[test]
+fn bench_reports_the_neutral_decode_of_the_input_voice_beside_the_config() {
+    let config = workspace_root().join("examples/figure3-stochastic.yaml");
+    let model = tiny_vae();
+    let out = netbend([
+        os("bench"),
+        os("--model"),
+        model.as_os_str(),
+        os("--config"),
+        config.as_os_str(),
+        os("--seconds"),
+        os("1"),
+        os("--repeats"),
+        os("1"),
+        os("--threads"),
+        os("1"),
+    ]);
+    assert!(out.status.success(), "bench failed: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("ms per window"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{stdout}");
+    assert!(rows[1].starts_with(config.to_str().unwrap()), "{stdout}");
+    assert!(rows[2].contains("--voice 1"), "{stdout}");
+}
