@@ -102,7 +102,7 @@ impl RendererArgs {
         renderer.stereo = self.stereo;
         renderer.gain = gain;
         renderer.timeline = self.timeline.timeline()?;
-        renderer.voice = self.voice.voice(self.phase.phase)?;
+        renderer.voice = self.voice.voice(self.phase.phase == PhaseSource::Input)?;
         Ok(renderer)
     }
 

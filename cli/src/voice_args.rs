@@ -9,8 +9,6 @@ use clap::Args;
 use dsp::FrameSources;
 use ndarray::{Array3, Axis};
 
-use crate::pipeline::PhaseSource;
-
 /// `--voice`, shared by `render` and `variations`.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct VoiceArgs {
@@ -23,9 +21,10 @@ pub struct VoiceArgs {
 }
 
 impl VoiceArgs {
-    /// The voice, once checked against its range and the phase source (the input voice is a
-    /// gain on the input's own spectrum, which Griffin-Lim does not keep).
-    pub fn voice(&self, phase: PhaseSource) -> Result<f32> {
+    /// The voice, once checked against its range and whether the output takes the input's phase
+    /// (`--phase input`): the input voice is a gain on the input's own spectrum, which
+    /// Griffin-Lim does not keep.
+    pub fn voice(&self, input_phase: bool) -> Result<f32> {
         if !(0.0..=1.0).contains(&self.voice) {
             bail!(
                 "--voice {} is outside its range 0 to 1 (0: the model's output, 1: the input's \
@@ -33,7 +32,7 @@ impl VoiceArgs {
                 self.voice
             );
         }
-        if self.voice > 0.0 && phase != PhaseSource::Input {
+        if self.voice > 0.0 && !input_phase {
             bail!(
                 "--voice {} needs --phase input: the input's detail is a gain on its own spectrum",
                 self.voice
