@@ -18,6 +18,7 @@ pub mod model_catalog;
 pub mod model_path;
 pub mod pace_guard;
 pub mod params;
+pub mod path_latency;
 pub mod runtime_options;
 pub mod safety;
 pub mod slot_config;
