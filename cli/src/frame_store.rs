@@ -5,7 +5,8 @@
 
 use std::collections::VecDeque;
 
-use dsp::stereo_link::{apply_gains, link_gains, linked_magnitude};
+use dsp::stereo_link::{apply_gains, linked_magnitude};
+use dsp::voice::voice_gains;
 use dsp::{Complex32, Stft, StftConfig, StreamingSynthesis};
 
 /// Frames are written in ascending order, each after every read of it, and never read again
@@ -14,8 +15,9 @@ pub trait FrameStore {
     fn frames(&self) -> usize;
     /// Frame `t`'s magnitudes into `row` (`bins` values).
     fn read(&mut self, t: usize, row: &mut [f32]);
-    /// The bent magnitudes of frame `t`.
-    fn write(&mut self, t: usize, row: &[f32]);
+    /// The bent magnitudes of frame `t`, and the neutral decode's when the bend of a window it
+    /// comes from was not neutral and the voice asked for it (`dsp::voice`).
+    fn write(&mut self, t: usize, row: &[f32], neutral: Option<&[f32]>);
 }
 
 /// A row-major `[frames, bins]` magnitude spectrogram (Griffin-Lim, `generate`).
@@ -31,7 +33,7 @@ impl FrameStore for Magnitudes {
     fn read(&mut self, t: usize, row: &mut [f32]) {
         row.copy_from_slice(&self.data[t * self.bins..][..self.bins]);
     }
-    fn write(&mut self, t: usize, row: &[f32]) {
+    fn write(&mut self, t: usize, row: &[f32], _neutral: Option<&[f32]>) {
         self.data[t * self.bins..][..self.bins].copy_from_slice(row);
     }
 }
@@ -55,6 +57,8 @@ pub struct LinkedInputPhase<'a> {
     frames: usize,
     /// The mid magnitude below which the gain's denominator is held (the normalisation's amin).
     floor: f32,
+    /// `--voice` (`dsp::voice`): 0, the model's output, to 1, the input's detail.
+    voice: f32,
     /// Frames `first..first + live.len()`, analysed and not yet written.
     live: VecDeque<LiveFrame>,
     first: usize,
@@ -84,6 +88,7 @@ impl<'a> LinkedInputPhase<'a> {
             stft: Stft::new(config),
             frames: config.frames_for(len),
             floor,
+            voice: 0.0,
             live: VecDeque::new(),
             first: 0,
             spare: Vec::new(),
@@ -97,6 +102,12 @@ impl<'a> LinkedInputPhase<'a> {
             signals,
             record: record.then(Vec::new),
         }
+    }
+
+    /// The same store at voice `voice` (`--voice`; 0 unless set).
+    pub fn with_voice(mut self, voice: f32) -> Self {
+        self.voice = voice;
+        self
     }
 
     /// The resynthesised channels (each as long as its input) once every frame has been written.
@@ -142,13 +153,14 @@ impl FrameStore for LinkedInputPhase<'_> {
         row.copy_from_slice(&self.live[t - self.first].mid);
     }
 
-    fn write(&mut self, t: usize, row: &[f32]) {
+    fn write(&mut self, t: usize, row: &[f32], neutral: Option<&[f32]>) {
         assert_eq!(t, self.first, "frames must be written in order");
         let frame = self
             .live
             .pop_front()
             .expect("a frame is read before it is written");
-        link_gains(row, &frame.mid, self.floor, &mut self.gains);
+        let (floor, voice) = (self.floor, self.voice);
+        voice_gains(row, neutral, &frame.mid, floor, voice, &mut self.gains);
         for ((spectrum, synthesis), output) in frame
             .spectra
             .iter()

@@ -23,6 +23,7 @@ mod spectrogram_png;
 mod timeline;
 mod variations;
 mod video;
+mod voice_args;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

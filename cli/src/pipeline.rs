@@ -22,8 +22,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::channels::{StereoMode, channel_groups, linked_griffin_lim, to_model_rate};
 use crate::frame_store::{FrameStore, LinkedInputPhase, Magnitudes};
 use crate::timeline::{MovingSpec, Timeline, TimelineArgs};
+use crate::voice_args::{Decoded, VoiceArgs, neutral_row};
 use dsp::output_stage::{OUTPUT_GAIN_MAX_DB, OUTPUT_GAIN_MIN_DB, apply_fully_wet, db_to_gain};
-use ndarray::{Array2, Array3, ArrayView3, s};
+use ndarray::{Array2, ArrayView3, s};
 
 /// Windows per engine call.
 pub const BATCH: usize = 8;
@@ -87,6 +88,8 @@ pub struct RendererArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub timeline: TimelineArgs,
+    #[command(flatten)]
+    pub voice: VoiceArgs,
 }
 
 impl RendererArgs {
@@ -99,6 +102,7 @@ impl RendererArgs {
         renderer.stereo = self.stereo;
         renderer.gain = gain;
         renderer.timeline = self.timeline.timeline()?;
+        renderer.voice = self.voice.voice(self.phase.phase == PhaseSource::Input)?;
         Ok(renderer)
     }
 
@@ -183,6 +187,9 @@ pub struct Renderer {
     pub gain: f32,
     /// Where the file sits in a song (`--bpm`, `--meter`, `--start`), for moving configs.
     pub timeline: Timeline,
+    /// 0: the model's output, 1: the input's detail under the bend (`--voice`, `dsp::voice`;
+    /// 0 unless set). Above 0 a bent window is decoded a second time, neutral.
+    pub voice: f32,
     /// The spec when its entries move: each window is bent as it stands at that window.
     moving: Option<MovingSpec>,
 }
@@ -204,6 +211,7 @@ impl Renderer {
             stereo: StereoMode::Linked,
             gain: 1.0,
             timeline: Timeline::default(),
+            voice: 0.0,
             moving: None,
         })
     }
@@ -280,17 +288,18 @@ impl Renderer {
         &mut self,
         store: &mut dyn FrameStore,
         bar: &ProgressBar,
-        mut windows: impl FnMut(&mut Runtime, Range<usize>, &mut dyn FrameStore) -> Result<Array3<f32>>,
+        mut windows: impl FnMut(&mut Runtime, Range<usize>, &mut dyn FrameStore) -> Result<Decoded>,
     ) -> Result<()> {
         let (window, bins) = (self.window, self.bins);
         let layout = self.window_layout(store.frames());
         let size = window * bins;
         // The built windows that frames still to be written take values from: `kept[i]` is
-        // window `kept_first + i`.
-        let mut kept: VecDeque<Vec<f32>> = VecDeque::new();
+        // window `kept_first + i`, with its neutral decode if it has one.
+        let mut kept: VecDeque<(Vec<f32>, Option<Vec<f32>>)> = VecDeque::new();
         let mut kept_first = 0;
         let mut spare: Vec<Vec<f32>> = Vec::new();
         let (mut mixed, mut row) = (vec![0.0f32; bins], vec![0.0f32; bins]);
+        let mut neutral = vec![0.0f32; bins];
         let (mut start, mut next_frame) = (0, 0);
         while start < layout.count {
             let end = (start + BATCH).min(layout.count);
@@ -299,7 +308,7 @@ impl Renderer {
                 // Each window under the spec at its song position: the batch is split where the
                 // spec changes, and a changed spec is compiled before the windows that use it.
                 Some(moving) => {
-                    let mut parts = Vec::new();
+                    let mut parts: Vec<Decoded> = Vec::new();
                     let mut run_start = start;
                     for k in start..end {
                         if let Some(spec) = moving.changed_at(&layout, k) {
@@ -311,41 +320,45 @@ impl Renderer {
                         }
                     }
                     parts.push(windows(&mut self.runtime, run_start..end, &mut *store)?);
-                    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-                    ndarray::concatenate(ndarray::Axis(0), &views)?
+                    Decoded::concatenate(parts)?
                 }
             };
-            if y.dim() != (end - start, window, bins) {
-                bail!(
-                    "the model returned windows of shape {:?}, expected [{}, {window}, {bins}]",
-                    y.dim(),
-                    end - start
-                );
-            }
-            let y = y.as_standard_layout();
-            let y = y.as_slice().expect("standard layout");
-            for w in y.chunks_exact(size) {
-                let mut buffer = spare.pop().unwrap_or_else(|| vec![0.0; size]);
-                buffer.copy_from_slice(w);
-                kept.push_back(buffer);
+            y.check(end - start, window, bins)?;
+            for (w, n) in y.windows(size) {
+                let mut copy = |w: &[f32]| {
+                    let mut buffer = spare.pop().unwrap_or_else(|| vec![0.0; size]);
+                    buffer.copy_from_slice(w);
+                    buffer
+                };
+                let kept_window = copy(w);
+                kept.push_back((kept_window, n.map(copy)));
             }
             while next_frame < layout.frames && layout.last_reader(next_frame) < end {
                 let t = next_frame;
                 let sources = layout.sources(t);
                 let rows =
-                    |(w, j): (u64, usize)| &kept[w as usize - kept_first][j * bins..][..bins];
+                    |(w, j): (u64, usize)| &kept[w as usize - kept_first].0[j * bins..][..bins];
                 cross_fade(
                     rows(sources.a),
                     sources.b.map(|(w, j, f)| (rows((w, j)), f)),
                     &mut mixed,
                 );
                 self.norm.denormalise_slice(&mixed, &mut row);
-                store.write(t, &row);
+                // The neutral decodes cross-faded with the same weights (a window without one
+                // has a neutral bend: its neutral decode is its bent one).
+                let has_neutral = neutral_row(&kept, kept_first, &sources, bins, &mut mixed);
+                if has_neutral {
+                    self.norm.denormalise_slice(&mixed, &mut neutral);
+                }
+                store.write(t, &row, has_neutral.then_some(&neutral[..]));
                 next_frame += 1;
             }
             // Later frames take values from window next_frame / hop on.
-            while kept_first < next_frame / layout.hop && !kept.is_empty() {
-                spare.extend(kept.pop_front());
+            while kept_first < next_frame / layout.hop
+                && let Some((w, n)) = kept.pop_front()
+            {
+                spare.push(w);
+                spare.extend(n);
                 kept_first += 1;
             }
             bar.inc((end - start) as u64);
@@ -363,6 +376,7 @@ impl Renderer {
         let pad = norm.normalise(0.0);
         let mut batch: Vec<f32> = Vec::with_capacity(BATCH * window * bins);
         let mut row = vec![0.0f32; bins];
+        let voice = self.voice;
         self.stream_windows(store, bar, |rt, range, store| {
             batch.clear();
             for k in range.clone() {
@@ -377,7 +391,12 @@ impl Renderer {
             }
             let view = ArrayView3::from_shape((range.len(), window, bins), &batch)
                 .expect("the batch holds range.len() windows");
-            Ok(rt.autoencode(view)?)
+            Ok(if voice > 0.0 {
+                let (bent, neutral) = rt.autoencode_with_neutral(view)?;
+                Decoded { bent, neutral }
+            } else {
+                Decoded::bent(rt.autoencode(view)?)
+            })
         })
     }
 
@@ -396,7 +415,7 @@ impl Renderer {
             bins: self.bins,
         };
         self.stream_windows(&mut store, bar, |rt, range, _| {
-            Ok(rt.decode(latents.slice(s![range, ..]))?)
+            Ok(Decoded::bent(rt.decode(latents.slice(s![range, ..]))?))
         })?;
         Ok(store.data)
     }
@@ -513,7 +532,8 @@ pub fn render_audio(
         let record = first && keep.magnitude;
         let (bent, record) = match phase.phase {
             PhaseSource::Input => {
-                let mut store = LinkedInputPhase::new(group_signals, renderer.norm.amin, record);
+                let mut store = LinkedInputPhase::new(group_signals, renderer.norm.amin, record)
+                    .with_voice(renderer.voice);
                 renderer.bend_frames(&mut store, bar)?;
                 let record = store.record.take();
                 (store.finish(), record)

@@ -1,6 +1,6 @@
 //! Netbend signal processing (no ML): STFT/ISTFT, the streaming framer, resynthesis,
 //! resampling, audio file I/O, and what the plugin and the offline renderer share after the
-//! model: linked stereo ([`stereo_link`]) and the output stage ([`output_stage`]).
+//! model: linked stereo ([`stereo_link`]), the voice ([`voice`]) and the output stage ([`output_stage`]).
 //!
 //! Everything here follows `docs/signal.md` (periodic Hann 1024, hop 256, 513 bins, the analysis
 //! padding and the db-minmax normalisation); the Python reference of the same conventions is
@@ -22,6 +22,7 @@ pub mod resynth;
 pub mod stereo_link;
 pub mod stft;
 pub mod stream_windows;
+pub mod voice;
 pub mod windowing;
 
 pub use audio_file::{AudioData, AudioFileError, read_audio, write_wav};

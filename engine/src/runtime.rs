@@ -36,6 +36,9 @@ pub(crate) fn ports(outlets: &[ort::value::Outlet]) -> Vec<GraphPort> {
 pub struct AudioSessions {
     encoder: Option<Session>,
     decoder: Session,
+    /// The neutral bend's tensors, for the neutral decode beside the bent one
+    /// ([`Runtime::autoencode_with_neutral`]); they never change.
+    neutral: BendTensors,
     /// Runs the decoder for `spectrogram` only (the activations are not copied out).
     spectrogram_only: RunOptions<HasSelectedOutputs>,
 }
@@ -66,6 +69,7 @@ impl Runtime {
             Ok(AudioSessions {
                 encoder,
                 decoder,
+                neutral: BendTensors::neutral(model.manifest())?,
                 spectrogram_only: only_output("spectrogram")?,
             })
         })
@@ -134,7 +138,9 @@ impl Runtime {
     pub fn decode(&mut self, z: ArrayView2<f32>) -> Result<Array3<f32>> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let outputs = self.sessions.run_decoder(&z, &self.bend, false)?;
+        let outputs = self
+            .sessions
+            .run_decoder_with(&z, Some(&self.bend), false)?;
         spectrogram_windows(&outputs)
     }
 
@@ -143,6 +149,25 @@ impl Runtime {
     pub fn autoencode(&mut self, windows: ArrayView3<f32>) -> Result<Array3<f32>> {
         let mu = self.encode(windows)?;
         self.decode(mu.view())
+    }
+
+    /// Autoencodes normalised windows `[B, frames, bins]` once with the current bend and, when
+    /// that bend is not neutral, decodes the same latents a second time with the neutral bend
+    /// (the voice's reference, `dsp::voice`): `(bent, Some(neutral))`, or `(bent, None)` without
+    /// the second decode when the current bend is neutral (then the two are the same).
+    pub fn autoencode_with_neutral(
+        &mut self,
+        windows: ArrayView3<f32>,
+    ) -> Result<(Array3<f32>, Option<Array3<f32>>)> {
+        let mu = self.encode(windows)?;
+        let bent = self.decode(mu.view())?;
+        if self.bend.bend().is_neutral() {
+            return Ok((bent, None));
+        }
+        let z = mu.as_standard_layout();
+        let sessions = &mut self.sessions;
+        let outputs = sessions.run_decoder_with(&z, None, false)?;
+        Ok((bent, Some(spectrogram_windows(&outputs)?)))
     }
 
     /// Decodes `z` and returns every layer's activation `act.L{l}` (`[B, C_l, H_l, W_l]`, in layer
@@ -154,7 +179,7 @@ impl Runtime {
     ) -> Result<(Array3<f32>, Vec<Array4<f32>>)> {
         self.check_latents(z)?;
         let z = z.as_standard_layout();
-        let outputs = self.sessions.run_decoder(&z, &self.bend, true)?;
+        let outputs = self.sessions.run_decoder_with(&z, Some(&self.bend), true)?;
         let spec = spectrogram_windows(&outputs)?;
         let acts = self
             .model
@@ -183,14 +208,15 @@ pub(crate) fn spectrogram_windows(outputs: &SessionOutputs) -> Result<Array3<f32
 }
 
 impl AudioSessions {
-    /// Runs the decoder on latents `z` with `bend`; `activations` says whether the layers'
-    /// activations are copied out besides the spectrogram.
-    fn run_decoder<'r>(
+    /// Runs the decoder on latents `z` with `bend` (`None`: the neutral bend); `activations` says
+    /// whether the layers' activations are copied out besides the spectrogram.
+    fn run_decoder_with<'r>(
         &'r mut self,
         z: &'r CowArray<'_, f32, Ix2>,
-        bend: &'r BendTensors,
+        bend: Option<&'r BendTensors>,
         activations: bool,
     ) -> Result<SessionOutputs<'r>> {
+        let bend = bend.unwrap_or(&self.neutral);
         let (b, d) = z.dim();
         let z_tensor = TensorRef::from_array_view(([b, d], z.as_slice().expect("standard layout")))
             .map_err(runtime_error("cannot make the decoder input `z`"))?;

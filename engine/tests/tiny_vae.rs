@@ -237,6 +237,40 @@ fn every_transform_runs_as_python_runs_it_and_changes_the_output() {
 }
 
 #[test]
+fn the_neutral_decode_beside_the_bent_one_is_the_unbent_autoencode_and_skipped_when_neutral() {
+    let mut rt = runtime();
+    let w = windows(2, 8);
+    let unbent = rt.autoencode(w.view()).unwrap();
+    // Neutral bend: no second decode, the bent output is the plain autoencode.
+    let (bent, neutral) = rt.autoencode_with_neutral(w.view()).unwrap();
+    assert!(neutral.is_none(), "a neutral bend needs no neutral decode");
+    assert_eq!(bent, unbent);
+    let spec = load_config(
+        netbend_test_support::workspace_root().join("examples/figure3-stochastic.yaml"),
+        rt.model().manifest(),
+    )
+    .unwrap();
+    rt.set_spec(&spec).unwrap();
+    let bent_alone = rt.autoencode(w.view()).unwrap();
+    let (bent, neutral) = rt.autoencode_with_neutral(w.view()).unwrap();
+    assert_eq!(
+        bent, bent_alone,
+        "the bent decode is the one autoencode gives"
+    );
+    assert_eq!(
+        neutral.unwrap(),
+        unbent,
+        "the neutral decode is the unbent autoencode"
+    );
+    assert!(
+        max_diff(&bent, &unbent) > 1e-3,
+        "the bend changes the output"
+    );
+    // The bend stays current after the neutral decode.
+    assert_eq!(rt.autoencode(w.view()).unwrap(), bent_alone);
+}
+
+#[test]
 fn clearing_the_bend_restores_the_neutral_output_bit_for_bit() {
     let mut rt = runtime();
     let z = latents(1, 6);

@@ -20,11 +20,13 @@ pub mod model_path;
 pub mod motion_params;
 pub mod pace_guard;
 pub mod params;
+pub mod path_latency;
 pub mod runtime_options;
 pub mod safety;
 pub mod slot_config;
 pub mod song_clock;
 pub mod spectrum;
+pub mod voice_frame;
 pub mod worker;
 
 pub use bridge::slot_snapshot;
@@ -364,8 +366,12 @@ impl Plugin for Netbend {
                     .store(n + 1, Ordering::Relaxed);
             }
         }
+        // The voice per block: it sets each output frame's gains and whether windows cut in this
+        // block are decoded neutral as well.
+        let voice = self.params.voice.smoothed.next_step(samples as u32);
         if let Some(path) = &mut self.path {
             path.set_waiting(self.declared_offline || ahead);
+            path.set_voice(voice);
         }
 
         let bypass_target = if self.params.bypass.value() { 1.0 } else { 0.0 };

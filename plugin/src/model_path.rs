@@ -26,15 +26,19 @@
 //! makes a bounce exact.
 
 use crate::bridge::EngineStatus;
-use crate::params::QualityMode;
+pub use crate::path_latency::{
+    PathLatency, SCHEDULE_ENV, grid_anchor_skip, latency_for, model_delay, schedule_for,
+};
+use crate::path_latency::{Resamplers, latency_of, resamplers};
 use crate::safety::DelayLine;
 use crate::song_clock::BlockClock;
 use crate::spectrum::{SpectrumColumn, SpectrumPublisher, spectrum_ring};
-use crate::worker::Job;
-use dsp::stereo_link::{self, apply_gains, link_gain};
+use crate::voice_frame::{FrameRows, VoiceFrame, WindowRows};
+use crate::worker::{Job, NeutralDecode};
+use dsp::stereo_link::{self, apply_gains};
 use dsp::{
     Complex32, Frame, MODEL_SAMPLE_RATE, Normalisation, ResampleError, StftConfig, StreamSchedule,
-    StreamingFramer, StreamingResampler,
+    StreamingFramer,
 };
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
@@ -48,133 +52,14 @@ pub const POOL: usize = 3;
 /// Longest wait for a window in offline rendering before it counts as a miss.
 const OFFLINE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Tests only: with `NETBEND_SCHEDULE=hop,fade,budget` (frames) both modes use that schedule
-/// instead, e.g. `64,64,8`: at hop = fade = window / 2 the stream's cross-fade is the offline
-/// renderer's `dsp::WindowLayout` bit for bit, so the plugin can be compared with `netbend render`.
-pub const SCHEDULE_ENV: &str = "NETBEND_SCHEDULE";
-
-/// The schedule `NETBEND_SCHEDULE` asks for, if it is set and one that fits `window`.
-fn schedule_override(window: usize) -> Option<StreamSchedule> {
-    let text = std::env::var(SCHEDULE_ENV).ok()?;
-    let v: Vec<usize> = text
-        .split(',')
-        .map(|x| x.trim().parse().ok())
-        .collect::<Option<_>>()?;
-    match v[..] {
-        [hop, fade, budget] if hop >= 1 && fade <= hop && hop + fade <= window => {
-            Some(StreamSchedule::new(window, hop, fade, budget))
-        }
-        _ => None,
-    }
-}
-
-/// The schedule of each quality mode: `dsp::LayoutMode`'s plugin layouts (`netbend render
-/// --layout plugin-default|plugin-low-latency` renders a file with the same cross-fade).
-/// Default: 319 ms at 44.1 kHz, at most 380 ms at any host rate (32 kHz resamples slowest);
-/// Low latency: 134 ms at 44.1 kHz, at most 200 ms at any host rate. `NETBEND_SCHEDULE`
-/// overrides both.
-pub fn schedule_for(mode: QualityMode, window: usize) -> StreamSchedule {
-    if let Some(schedule) = schedule_override(window) {
-        return schedule;
-    }
-    mode.layout().schedule(window)
-}
-
-/// Latency of the model path at a host rate, in host samples, and the model-rate delay added so
-/// that it is a whole number of host samples.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PathLatency {
-    pub host_samples: u32,
-    pub align_samples: usize,
-}
-
-/// Resamplers of a host rate other than 44.1 kHz (down, up).
-type Resamplers = (StreamingResampler, StreamingResampler);
-
-fn resamplers(
-    host_rate: u32,
-    channels: usize,
-    max_block: usize,
-) -> Result<Option<Resamplers>, ResampleError> {
-    if host_rate == MODEL_SAMPLE_RATE {
-        return Ok(None);
-    }
-    let down = StreamingResampler::new(host_rate, MODEL_SAMPLE_RATE, channels, max_block)?;
-    let mut up = StreamingResampler::new(
-        MODEL_SAMPLE_RATE,
-        host_rate,
-        channels,
-        down.max_output_per_push(),
-    )?;
-    // Priming lets every pop of exactly one host block succeed (dsp::StreamingResampler::prime).
-    up.prime(down.chunk_frames() + up.output_chunk_frames())?;
-    Ok(Some((down, up)))
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-fn latency_of(resamplers: Option<&Resamplers>, host_rate: u32, model_delay: usize) -> PathLatency {
-    let Some((down, up)) = resamplers else {
-        return PathLatency {
-            host_samples: model_delay as u32,
-            align_samples: 0,
-        };
-    };
-    // Host latency = priming + up.delay + (down.delay + model delay) * host / 44100. Pad the
-    // model-rate part to a multiple of 44100 / gcd so that it is a whole number of host samples
-    // (at most 146 samples, 3.3 ms, for the 48 kHz family; rates with a larger period round).
-    let (r, m) = (host_rate as u64, MODEL_SAMPLE_RATE as u64);
-    let period = m / gcd(r, m);
-    let model_part = (down.delay() + model_delay) as u64;
-    let align = if period <= 2048 {
-        (period - model_part % period) % period
-    } else {
-        0
-    };
-    let priming = (down.chunk_frames() + up.output_chunk_frames()) as u64;
-    let host =
-        priming as f64 + up.delay() as f64 + (model_part + align) as f64 * r as f64 / m as f64;
-    PathLatency {
-        host_samples: host.round() as u32,
-        align_samples: align as usize,
-    }
-}
-
-/// Samples of silence to skip so that a window grid that starts at host timeline position
-/// `origin` starts at a multiple of `period` instead (the previous one): then every activation
-/// that began in silence cuts the same windows from the same song, wherever the host started it.
-pub fn grid_anchor_skip(origin: i64, period: f64) -> usize {
-    let skip = (origin as f64).rem_euclid(period).round();
-    if skip >= period.round() {
-        0
-    } else {
-        skip as usize
-    }
-}
-
-/// The model-rate delay of a schedule: the framer's `n_fft` plus `D` hops.
-pub fn model_delay(schedule: &StreamSchedule) -> usize {
-    StftConfig::default().n_fft + schedule.delay_frames() * StftConfig::default().hop
-}
-
-/// The latency the plugin reports for a mode at a host rate (with or without a model).
-pub fn latency_for(
-    host_rate: u32,
-    channels: usize,
-    max_block: usize,
-    schedule: &StreamSchedule,
-) -> Result<PathLatency, ResampleError> {
-    let r = resamplers(host_rate, channels, max_block)?;
-    Ok(latency_of(r.as_ref(), host_rate, model_delay(schedule)))
-}
-
-/// A window's bent rows that output frames still need: the last `hop + fade` rows.
+/// A window's bent rows that output frames still need: the last `hop + fade` rows, and the same
+/// rows of its neutral decode when it has one (the voice, [`crate::voice_frame`]).
 struct Stored {
     index: Option<u64>,
     ok: bool,
     rows: Vec<f32>,
+    neutral_rows: Vec<f32>,
+    neutral: NeutralDecode,
 }
 
 /// The per-frame work inside the framer's callback.
@@ -189,8 +74,11 @@ struct Spectral {
     /// Spectra of the last `delay + 1` frames per channel, slot `frame % (delay + 1)`.
     spectra: Vec<Vec<Complex32>>,
     mid: Vec<f32>,
-    /// The per-bin gain of the frame being put back (bent mid over mid).
+    /// The per-bin gain of the frame being put back (`dsp::voice`: bent mid over mid at voice 0).
     gains: Vec<f32>,
+    /// The voice of the current block (0: the model's output, 1: the input's detail).
+    voice: f32,
+    voice_frame: VoiceFrame,
     store: Vec<Stored>,
     free: Vec<Job>,
     jobs: HeapProd<Job>,
@@ -275,27 +163,30 @@ impl Spectral {
         }
         linked_magnitude(&self.spectra, channels, t_slot, bins, &mut self.mid);
         let first_row = self.window - self.stored_rows();
-        let a_rows = a.map(|i| &self.store[i].rows[(src.a.1 - first_row) * bins..][..bins]);
-        let b_rows = b.map(|(s, row, f)| {
-            (
-                s.map(|i| &self.store[i].rows[(row - first_row) * bins..][..bins]),
-                f,
-            )
-        });
-        for bin in 0..bins {
-            let m = self.mid[bin];
-            let dry = self.norm.normalise(m);
-            let va = a_rows.map_or(dry, |r| r[bin]);
-            let v = match b_rows {
-                Some((rows, f)) => {
-                    let vb = rows.map_or(dry, |r| r[bin]);
-                    va + f * (vb - va)
-                }
-                None => va,
-            };
-            let gain = link_gain(self.norm.denormalise(v), m, self.norm.amin);
-            self.gains[bin] = gain;
-            self.output_magnitude[bin] = m * gain;
+        let store = &self.store;
+        let window_rows = |i: usize, row: usize| {
+            let stored = &store[i];
+            let range = (row - first_row) * bins..(row - first_row + 1) * bins;
+            WindowRows {
+                bent: &stored.rows[range.clone()],
+                neutral_rows: &stored.neutral_rows[range],
+                neutral: stored.neutral,
+            }
+        };
+        let rows = FrameRows {
+            a: a.map(|i| window_rows(i, src.a.1)),
+            b: b.map(|(s, row, f)| (s.map(|i| window_rows(i, row)), f)),
+        };
+        let (norm, voice) = (self.norm, self.voice);
+        self.voice_frame
+            .gains(&rows, &self.mid, &norm, voice, &mut self.gains);
+        for ((out, &m), &g) in self
+            .output_magnitude
+            .iter_mut()
+            .zip(&self.mid)
+            .zip(&self.gains)
+        {
+            *out = m * g;
         }
         for c in 0..channels {
             apply_gains(
@@ -340,6 +231,9 @@ impl Spectral {
         job.position = self
             .clock
             .after((k as f64 * hop - self.clock_start) / f64::from(MODEL_SAMPLE_RATE));
+        // The neutral decode is only worth its model time while the voice is above 0.
+        job.want_neutral = self.voice > 0.0;
+        job.neutral = NeutralDecode::SameAsBent;
         match self.jobs.try_push(job) {
             Ok(()) => self.last_dispatched = Some(w),
             Err(job) => self.free.push(job),
@@ -356,6 +250,12 @@ impl Spectral {
             stored.index = Some(job.index);
             stored.ok = job.ok;
             stored.rows.copy_from_slice(&job.data[start..]);
+            stored.neutral = job.neutral;
+            if job.neutral == NeutralDecode::Decoded {
+                stored
+                    .neutral_rows
+                    .copy_from_slice(&job.neutral_data[start..]);
+            }
             // Capacity POOL was reserved, and at most POOL jobs exist.
             self.free.push(job);
         }
@@ -486,11 +386,15 @@ impl ModelPath {
             ],
             mid: vec![0.0; bins],
             gains: vec![0.0; bins],
+            voice: 0.0,
+            voice_frame: VoiceFrame::new(bins),
             store: (0..store_len)
                 .map(|_| Stored {
                     index: None,
                     ok: false,
                     rows: vec![0.0; stored_rows * bins],
+                    neutral_rows: vec![0.0; stored_rows * bins],
+                    neutral: NeutralDecode::SameAsBent,
                 })
                 .collect(),
             free,
@@ -568,6 +472,12 @@ impl ModelPath {
     /// fallback for a late window (live). Audio thread, between blocks.
     pub fn set_waiting(&mut self, waiting: bool) {
         self.spectral.waiting = waiting;
+    }
+
+    /// The voice of the following blocks (`dsp::voice`; audio thread, between blocks). Windows
+    /// cut while it is above 0 are decoded neutral too when their bend is not neutral.
+    pub fn set_voice(&mut self, voice: f32) {
+        self.spectral.voice = voice.clamp(0.0, 1.0);
     }
 
     /// The time spent waiting for the worker since the last call (audio thread).

@@ -473,6 +473,9 @@ pub struct NetbendParams {
     pub bypass: BoolParam,
     #[id = "mode"]
     pub mode: EnumParam<QualityMode>,
+    /// 0: the model's output, 1: the input's detail with the bend as a mask (`dsp::voice`).
+    #[id = "voice"]
+    pub voice: FloatParam,
 
     #[nested(array, group = "Slot")]
     pub slots: [SlotParams; NUM_SLOTS],
@@ -511,6 +514,12 @@ impl Default for NetbendParams {
             // ones), and a user must be able to choose the mode from a host's generic UI. A change,
             // set or automated, reports the new mode's latency and the host restarts the plugin.
             mode: EnumParam::new("Quality Mode", QualityMode::Default),
+            // Shown as the input's share: "0 %" is the model's output, "100 %" the input's detail.
+            voice: FloatParam::new("Voice", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_smoother(SmoothingStyle::Linear(GLOBAL_SMOOTHING_MS))
+                .with_unit(" % input")
+                .with_value_to_string(Arc::new(|v| format!("{:.0}", v * 100.0)))
+                .with_string_to_value(percent_from_string()),
             slots: std::array::from_fn(|i| SlotParams::new(i + 1)),
         }
     }

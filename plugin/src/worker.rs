@@ -31,6 +31,23 @@ pub struct Job {
     pub ok: bool,
     /// The song position of the window's last frame: moving slots are bent as they stand there.
     pub position: SongPosition,
+    /// Set by the audio thread: the voice is above 0, so a bent window needs its neutral decode.
+    pub want_neutral: bool,
+    /// The neutral decode of the same window (`[window, bins]`), valid when `neutral` says so.
+    pub neutral_data: Box<[f32]>,
+    /// What the window's neutral decode is, as the worker ran it.
+    pub neutral: NeutralDecode,
+}
+
+/// Where a window's neutral decode (the voice's reference, `dsp::voice`) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeutralDecode {
+    /// The bend was neutral: the neutral decode is the bent one (not decoded twice).
+    SameAsBent,
+    /// Decoded: in `neutral_data`.
+    Decoded,
+    /// Not decoded although the bend was not neutral (the voice was 0 when the window was cut).
+    Missing,
 }
 
 impl Job {
@@ -40,6 +57,9 @@ impl Job {
             data: vec![0.0; len].into_boxed_slice(),
             ok: false,
             position: SongPosition::at_tempo(0.0, 120.0, 4.0),
+            want_neutral: false,
+            neutral_data: vec![0.0; len].into_boxed_slice(),
+            neutral: NeutralDecode::SameAsBent,
         }
     }
 }
@@ -225,7 +245,7 @@ impl WorkerHandle {
                     if let Err(e) = moving.apply_at(&mut runtime, job.position) {
                         status.set_message(format!("the moving bend failed: {e}"));
                     }
-                    job.ok = run_window(&mut runtime, &mut job.data, link.window, link.bins)
+                    job.ok = run_window(&mut runtime, &mut job, link.window, link.bins)
                         .map_err(|e| status.set_message(format!("the model failed: {e}")))
                         .is_ok();
                     // The simulated slow machine still stops promptly when asked to.
@@ -263,18 +283,33 @@ impl Drop for WorkerHandle {
     }
 }
 
-/// Autoencodes one window in place.
+/// Autoencodes one window in place, and decodes it neutral too when the audio thread wants the
+/// neutral decode and the bend is not neutral (`Runtime::autoencode_with_neutral`).
 fn run_window(
     runtime: &mut Runtime,
-    data: &mut [f32],
+    job: &mut Job,
     window: usize,
     bins: usize,
 ) -> engine::Result<()> {
-    let view = ArrayView3::from_shape((1, window, bins), &*data)
+    let view = ArrayView3::from_shape((1, window, bins), &job.data)
         .map_err(|e| engine::Error::Runtime(format!("window buffer: {e}")))?;
-    let out = runtime.autoencode(view)?;
-    for (d, v) in data.iter_mut().zip(out.iter()) {
+    let (out, neutral) = if job.want_neutral {
+        runtime.autoencode_with_neutral(view)?
+    } else {
+        (runtime.autoencode(view)?, None)
+    };
+    for (d, v) in job.data.iter_mut().zip(out.iter()) {
         *d = *v;
     }
+    job.neutral = match neutral {
+        Some(neutral) => {
+            for (d, v) in job.neutral_data.iter_mut().zip(neutral.iter()) {
+                *d = *v;
+            }
+            NeutralDecode::Decoded
+        }
+        None if runtime.bend().is_neutral() => NeutralDecode::SameAsBent,
+        None => NeutralDecode::Missing,
+    };
     Ok(())
 }

@@ -45,8 +45,8 @@ fn lists_parameters_with_readable_names() {
     let mut plugin = LoadedPlugin::load();
     assert_eq!(plugin.descriptor_name(), "Netbend");
     let params = plugin.params();
-    // 4 global + 8 slots x 18.
-    assert_eq!(params.len(), 4 + 8 * 18, "parameter count");
+    // 5 global + 8 slots x 18.
+    assert_eq!(params.len(), 5 + 8 * 18, "parameter count");
     let mut ids: Vec<u32> = params.iter().map(|p| p.id.get()).collect();
     ids.sort();
     ids.dedup();
@@ -54,6 +54,7 @@ fn lists_parameters_with_readable_names() {
     for name in [
         "Dry/Wet",
         "Output Gain",
+        "Voice",
         "Bypass",
         "Quality Mode",
         "Slot 1 On",

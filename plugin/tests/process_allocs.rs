@@ -4,10 +4,11 @@
 //! an abort shows up as a failed test binary, not as a failure of unrelated tests.
 //!
 //! Covers 44.1 and 48 kHz, mono-sized and odd block sizes (1, 17, 512, 4096), parameter events
-//! in every block (dry/wet, gain, bypass, and every slot's transform, parameters, selection and
-//! mix), so the bridge publication and the output stage run on every path; with the model path
-//! connected (the tiny test model on its worker thread): resampling, framing, dispatching windows,
-//! collecting bent windows, resynthesis, and the dry fallback of late windows, in real-time mode
+//! in every block (dry/wet, gain, bypass, voice, and every slot's transform, parameters,
+//! selection and mix), so the bridge publication and the output stage run on every path; with the
+//! model path connected (the tiny test model on its worker thread): resampling, framing,
+//! dispatching windows, collecting bent windows (with their neutral decodes while the voice is
+//! above 0), resynthesis, and the dry fallback of late windows, in real-time mode
 //! and in offline rendering (where the audio thread waits for the worker); the editor's
 //! spectrogram columns are published on every frame (no editor drains them here, so the ring
 //! also runs full and drops columns); and the "cluster this audio" capture: every block's
@@ -41,6 +42,8 @@ fn process_never_allocates() {
     let drywet = id("Dry/Wet");
     let gain = id("Output Gain");
     let bypass = id("Bypass");
+    // The voice: above 0, bent windows come back with their neutral decode as well.
+    let voice = id("Voice");
     // Slots 1 and 2 keep their modulators; the others' parameters cycle.
     let slot_params: Vec<common::ParamDesc> = params
         .iter()
@@ -91,6 +94,7 @@ fn process_never_allocates() {
                     ParamChange::new(drywet.id, phase),
                     ParamChange::new(gain.id, 1.0 - phase),
                     ParamChange::new(bypass.id, if b % 7 == 3 { 1.0 } else { 0.0 }),
+                    ParamChange::new(voice.id, (b % 5) as f64 / 4.0),
                 ]);
                 for k in 0..4 {
                     let p = &slot_params[(b * 4 + k) % slot_params.len()];

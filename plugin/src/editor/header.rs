@@ -1,4 +1,5 @@
-//! The header row: title, global controls, quality mode and the model picker. The config row
+//! The header row: title, global controls (dry/wet, output gain, voice, bypass), quality mode and
+//! the model picker. The config row
 //! (load/save/reset, `crate::config_panel`) follows it.
 
 use super::model_picker::ModelPicker;
@@ -22,6 +23,14 @@ pub(super) fn header(
         ui.add(ParamSlider::for_param(&params.dry_wet, setter).with_width(120.0));
         ui.label("Output");
         ui.add(ParamSlider::for_param(&params.output_gain, setter).with_width(120.0));
+        // 0 %: the model's own rendering; 100 %: the input's detail with the bend as a mask.
+        ui.label("Voice: model")
+            .on_hover_text("The model's own rendering of the input (0 %)");
+        ui.add(ParamSlider::for_param(&params.voice, setter).with_width(100.0));
+        ui.label("input").on_hover_text(
+            "The input's own detail, shaped by what the bend changes (100 %; with no bend, the \
+             input itself)",
+        );
         bool_checkbox(ui, &params.bypass, "Bypass", setter);
         ui.add_space(12.0);
         ui.label("Mode");
