@@ -45,8 +45,8 @@ fn lists_parameters_with_readable_names() {
     let mut plugin = LoadedPlugin::load();
     assert_eq!(plugin.descriptor_name(), "Netbend");
     let params = plugin.params();
-    // 5 global + 8 slots x 18.
-    assert_eq!(params.len(), 5 + 8 * 18, "parameter count");
+    // 5 global + 8 slots x 25 (18 of the bend, 7 of its modulator and re-roll).
+    assert_eq!(params.len(), 5 + 8 * 25, "parameter count");
     let mut ids: Vec<u32> = params.iter().map(|p| p.id.get()).collect();
     ids.sort();
     ids.dedup();
@@ -66,6 +66,9 @@ fn lists_parameters_with_readable_names() {
         "Slot 5 Selection",
         "Slot 5 Fraction",
         "Slot 5 Seed",
+        "Slot 2 Mod Shape",
+        "Slot 7 Mod Depth",
+        "Slot 4 Reroll",
     ] {
         assert!(params.iter().any(|p| p.name == name), "missing {name}");
     }
