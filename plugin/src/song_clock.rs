@@ -11,6 +11,10 @@
 
 use engine::SongPosition;
 
+/// How far (in beats) a host's beat position may be from its sample position at the current
+/// tempo and still be taken as a rounded form of it: two ticks of Ardour's 1920 per beat.
+pub const HOST_BEAT_ROUNDING: f64 = 2.0 / 1920.0;
+
 /// Tempo and meter a free-running clock starts with.
 pub const FREE_BPM: f64 = 120.0;
 pub const FREE_BEATS_PER_BAR: f64 = 4.0;
@@ -109,7 +113,16 @@ impl SongClock {
                         4.0 * f64::from(n) / f64::from(d)
                     });
                 let beats_per_second = bpm / 60.0;
-                let beats = transport.pos_beats.unwrap_or(seconds * beats_per_second);
+                // Hosts count beats in ticks (Ardour: 1/1920 beat, up to 11 samples at 120 BPM);
+                // where the host's beats are its sample position at this tempo, up to that
+                // rounding, the sample position gives them exactly, as `netbend render --bpm`
+                // does. Beats that differ more come from a tempo map that changed earlier in the
+                // song: the host's beats then.
+                let from_seconds = seconds * beats_per_second;
+                let beats = match transport.pos_beats {
+                    Some(b) if (b - from_seconds).abs() > HOST_BEAT_ROUNDING => b,
+                    _ => from_seconds,
+                };
                 BlockClock {
                     seconds: seconds + ahead,
                     beats: beats + ahead * beats_per_second,
@@ -190,6 +203,24 @@ mod tests {
         );
         let c = free.block(&TransportView::default(), 100, 48_000.0, 0);
         assert!((c.beats - 2.0 * 100.0 / 48_000.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn beats_rounded_to_host_ticks_come_from_the_sample_position_a_tempo_map_from_the_host() {
+        let mut clock = SongClock::default();
+        // 1.2345678 s at 120 BPM is 2.4691356 beats; the host says 2.46927 (a tick off).
+        let ticked = TransportView {
+            pos_beats: Some((2.469_135_6 * 1920.0f64).round() / 1920.0),
+            ..rolling(1.234_567_8, 120.0)
+        };
+        let c = clock.block(&ticked, 512, 44_100.0, 0);
+        assert!((c.beats - 2.469_135_6).abs() < 1e-12, "{}", c.beats);
+        // Beats far from seconds x tempo: an earlier tempo change; the host knows the map.
+        let mapped = TransportView {
+            pos_beats: Some(7.25),
+            ..rolling(3.0, 120.0)
+        };
+        assert_eq!(clock.block(&mapped, 512, 44_100.0, 0).beats, 7.25);
     }
 
     #[test]

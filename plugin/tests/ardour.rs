@@ -188,7 +188,9 @@ fn ardour_exports_moving_slots_on_its_tempo_like_netbend_render() {
     let vs_cli = relative(&moving.left[settled.clone()], &cli[settled.clone()]);
     let vs_other = relative(&moving.left[settled.clone()], &other_tempo[settled.clone()]);
     eprintln!(
-        "(e) moving slots, export vs netbend render --bpm 120 --start {start} after {lead} samples          of silence: relative RMS {vs_cli:.2e}, max |diff| {:.2e}; vs --bpm 90: {vs_other:.3}",
+        "(e) moving slots, export vs netbend render --bpm 120 --start {start} after {lead} \
+         samples of silence: relative RMS {vs_cli:.2e}, max |diff| {:.2e}; vs --bpm 90: \
+         {vs_other:.3}",
         max_abs_diff(&moving.left[settled.clone()], &cli[settled.clone()]),
     );
     assert!(vs_other > 0.1, "the tempo must matter: {vs_other}");
