@@ -10,10 +10,11 @@
 //! 3. real-time mode paced by the wall clock like an audio interface (takes `--seconds`):
 //!    deadline misses, worst process() time per block, and the guard must never engage;
 //! 4. the pace guard's own cost per block on live (paced) timestamps;
-//! 5. what moving slots add (`--skip-motion` leaves it out): offline renders side by side of two
-//!    slots standing still and the same slots moving on a rolling transport (a sixteenth-note LFO
-//!    on a rotation and a random ablation re-rolled every beat, so the bend changes in every
-//!    window: the worst case), and the song clock's cost per block on the audio thread.
+//! 5. what moving slots and the voice add (`--skip-motion` leaves it out): offline renders side by
+//!    side of two slots standing still, the same slots moving on a rolling transport (a
+//!    sixteenth-note LFO on a rotation and a random ablation re-rolled every beat, so the bend
+//!    changes in every window: the worst case) and standing still at voice 100 % (a neutral
+//!    decode beside every bent one), and the song clock's cost per block on the audio thread.
 //!
 //! `cargo bench -p netbend --bench realtime -- [--seconds N] [--model DIR] [--mode default|low]
 //! [--skip-paced] [--skip-motion]`. The plugin's counters come from `NETBEND_STATS_FILE`.
@@ -262,16 +263,33 @@ fn motion_cost(args: &Args, input: &[Vec<f32>], offline: Play, report: &dyn Fn(&
         .manifest()
         .clone();
     let path = std::path::Path::new("bench-slots.yaml");
-    // Still and moving alternate, three rounds; the fastest of each counts (the least disturbed
-    // by anything else on the machine).
-    let mut walls = [f64::INFINITY; 2];
+    // Still, moving, and still at voice 100 % alternate, three rounds; the fastest of each counts
+    // (the least disturbed by anything else on the machine).
+    let cases = [
+        (false, false, "offline render, two slots standing still"),
+        (
+            true,
+            false,
+            "offline render, the same slots moving (the bend changes every window)",
+        ),
+        (
+            false,
+            true,
+            "offline render, standing still at voice 100 % (a neutral decode per window too)",
+        ),
+    ];
+    let mut walls = [f64::INFINITY; 3];
     for round in 0..3 {
-        for moving in [false, true] {
-            let text = two_slots(moving);
+        for (k, (moving, voice, what)) in cases.iter().enumerate() {
+            let text = two_slots(*moving);
             let slots = netbend::slot_config::slots_from_config(&text, path, &manifest)
                 .expect("the slots hold the config");
             let mut plugin = LoadedPlugin::load();
-            let changes = common::parity::slot_events(&mut plugin, &slots);
+            let mut changes = common::parity::slot_events(&mut plugin, &slots);
+            if *voice {
+                // Voice is 0..1 linear: its CLAP value is its plain value.
+                changes.push(ParamChange::new(plugin.param("Voice").id, 1.0));
+            }
             let play = Play {
                 changes: &changes,
                 transport: true,
@@ -279,27 +297,21 @@ fn motion_cost(args: &Args, input: &[Vec<f32>], offline: Play, report: &dyn Fn(&
             };
             let outcome = run(&mut plugin, input, play);
             if round == 0 {
-                report(
-                    if moving {
-                        "offline render, two slots moving (the bend changes every window)"
-                    } else {
-                        "offline render, the same two slots standing still"
-                    },
-                    &outcome,
-                );
+                report(what, &outcome);
             }
-            let wall = &mut walls[usize::from(moving)];
-            *wall = wall.min(outcome.wall.as_secs_f64());
+            walls[k] = walls[k].min(outcome.wall.as_secs_f64());
         }
     }
-    println!(
-        "moving vs still, offline, side by side (fastest of 3 each): {:.2} s vs {:.2} s, {:.3}x \
-         the wall time ({:+.1} %)",
-        walls[1],
-        walls[0],
-        walls[1] / walls[0],
-        100.0 * (walls[1] / walls[0] - 1.0)
-    );
+    for (k, what) in [(1, "moving"), (2, "voice 100 %")] {
+        println!(
+            "{what} vs still, offline, side by side (fastest of 3 each): {:.2} s vs {:.2} s, \
+             {:.3}x the wall time ({:+.1} %)",
+            walls[k],
+            walls[0],
+            walls[k] / walls[0],
+            100.0 * (walls[k] / walls[0] - 1.0)
+        );
+    }
     // The audio thread's part: one song clock per block on a rolling transport.
     let calls = 1_000_000u32;
     let mut clock = netbend::song_clock::SongClock::default();
