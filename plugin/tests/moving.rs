@@ -148,6 +148,21 @@ fn moving_slots_on_the_host_transport_render_like_netbend_render_at_its_tempo() 
          {error:.2e}; the same at --bpm 120: {tempo_matters:.3}; standing still: \
          {motion_matters:.3}"
     );
+    // A host without a transport: the clock runs free from the activation at 120 BPM in 4/4,
+    // which is `netbend render --bpm 120` of a file that starts at the song's start.
+    let (mut free, changes_free) = plugin_with(&moving, &model);
+    let (out_free, _) = render_with_transport(
+        &mut free,
+        std::slice::from_ref(&input),
+        &changes_free,
+        &|_, _| None,
+    );
+    let free_error = relative_error(&out_free[0], &cli_other_tempo, settled.clone());
+    eprintln!("no transport vs netbend render --bpm 120: relative RMS {free_error:.2e}");
+    assert!(
+        free_error < 1e-4,
+        "free-running vs CLI at 120 BPM: {free_error}"
+    );
     assert!(
         tempo_matters > 1e-2,
         "the tempo must matter: {tempo_matters}"
