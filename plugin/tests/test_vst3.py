@@ -47,10 +47,14 @@ def test_lists_parameters_by_name(plugin):
         "slot_3_radius_px",
         "slot_8_cluster",
         "slot_5_fraction",
+        "slot_2_mod_shape",
+        "slot_2_mod_phase_deg",
+        "slot_7_reroll",
     ]:
         assert name in names, f"{name} missing from {sorted(names)[:20]}..."
     slot_params = [n for n in names if n.startswith("slot_")]
-    assert len(slot_params) == 8 * 18
+    # 18 of the bend and 7 of its modulator and re-roll per slot.
+    assert len(slot_params) == 8 * 25
     transform = plugin.parameters["slot_2_transform"]
     assert "Rotate" in transform.valid_values and "Ablate" in transform.valid_values
     assert len(transform.valid_values) == 14
