@@ -479,8 +479,8 @@ pub fn slot_snapshot(slot: &SlotParams, block_len: u32) -> SlotSnapshot {
     }
 }
 
-/// The slot's modulator as the host parameters set it.
-fn slot_motion(slot: &SlotParams, transform: Transform) -> SlotMotion {
+/// The slot's modulator as the host parameters set it (also the editor's modulator view).
+pub fn slot_motion(slot: &SlotParams, transform: Transform) -> SlotMotion {
     let target = slot.mod_target.value();
     SlotMotion {
         shape: slot.mod_shape.value(),

@@ -132,6 +132,12 @@ impl Transform {
         matches!(self, Transform::Shuffle | Transform::Noise)
     }
 
+    /// Whether a slot with this transform and `selection` draws at random (its seed matters, and
+    /// a re-roll draws anew).
+    pub fn draws_at_random(self, selection: Selection) -> bool {
+        selection == Selection::Random || self.uses_seed()
+    }
+
     /// Index in [`Transform::ALL`] (the stage's position in the bend block).
     pub fn index(self) -> u8 {
         self.to_index() as u8

@@ -134,7 +134,7 @@ impl SlotValues {
             range: target_range,
             reroll: self.reroll,
         };
-        let draws = self.selection == Selection::Random || self.transform.uses_seed();
+        let draws = self.transform.draws_at_random(self.selection);
         motion.motion(self.transform.param_count(), draws)
     }
 

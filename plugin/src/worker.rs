@@ -109,7 +109,7 @@ pub fn spec_from_snapshot_with(
                 map: clusters.clone(),
             },
         };
-        let draws = slot.selection == SlotSelection::Random || slot.transform.uses_seed();
+        let draws = slot.transform.draws_at_random(slot.selection);
         let mut entry = BendEntry::new(slot.layer as usize, transform, selection)
             .with_mix(slot.mix.clamp(0.0, 1.0))
             .with_seed(slot.seed as u64);

@@ -132,22 +132,8 @@ fn slot_settings(values: &[SlotValues; NUM_SLOTS]) -> Vec<SlotSetting> {
     out
 }
 
-/// Moving slots: layer 2's angle swings +-45 degrees around 30 every half note, a random
-/// quarter of layer 1 is ablated anew every beat.
-const MOVING: &str = "\
-transforms:
-- layer: 2
-  transform: rotate
-  params: [30]
-  seed: 3
-  modulate: {shape: sine, rate: 1/2, depth: 45, phase: 0.25, target: param}
-- layer: 1
-  transform: ablate
-  features: random
-  feature-param: 0.25
-  seed: 11
-  reroll: 1/4
-";
+/// The moving slots of the parity tests.
+const MOVING: &str = common::parity::MOVING_SLOTS;
 
 /// (e): an export of moving slots against `netbend render --bpm 120`.
 #[test]

@@ -12,22 +12,8 @@ use std::path::{Path, PathBuf};
 
 const RATE: f64 = 44_100.0;
 
-/// An LFO on layer 2's rotation (sine, a half note, +-45 degrees around 30, starting at its
-/// peak) and a random quarter of layer 1 ablated anew every beat.
-const MOVING: &str = "\
-transforms:
-- layer: 2
-  transform: rotate
-  params: [30]
-  seed: 3
-  modulate: {shape: sine, rate: 1/2, depth: 45, phase: 0.25, target: param}
-- layer: 1
-  transform: ablate
-  features: random
-  feature-param: 0.25
-  seed: 11
-  reroll: 1/4
-";
+/// The moving slots of the parity tests.
+const MOVING: &str = common::parity::MOVING_SLOTS;
 
 /// The same slots standing still (the modulator and re-roll keys removed).
 const STILL: &str = "\

@@ -4,9 +4,9 @@
 //! just went by (the last block's song clock) instead of keeping a history.
 
 use super::widgets::{COMBO_WIDTH, enum_combo, row_slider};
-use crate::bridge::{EngineStatus, target_range};
-use crate::motion_params::{ModRate, ModShape, SlotMotion};
-use crate::params::{Selection, SlotParams, Transform};
+use crate::bridge::{EngineStatus, slot_motion};
+use crate::motion_params::{ModRate, ModShape};
+use crate::params::{SlotParams, Transform};
 use nice_plug::prelude::*;
 
 /// Points drawn along the view.
@@ -34,7 +34,11 @@ pub(super) fn motion_rows(ui: &mut egui::Ui, n: usize, slot: &SlotParams, setter
         enum_combo(ui, ("mod-target", n), &slot.mod_target, setter, COMBO_WIDTH);
         ui.end_row();
     }
-    if slot.selection.value() == Selection::Random || slot.transform.value().uses_seed() {
+    if slot
+        .transform
+        .value()
+        .draws_at_random(slot.selection.value())
+    {
         ui.label("Re-roll");
         enum_combo(ui, ("reroll", n), &slot.reroll, setter, COMBO_WIDTH);
         ui.end_row();
@@ -45,19 +49,9 @@ pub(super) fn motion_rows(ui: &mut egui::Ui, n: usize, slot: &SlotParams, setter
 /// target's range, with the re-roll's draws as ticks. Nothing when the slot does not move.
 pub(super) fn motion_view(ui: &mut egui::Ui, slot: &SlotParams, status: &EngineStatus) {
     let transform = slot.transform.value();
-    let target = slot.mod_target.value();
-    let range = target_range(slot, target, transform);
-    let motion = SlotMotion {
-        shape: slot.mod_shape.value(),
-        rate: slot.mod_rate.value(),
-        hz: slot.mod_hz.value(),
-        depth: slot.mod_depth.value(),
-        phase_degrees: slot.mod_phase.value(),
-        target,
-        range,
-        reroll: slot.reroll.value(),
-    };
-    let draws = slot.selection.value() == Selection::Random || transform.uses_seed();
+    let motion = slot_motion(slot, transform);
+    let range = motion.range;
+    let draws = transform.draws_at_random(slot.selection.value());
     let Some(motion) = motion.motion(transform.param_count(), draws) else {
         return;
     };

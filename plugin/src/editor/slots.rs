@@ -70,7 +70,7 @@ pub(super) fn slot_card(
                             row_slider(ui, "Cluster", &slot.cluster, setter);
                         }
                     }
-                    if selection == Selection::Random || slot.transform.value().uses_seed() {
+                    if slot.transform.value().draws_at_random(selection) {
                         row_slider(ui, "Seed", &slot.seed, setter);
                     }
                     row_slider(ui, "Mix", &slot.mix, setter);

@@ -461,53 +461,25 @@ impl Processor {
     /// From the next block on, the host's transport is at `seconds` on its timeline (a seconds
     /// timeline only), rolling or stopped; `None`: no transport at all.
     pub fn set_transport(&mut self, at: Option<(f64, bool)>) {
-        use clack_host::events::event_types::{TransportEvent, TransportFlags};
+        use clack_host::events::event_types::TransportFlags;
         self.transport = at.map(|(seconds, playing)| {
             let mut flags = TransportFlags::HAS_SECONDS_TIMELINE;
             flags.set(TransportFlags::IS_PLAYING, playing);
-            TransportEvent {
-                header: Default::default(),
-                flags,
-                song_pos_beats: Default::default(),
-                song_pos_seconds: seconds.into(),
-                tempo: 120.0,
-                tempo_inc: 0.0,
-                loop_start_beats: Default::default(),
-                loop_end_beats: Default::default(),
-                loop_start_seconds: Default::default(),
-                loop_end_seconds: Default::default(),
-                bar_start: Default::default(),
-                bar_number: 0,
-                time_signature_numerator: 4,
-                time_signature_denominator: 4,
-            }
+            transport_event(flags, seconds, 120.0)
         });
     }
 
     /// From the next block on, the host's transport rolls at `(seconds, bpm)` in 4/4 with both
     /// timelines (beats = seconds * bpm / 60) and its tempo; `None`: no transport at all.
     pub fn set_song_transport(&mut self, at: Option<(f64, f64)>) {
-        use clack_host::events::event_types::{TransportEvent, TransportFlags};
-        use clack_host::utils::{BeatTime, SecondsTime};
-        self.transport = at.map(|(seconds, bpm)| TransportEvent {
-            header: Default::default(),
-            flags: TransportFlags::HAS_SECONDS_TIMELINE
+        use clack_host::events::event_types::TransportFlags;
+        self.transport = at.map(|(seconds, bpm)| {
+            let flags = TransportFlags::HAS_SECONDS_TIMELINE
                 | TransportFlags::HAS_BEATS_TIMELINE
                 | TransportFlags::HAS_TEMPO
                 | TransportFlags::HAS_TIME_SIGNATURE
-                | TransportFlags::IS_PLAYING,
-            song_pos_beats: BeatTime::from_float(seconds * bpm / 60.0),
-            song_pos_seconds: SecondsTime::from_float(seconds),
-            tempo: bpm,
-            tempo_inc: 0.0,
-            loop_start_beats: Default::default(),
-            loop_end_beats: Default::default(),
-            loop_start_seconds: Default::default(),
-            loop_end_seconds: Default::default(),
-            bar_start: Default::default(),
-            bar_number: 0,
-            time_signature_numerator: 4,
-            time_signature_denominator: 4,
+                | TransportFlags::IS_PLAYING;
+            transport_event(flags, seconds, bpm)
         });
     }
 
@@ -515,5 +487,31 @@ impl Processor {
     pub fn finish(mut self, plugin: &mut LoadedPlugin) {
         let stopped = self.processor.take().unwrap().stop_processing();
         plugin.instance.deactivate(stopped);
+    }
+}
+
+/// A CLAP transport in 4/4 at `seconds` (and `seconds * bpm / 60` beats) at tempo `bpm`, with no
+/// loop; `flags` say which of it the host claims to know and whether it rolls.
+fn transport_event(
+    flags: clack_host::events::event_types::TransportFlags,
+    seconds: f64,
+    bpm: f64,
+) -> clack_host::events::event_types::TransportEvent {
+    use clack_host::utils::{BeatTime, SecondsTime};
+    clack_host::events::event_types::TransportEvent {
+        header: Default::default(),
+        flags,
+        song_pos_beats: BeatTime::from_float(seconds * bpm / 60.0),
+        song_pos_seconds: SecondsTime::from_float(seconds),
+        tempo: bpm,
+        tempo_inc: 0.0,
+        loop_start_beats: Default::default(),
+        loop_end_beats: Default::default(),
+        loop_start_seconds: Default::default(),
+        loop_end_seconds: Default::default(),
+        bar_start: Default::default(),
+        bar_number: 0,
+        time_signature_numerator: 4,
+        time_signature_denominator: 4,
     }
 }

@@ -11,6 +11,23 @@ use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
 
+/// Moving slots as a config: layer 2's angle swings +-45 degrees around 30 every half note
+/// (sine, starting at its peak), a random quarter of layer 1 is ablated anew every beat.
+pub const MOVING_SLOTS: &str = "\
+transforms:
+- layer: 2
+  transform: rotate
+  params: [30]
+  seed: 3
+  modulate: {shape: sine, rate: 1/2, depth: 45, phase: 0.25, target: param}
+- layer: 1
+  transform: ablate
+  features: random
+  feature-param: 0.25
+  seed: 11
+  reroll: 1/4
+";
+
 /// The CLAP value of `plain` for the parameter `desc` describes: a host works in the wrapper's
 /// range (`min..max`: the step index for stepped parameters, 0..1 for continuous ones).
 pub fn clap_value<P: Param>(desc: &ParamDesc, param: &P, plain: P::Plain) -> f64 {
