@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::parity::{max_abs_diff, relative_error, render_offline, slot_events};
+use common::parity::{drum_break_clip, max_abs_diff, relative_error, render_offline, slot_events};
 use common::{LoadedPlugin, ParamChange};
 use netbend::params::QualityMode;
 use netbend::slot_config::{default_slots, slots_from_config, slots_to_yaml};
@@ -69,15 +69,7 @@ fn a_config_loaded_into_the_slots_renders_like_netbend_render_in_both_quality_mo
 
     std::fs::write(&config, config_text).unwrap();
     // The first 1.5 s of the drum break (offline, the plugin waits for every model window).
-    let audio = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
-    assert_eq!((audio.channel_count(), audio.sample_rate), (1, 44_100));
-    let input = audio.channels[0][..66_150].to_vec();
-    let input_path = dir.join("input.wav");
-    let clip = dsp::AudioData {
-        channels: vec![input.clone()],
-        sample_rate: 44_100,
-    };
-    dsp::write_wav(&input_path, &clip).unwrap();
+    let (input, input_path) = drum_break_clip(1.5, &dir);
 
     // The plugin: the config loaded into the slots, sent as parameter events.
     let manifest = engine::Model::load(&model).unwrap().manifest().clone();
@@ -191,14 +183,7 @@ fn voice_with_a_bend_renders_like_netbend_render_voice() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("bend.yaml");
     std::fs::write(&config, CONFIG).unwrap();
-    let audio = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
-    let input = audio.channels[0][..66_150].to_vec();
-    let input_path = dir.join("input.wav");
-    let clip = dsp::AudioData {
-        channels: vec![input.clone()],
-        sample_rate: 44_100,
-    };
-    dsp::write_wav(&input_path, &clip).unwrap();
+    let (input, input_path) = drum_break_clip(1.5, &dir);
     let manifest = engine::Model::load(&model).unwrap().manifest().clone();
     let slots = slots_from_config(CONFIG, &config, &manifest).unwrap();
     let mut plugin = LoadedPlugin::load();

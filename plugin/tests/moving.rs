@@ -6,8 +6,7 @@
 mod common;
 
 use common::LoadedPlugin;
-use common::parity::{relative_error, render_with_transport, slot_events};
-use netbend::slot_config::slots_from_config;
+use common::parity::{relative_error, render_with_transport};
 use std::path::{Path, PathBuf};
 
 const RATE: f64 = 44_100.0;
@@ -50,32 +49,15 @@ impl Drop for Scratch {
     }
 }
 
-/// The first `seconds` of the committed drum break (mono, 44.1 kHz), also written to `dir`.
+/// The first `seconds` of the committed drum break, also written to `dir`.
 fn drum_break(seconds: f64, dir: &Scratch) -> (Vec<f32>, PathBuf) {
-    let audio = dsp::read_audio(common::test_data("drum_break.flac")).unwrap();
-    assert_eq!((audio.channel_count(), audio.sample_rate), (1, 44_100));
-    let input = audio.channels[0][..(seconds * RATE) as usize].to_vec();
-    let path = dir.0.join("input.wav");
-    let clip = dsp::AudioData {
-        channels: vec![input.clone()],
-        sample_rate: 44_100,
-    };
-    dsp::write_wav(&path, &clip).unwrap();
-    (input, path)
+    common::parity::drum_break_clip(seconds, &dir.0)
 }
 
 /// A mono plugin rendering offline with the slots of `config` (sent as parameter events).
 fn plugin_with(config: &Path, model: &Path) -> (LoadedPlugin, Vec<common::ParamChange>) {
-    let manifest = engine::Model::load(model).unwrap().manifest().clone();
     let text = std::fs::read_to_string(config).unwrap();
-    let slots = slots_from_config(&text, config, &manifest).unwrap();
-    let mut plugin = LoadedPlugin::load();
-    plugin.set_offline(true);
-    let configs = plugin.port_configs();
-    let mono = configs.iter().find(|c| (c.1, c.2) == (1, 1)).unwrap();
-    plugin.select_port_config(mono.0);
-    let changes = slot_events(&mut plugin, &slots);
-    (plugin, changes)
+    common::parity::mono_offline_plugin(&text, config, model)
 }
 
 #[test]

@@ -11,6 +11,39 @@ use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
 
+/// The first `seconds` of the committed drum break (mono, 44.1 kHz), also written to
+/// `dir/input.wav`; returns the samples and the file.
+pub fn drum_break_clip(seconds: f64, dir: &Path) -> (Vec<f32>, std::path::PathBuf) {
+    let audio = dsp::read_audio(super::test_data("drum_break.flac")).unwrap();
+    assert_eq!((audio.channel_count(), audio.sample_rate), (1, 44_100));
+    let input = audio.channels[0][..(seconds * 44_100.0) as usize].to_vec();
+    let path = dir.join("input.wav");
+    let clip = dsp::AudioData {
+        channels: vec![input.clone()],
+        sample_rate: 44_100,
+    };
+    dsp::write_wav(&path, &clip).unwrap();
+    (input, path)
+}
+
+/// A freshly loaded plugin in its mono layout, told to render offline, and the parameter
+/// events that load config `text` (read from `path`) into its slots for `model`.
+pub fn mono_offline_plugin(
+    text: &str,
+    path: &Path,
+    model: &Path,
+) -> (LoadedPlugin, Vec<ParamChange>) {
+    let manifest = engine::Model::load(model).unwrap().manifest().clone();
+    let slots = netbend::slot_config::slots_from_config(text, path, &manifest).unwrap();
+    let mut plugin = LoadedPlugin::load();
+    plugin.set_offline(true);
+    let configs = plugin.port_configs();
+    let mono = configs.iter().find(|c| (c.1, c.2) == (1, 1)).unwrap();
+    plugin.select_port_config(mono.0);
+    let changes = slot_events(&mut plugin, &slots);
+    (plugin, changes)
+}
+
 /// Moving slots as a config: layer 2's angle swings +-45 degrees around 30 every half note
 /// (sine, starting at its peak), a random quarter of layer 1 is ablated anew every beat.
 pub const MOVING_SLOTS: &str = "\
