@@ -293,18 +293,37 @@ def load_checkpoint(path, map_location="cpu") -> nn.Module:
     return model
 
 
-def spectral_loss(recon, target, mu, logvar, beta: float):
+def spectral_loss(recon, target, mu, logvar, beta: float, onset_weight: float = 0.0):
     """The default model's loss (models/docs/training.md): L1 on the normalised dB values (every
     bin counts, as in LSD) + 0.5 x spectral convergence of the magnitudes (the loud bins, as in
-    SC) + beta x the KL divergence averaged over latent elements. Returns (loss, rec, kl) with kl
-    in nats per window (summed over the latent)."""
+    SC) + onset_weight x `onset_envelope_loss` (the hits; 0 for the shipped model) + beta x
+    the KL divergence averaged over latent elements. Returns (loss, rec, kl) with kl in nats per
+    window (summed over the latent)."""
     l1 = torch.mean(torch.abs(recon - target))
     mag_t, mag_r = normalised_to_magnitude(target), normalised_to_magnitude(recon)
     sc = torch.mean(torch.linalg.vector_norm(mag_t - mag_r, dim=(1, 2, 3))
                     / torch.linalg.vector_norm(mag_t, dim=(1, 2, 3)).clamp_min(1e-6))
     kl_elements = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
     rec = l1 + 0.5 * sc
+    if onset_weight:
+        rec = rec + onset_weight * onset_envelope_loss(recon, target)
     return rec + beta * kl_elements.mean(), rec, kl_elements.sum(dim=1).mean()
+
+
+def onset_envelope(x: torch.Tensor) -> torch.Tensor:
+    """[N, 1, frames, bins] normalised dB -> [N, frames - 1]: the mean over bins of the positive
+    frame-to-frame increase, the onset envelope that the quality score correlates (quality.py),
+    here in normalised units. Averaged over bins, the rises of noise-like bins mostly cancel out
+    and the hits stand out."""
+    rise = torch.relu(x[:, 0, 1:, :] - x[:, 0, :-1, :])
+    return rise.mean(dim=2)
+
+
+def onset_envelope_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean |onset envelope of recon - that of target| over windows and frames: the L1 and SC
+    terms score each frame on its own, so a hit smeared over its neighbours costs them little;
+    this term pays for every frame whose rise is missing or misplaced."""
+    return torch.mean(torch.abs(onset_envelope(recon) - onset_envelope(target)))
 
 
 def normalised_to_magnitude(x: torch.Tensor, norm: Normalisation = Normalisation()) -> torch.Tensor:

@@ -64,6 +64,19 @@ def clip_scores(reference: np.ndarray, estimate: np.ndarray) -> dict:
     return {"sc": sc, "lsd_db": lsd, "onset_r": pearson(onset_envelope(reference), onset_envelope(estimate))}
 
 
+def silence_scores(reference: np.ndarray, estimate: np.ndarray) -> dict:
+    """Where a clip has digital silence (frames whose every bin is exactly 0, as between the hits
+    of a sequenced break), a hit that follows it rises from the 1e-5 floor (-100 dB) in the input,
+    and from whatever the resynthesis leaks there in the output: the onset score of such clips
+    weighs those frames most. `silent_share` is the share of such frames in the reference and
+    `onset_r_sounding` the onset correlation over the frame pairs where both input frames have
+    sound (equal to onset_r for a clip without digital silence)."""
+    sounding = reference.max(axis=1) > 0
+    pairs = sounding[1:] & sounding[:-1]
+    r = pearson(onset_envelope(reference)[pairs], onset_envelope(estimate)[pairs]) if pairs.sum() > 1 else 0.0
+    return {"silent_share": float(1.0 - sounding.mean()) if len(sounding) else 0.0, "onset_r_sounding": r}
+
+
 def floor_scores(reference: np.ndarray) -> dict:
     """The clip's own mean spectrum in every frame."""
     mean = np.broadcast_to(reference.mean(axis=0), reference.shape)
@@ -109,22 +122,27 @@ def score(model: Path, folders: list[Path], netbend: Path, keep: Path | None = N
                     n = min(len(x), len(y))
                     reference, estimate = magnitudes(x[:n]), magnitudes(y[:n])
                     per_clip.append({"clip": clip.name, "seconds": round(n / audio.SAMPLE_RATE, 2),
-                                     "model": clip_scores(reference, estimate), "floor": floor_scores(reference)})
+                                     "model": clip_scores(reference, estimate), "floor": floor_scores(reference),
+                                     "silence": silence_scores(reference, estimate)})
                 rows[kind] = {"clips": len(per_clip), "per_clip": per_clip,
                               **{side: {m: float(np.mean([c[side][m] for c in per_clip]))
-                                        for m in ("sc", "lsd_db", "onset_r")} for side in ("model", "floor")}}
+                                        for m in ("sc", "lsd_db", "onset_r")} for side in ("model", "floor")},
+                              "silence": {m: float(np.mean([c["silence"][m] for c in per_clip]))
+                                          for m in ("silent_share", "onset_r_sounding")}}
             result[folder.name] = rows
     return result
 
 
 def markdown_table(result: dict) -> str:
-    lines = ["| clips | kind | n | SC | LSD (dB) | onset r | floor SC | floor LSD (dB) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| clips | kind | n | SC | LSD (dB) | onset r | floor SC | floor LSD (dB) | silent frames | "
+             "onset r, sounding frames |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for folder, rows in result.items():
         for kind, r in rows.items():
-            m, f = r["model"], r["floor"]
+            m, f, s = r["model"], r["floor"], r["silence"]
             lines.append(f"| {folder} | {kind} | {r['clips']} | {m['sc']:.3f} | {m['lsd_db']:.2f} | "
-                         f"{m['onset_r']:.3f} | {f['sc']:.3f} | {f['lsd_db']:.2f} |")
+                         f"{m['onset_r']:.3f} | {f['sc']:.3f} | {f['lsd_db']:.2f} | "
+                         f"{100 * s['silent_share']:.1f} % | {s['onset_r_sounding']:.3f} |")
     return "\n".join(lines)
 
 

@@ -47,3 +47,25 @@ def test_scores_of_known_cases():
     mean = np.broadcast_to(mag.mean(axis=0), mag.shape)
     assert floor["sc"] == pytest.approx(np.linalg.norm(mag - mean) / np.linalg.norm(mag))
     assert floor["onset_r"] == 0.0
+
+
+def test_silence_scores_leave_out_digital_silence():
+    rng = np.random.default_rng(3)
+    x = clicks(RATE, 5512, rng)
+    x[RATE // 4:RATE // 2] = 0.0  # a gap of digital silence, like the rests of a sequenced break
+    y = x.copy()
+    y[RATE // 2 - 700:RATE // 2] = 0.05 * rng.standard_normal(700)  # a pre-echo into the gap
+    ref, est = quality.magnitudes(x), quality.magnitudes(y)
+    sounding = ref.max(axis=1) > 0
+    assert 0.1 < (~sounding).mean() < 0.3
+    scores = quality.silence_scores(ref, est)
+    assert scores["silent_share"] == pytest.approx((~sounding).mean())
+    db = 20 * np.log10(ref + 1e-5), 20 * np.log10(est + 1e-5)
+    envelopes = [np.maximum(np.diff(d, axis=0), 0).sum(axis=1) for d in db]
+    pairs = sounding[1:] & sounding[:-1]
+    want = stats.pearsonr(envelopes[0][pairs], envelopes[1][pairs])[0]
+    assert scores["onset_r_sounding"] == pytest.approx(want, abs=1e-9)
+    # the pre-echo costs the whole-clip score, not the score over sounding frames
+    assert quality.clip_scores(ref, est)["onset_r"] < scores["onset_r_sounding"]
+    same = quality.silence_scores(ref, ref)
+    assert same["onset_r_sounding"] == pytest.approx(1.0)

@@ -10,7 +10,7 @@ import torch
 
 from netbend_models.bend.inputs import neutral_bend_inputs
 from netbend_models.export.vae import BentDecoder, export_model
-from netbend_models.vae.model import SpatialSpectrogramVAE, load_checkpoint, spectral_loss
+from netbend_models.vae.model import SpatialSpectrogramVAE, load_checkpoint, onset_envelope_loss, spectral_loss
 
 torch.set_num_threads(2)
 # Table 1's resolutions of layers 1-4 at width 0.25 (512, 256, 128, 64 channels x 0.25), then the output.
@@ -49,6 +49,29 @@ def test_spectral_loss_matches_a_direct_numpy_computation():
     assert rec.item() == pytest.approx(want_rec, rel=1e-5)
     assert kl.item() == pytest.approx(kl_elements.sum(axis=1).mean(), rel=1e-5)
     assert total.item() == pytest.approx(want_rec + 0.5 * kl_elements.mean(), rel=1e-5)
+
+
+def test_onset_term_matches_the_quality_scores_envelope_in_numpy():
+    g = torch.Generator().manual_seed(1)
+    recon, target = torch.rand(2, 1, 128, 513, generator=g), torch.rand(2, 1, 128, 513, generator=g)
+    mu, logvar = torch.zeros(2, 8), torch.zeros(2, 8)
+    r, t = recon.numpy()[:, 0].astype(np.float64), target.numpy()[:, 0].astype(np.float64)
+
+    def envelope(x):  # quality.onset_envelope's definition, on normalised dB, mean instead of sum
+        return np.maximum(np.diff(x, axis=1), 0).mean(axis=2)
+
+    want = np.mean(np.abs(envelope(r) - envelope(t)))
+    assert onset_envelope_loss(recon, target).item() == pytest.approx(want, rel=1e-5)
+    plain = spectral_loss(recon, target, mu, logvar, beta=0.0)[1].item()
+    with_onsets = spectral_loss(recon, target, mu, logvar, beta=0.0, onset_weight=2.0)[1].item()
+    assert with_onsets - plain == pytest.approx(2.0 * want, rel=1e-4)
+    # a hit moved by one frame costs the onset term; the same hit in place costs nothing
+    hit = torch.zeros(1, 1, 128, 513)
+    hit[..., 40:, :] = 0.5
+    late = torch.zeros(1, 1, 128, 513)
+    late[..., 41:, :] = 0.5
+    assert onset_envelope_loss(hit, hit).item() == 0.0
+    assert onset_envelope_loss(late, hit).item() == pytest.approx(2 * 0.5 / 127, rel=1e-5)
 
 
 def test_export_matches_pytorch_and_records_the_latent_shape(tmp_path):
@@ -90,3 +113,18 @@ def test_train_checkpoint_loads_as_the_spatial_model(tmp_path):
     with pytest.raises(ValueError, match="latent_dim"):
         train.main(["--synthetic", "8", "--epochs", "2", "--threads", "1", "--name", "s", "--runs",
                     str(tmp_path), "--latent-channels", "3", "--width", "0.0625", "--resume"])
+
+
+def test_train_with_the_onset_term_records_it_in_the_loss(tmp_path):
+    from netbend_models.vae import train
+    common = ["--synthetic", "8", "--epochs", "1", "--threads", "1", "--runs", str(tmp_path),
+              "--latent-channels", "2", "--width", "0.0625"]
+    torch.manual_seed(0)
+    train.main(common + ["--name", "plain"])
+    torch.manual_seed(0)
+    train.main(common + ["--name", "onsets", "--onset-weight", "50"])
+    plain = torch.load(tmp_path / "plain" / "last.pt", weights_only=False)["history"][-1]["validation_loss"]
+    onsets = torch.load(tmp_path / "onsets" / "last.pt", weights_only=False)["history"][-1]["validation_loss"]
+    assert onsets > plain  # the same seeds and windows: the larger loss is the added term
+    with pytest.raises(SystemExit):
+        train.main(common + ["--name", "vector", "--arch", "vector", "--onset-weight", "1"])
