@@ -71,7 +71,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         &progress,
     );
     progress.finish_and_clear();
-    dsp::output_stage::apply_fully_wet(&mut signal, MODEL_SAMPLE_RATE as f32, gain);
+    dsp::output_stage::apply_fully_wet(&mut signal, MODEL_SAMPLE_RATE as f32, gain, None);
     let audio = AudioData {
         channels: vec![signal],
         sample_rate: MODEL_SAMPLE_RATE,

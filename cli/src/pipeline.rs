@@ -4,7 +4,8 @@
 //! cross-faded overlap-add (dsp::WindowLayout, in the offline renderer's layout or one of the
 //! plugin's: `--layout`), denormalise, the bent mid over the mid as a per-bin gain on each
 //! channel, input phase or Griffin-Lim, ISTFT, back to the file's rate, the plugin's output stage
-//! (`dsp::output_stage`: guard, DC blocker, limiter, `--gain`).
+//! (`dsp::output_stage`: guard, DC blocker, limiter, the silence gate keyed by the input,
+//! `--gain`).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -86,6 +87,10 @@ pub struct RendererArgs {
     pub stereo: StereoMode,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Keep the model's output where the input is digital silence (the plugin's Silence Gate
+    /// off). By default the output is silent there, as the plugin's is (dsp::silence_gate)
+    #[arg(long)]
+    pub no_silence_gate: bool,
     #[command(flatten)]
     pub timeline: TimelineArgs,
     #[command(flatten)]
@@ -101,6 +106,7 @@ impl RendererArgs {
         renderer.layout = self.layout.layout;
         renderer.stereo = self.stereo;
         renderer.gain = gain;
+        renderer.silence_gate = !self.no_silence_gate;
         renderer.timeline = self.timeline.timeline()?;
         renderer.voice = self.voice.voice(self.phase.phase == PhaseSource::Input)?;
         Ok(renderer)
@@ -185,6 +191,9 @@ pub struct Renderer {
     pub stereo: StereoMode,
     /// Linear gain of the output stage (`--gain`; 1 unless set).
     pub gain: f32,
+    /// Whether the output stage's silence gate, keyed by the input, acts (the plugin's Silence
+    /// Gate; on unless `--no-silence-gate`).
+    pub silence_gate: bool,
     /// Where the file sits in a song (`--bpm`, `--meter`, `--start`), for moving configs.
     pub timeline: Timeline,
     /// 0: the model's output, 1: the input's detail under the bend (`--voice`, `dsp::voice`;
@@ -210,6 +219,7 @@ impl Renderer {
             layout: LayoutMode::Offline,
             stereo: StereoMode::Linked,
             gain: 1.0,
+            silence_gate: true,
             timeline: Timeline::default(),
             voice: 0.0,
             moving: None,
@@ -570,7 +580,8 @@ pub fn render_audio(
                 .with_context(|| format!("cannot resample back to {rate} Hz"))?
         };
         back.resize(audio.frames(), 0.0);
-        apply_fully_wet(&mut back, rate as f32, renderer.gain);
+        let key = renderer.silence_gate.then_some(&audio.channels[c][..]);
+        apply_fully_wet(&mut back, rate as f32, renderer.gain, key);
         rendered.audio.channels.push(back);
     }
     Ok(rendered)

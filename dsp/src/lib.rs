@@ -19,6 +19,7 @@ pub mod normalisation;
 pub mod output_stage;
 pub mod resample;
 pub mod resynth;
+pub mod silence_gate;
 pub mod stereo_link;
 pub mod stft;
 pub mod stream_windows;

@@ -1,13 +1,14 @@
 //! The output stage, one definition for the plugin and the offline renderer: the NaN/Inf guard, a
-//! DC blocker, a soft limiter, the latency-compensation delay, dry/wet mixing, output gain and the
-//! bypass cross-fade, as plain functions and small state structs. Nothing here allocates after
-//! construction.
+//! DC blocker, a soft limiter, the silence gate, the latency-compensation delay, dry/wet mixing,
+//! output gain and the bypass cross-fade, as plain functions and small state structs. Nothing
+//! here allocates after construction.
 //!
 //! Signal flow per channel and sample (see [`ChannelOutput::process`]):
 //!
 //! ```text
 //! input -> delay (reported latency) -> dry
-//! wet (model output) -> guard -> DC blocker -> soft limiter -> wet'
+//! wet (model output) -> guard -> DC blocker -> soft limiter -> silence gate (keyed by the
+//!                      input, crate::silence_gate) -> wet'
 //! out = guard(gain * ((1 - drywet) * dry + drywet * wet'))
 //! out = (1 - bypass) * out + bypass * dry        (bypass fades over a few ms)
 //! ```
@@ -16,7 +17,10 @@
 //! untouched; the final guard only catches non-finite input from the host. The plugin runs this
 //! per sample in `process()` (`netbend::safety` re-exports it); `netbend render`, `variations`
 //! and `generate` put their whole output through the same [`ChannelOutput`] at dry/wet 100 %,
-//! not bypassed ([`apply_fully_wet`]), so that a file sounds as the plugin plays it.
+//! not bypassed ([`apply_fully_wet`], with the input as the gate's key where there is one), so
+//! that a file sounds as the plugin plays it.
+
+use crate::silence_gate::{SilenceGate, gate_signal, silence_gate_samples};
 
 /// Replaces NaN and +-Inf with 0. Returns the sample and whether it was replaced.
 #[inline]
@@ -151,12 +155,19 @@ impl DelayLine {
     /// Pushes `x` and returns the sample from `delay` samples ago (`x` itself for delay 0).
     #[inline]
     pub fn process(&mut self, x: f32) -> f32 {
+        self.process_tapped(x, 0).0
+    }
+
+    /// Pushes `x` and returns the samples from `delay` and from `tap` samples ago (`tap` is
+    /// clamped to the delay): a second read of the same line, for a look at what comes next.
+    #[inline]
+    pub fn process_tapped(&mut self, x: f32, tap: usize) -> (f32, f32) {
         let len = self.buffer.len();
         self.buffer[self.write] = x;
-        let read = (self.write + len - self.delay) % len;
-        let y = self.buffer[read];
+        let read = |delay: usize| self.buffer[(self.write + len - delay) % len];
+        let out = (read(self.delay), read(tap.min(self.delay)));
         self.write = (self.write + 1) % len;
-        y
+        out
     }
 }
 
@@ -169,26 +180,52 @@ pub struct OutputControls {
     pub gain: f32,
     /// Bypass cross-fade in [0, 1] (1 = bypassed: the latency-compensated dry signal).
     pub bypass: f32,
+    /// Whether the silence gate acts on the wet signal (it keeps its state either way).
+    pub silence_gate: bool,
 }
 
 /// The output stage of one channel.
 #[derive(Debug, Clone)]
 pub struct ChannelOutput {
-    pub dry_delay: DelayLine,
+    dry_delay: DelayLine,
     pub dc: DcBlocker,
+    gate: SilenceGate,
+    /// The gate's timing at this sample rate: (hold, ramp) samples.
+    gate_samples: (u32, u32),
+    /// How far ahead of the dry tap the gate's key is read: the ramp, or the latency if shorter.
+    gate_lookahead: usize,
 }
 
 impl ChannelOutput {
+    /// A stage with no latency; [`ChannelOutput::set_latency`] sets it (up to `max_latency`).
     pub fn new(sample_rate: f32, max_latency: usize) -> Self {
+        let gate_samples = silence_gate_samples(sample_rate);
         Self {
             dry_delay: DelayLine::with_capacity(max_latency),
             dc: DcBlocker::new(sample_rate),
+            gate: SilenceGate::new(gate_samples.0, gate_samples.1, 0),
+            gate_samples,
+            gate_lookahead: 0,
         }
+    }
+
+    /// Sets the latency compensation of the dry path (clamped to the capacity) and the silence
+    /// gate's lookahead with it: the gate's key is the input, read from the same delay line.
+    pub fn set_latency(&mut self, latency: usize) {
+        self.dry_delay.set_delay(latency);
+        let (hold, ramp) = self.gate_samples;
+        self.gate_lookahead = (ramp as usize).min(self.dry_delay.delay());
+        self.gate = SilenceGate::new(hold, ramp, self.gate_lookahead as u32);
+    }
+
+    pub fn latency(&self) -> usize {
+        self.dry_delay.delay()
     }
 
     pub fn reset(&mut self) {
         self.dry_delay.reset();
         self.dc.reset();
+        self.gate.reset();
     }
 
     /// The wet path's safety stage: guard, DC blocker, soft limiter. Returns the cleaned sample
@@ -210,8 +247,15 @@ impl ChannelOutput {
         controls: OutputControls,
         wet_source: impl FnOnce(f32) -> f32,
     ) -> (f32, u32) {
-        let dry = self.dry_delay.process(input);
+        let tap = self.dry_delay.delay() - self.gate_lookahead;
+        let (dry, key_ahead) = self.dry_delay.process_tapped(input, tap);
+        let gain = self.gate.next_gain(key_ahead);
         let (wet, bad_wet) = self.clean_wet(wet_source(dry));
+        let wet = if controls.silence_gate {
+            gain * wet
+        } else {
+            wet
+        };
         let mixed = controls.gain * mix(dry, wet, controls.wet_amount);
         let (out, bad_out) = guard_sample(mix(mixed, dry, controls.bypass));
         // A non-finite dry input would come through the bypass mix: guard catches it.
@@ -229,21 +273,45 @@ pub fn db_to_gain(db: f32) -> f32 {
 }
 
 /// Puts a whole signal through the output stage as the plugin runs it at dry/wet 100 %, output
-/// gain `gain` (linear), not bypassed, from rest: `guard(gain * limit(dc(guard(x))))` per sample.
+/// gain `gain` (linear), not bypassed, from rest: `guard(gain * gate(limit(dc(guard(x)))))` per
+/// sample, where the silence gate is keyed by `gate_key` (the input the signal was rendered
+/// from, aligned with it) and left out without one (`netbend generate` has no input).
 /// The plugin's stage starts from rest too and sees only silence from its model path during the
 /// latency, so a file processed here lines up with the plugin's output after its latency.
 /// Returns the number of non-finite values replaced.
-pub fn apply_fully_wet(signal: &mut [f32], sample_rate: f32, gain: f32) -> u64 {
+pub fn apply_fully_wet(
+    signal: &mut [f32],
+    sample_rate: f32,
+    gain: f32,
+    gate_key: Option<&[f32]>,
+) -> u64 {
     let mut stage = ChannelOutput::new(sample_rate, 0);
     let controls = OutputControls {
         wet_amount: 1.0,
-        gain,
+        gain: 1.0,
         bypass: 0.0,
+        silence_gate: false,
     };
     let mut guarded = 0;
-    for x in signal {
+    for x in signal.iter_mut() {
         // With no delay the dry sample is the input itself, and it is the wet source too.
         let (y, bad) = stage.process(*x, controls, |dry| dry);
+        *x = y;
+        guarded += bad as u64;
+    }
+    if let Some(key) = gate_key {
+        // The plugin's gate reads its key `ramp` samples ahead of the dry tap (its latency is
+        // always longer than that with a model): the whole key is at hand here.
+        let (hold, ramp) = silence_gate_samples(sample_rate);
+        gate_signal(
+            signal,
+            key,
+            SilenceGate::new(hold, ramp, ramp),
+            ramp as usize,
+        );
+    }
+    for x in signal.iter_mut() {
+        let (y, bad) = guard_sample(gain * *x);
         *x = y;
         guarded += bad as u64;
     }

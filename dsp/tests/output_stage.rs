@@ -94,11 +94,12 @@ fn mix_is_exact_at_the_ends() {
 #[test]
 fn channel_output_mixes_gains_and_bypasses() {
     let mut ch = ChannelOutput::new(48_000.0, 16);
-    ch.dry_delay.set_delay(3);
+    ch.set_latency(3);
     let controls = OutputControls {
         wet_amount: 0.0,
         gain: 0.5,
         bypass: 0.0,
+        silence_gate: false,
     };
     let outs: Vec<f32> = (0..8)
         .map(|i| ch.process(i as f32 * 0.1, controls, |d| d).0)
@@ -117,6 +118,7 @@ fn channel_output_mixes_gains_and_bypasses() {
         wet_amount: 1.0,
         gain: 0.25,
         bypass: 1.0,
+        silence_gate: false,
     };
     let (y, bad) = ch.process(0.9, bypassed, |_| f32::NAN);
     assert_eq!(y, 5.0 * 0.1); // input of 3 samples earlier (0.5)
@@ -126,7 +128,80 @@ fn channel_output_mixes_gains_and_bypasses() {
         wet_amount: 1.0,
         gain: 1.0,
         bypass: 0.0,
+        silence_gate: false,
     };
     let (y, _) = ch.process(0.1, wet, |_| f32::INFINITY);
     assert!(y.is_finite());
+}
+
+/// A sequenced "break": short decaying bursts with digital silence between them, and a wet
+/// signal that leaks into the silence (what the model's resynthesis does), aligned with it.
+fn break_with_rests(len: usize) -> (Vec<f32>, Vec<f32>) {
+    let input: Vec<f32> = (0..len)
+        .map(|i| {
+            let t = i % 6_000;
+            if t < 2_000 {
+                (i as f32 * 0.21).sin() * (-(t as f32) / 400.0).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let wet: Vec<f32> = (0..len)
+        .map(|i| 0.8 * input[i] + 1e-3 * (i as f32 * 0.05).sin())
+        .collect();
+    (input, wet)
+}
+
+#[test]
+fn the_silence_gate_silences_the_rests_and_keeps_the_hits() {
+    let (input, wet) = break_with_rests(30_000);
+    let mut out = wet.clone();
+    apply_fully_wet(&mut out, 44_100.0, 1.0, Some(&input));
+    let mut ungated = wet.clone();
+    apply_fully_wet(&mut ungated, 44_100.0, 1.0, None);
+    let (hold, ramp) = dsp::silence_gate::silence_gate_samples(44_100.0);
+    for (i, (&y, &u)) in out.iter().zip(&ungated).enumerate() {
+        let t = i % 6_000;
+        if t < 2_000 + hold as usize {
+            // A burst and the hold after it: the gate is open, the output stage alone.
+            assert_eq!(y, u, "sample {i} changed inside a burst");
+        } else if t >= 2_000 + (hold + ramp) as usize && t < 6_000 - ramp as usize {
+            assert_eq!(y, 0.0, "sample {i} in a rest is not silent");
+        }
+    }
+    // Not vacuous: without the gate the leak is there in the rests.
+    let leak = ungated
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (3_000..5_000).contains(&(i % 6_000)))
+        .fold(0.0f32, |m, (_, x)| m.max(x.abs()));
+    assert!(leak > 5e-4, "leak {leak}");
+}
+
+#[test]
+fn the_plugins_streaming_gate_equals_the_renderers() {
+    // The plugin keys its gate from the dry delay line ahead of the dry tap; the renderer keys
+    // it with the whole input. After the latency the two outputs are the same samples.
+    let (input, wet) = break_with_rests(20_000);
+    let latency = 1_000;
+    let mut stage = ChannelOutput::new(48_000.0, latency);
+    stage.set_latency(latency);
+    let controls = OutputControls {
+        wet_amount: 1.0,
+        gain: 0.7,
+        bypass: 0.0,
+        silence_gate: true,
+    };
+    let streamed: Vec<f32> = (0..input.len() + latency)
+        .map(|n| {
+            let x = input.get(n).copied().unwrap_or(0.0);
+            // The model path's output arrives `latency` samples late, aligned with the dry tap.
+            let w = if n >= latency { wet[n - latency] } else { 0.0 };
+            stage.process(x, controls, |_| w).0
+        })
+        .collect();
+    let mut rendered = wet.clone();
+    apply_fully_wet(&mut rendered, 48_000.0, 0.7, Some(&input));
+    assert_eq!(&streamed[latency..], &rendered[..]);
 }

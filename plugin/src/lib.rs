@@ -256,7 +256,7 @@ impl Plugin for Netbend {
         self.channels = (0..channels)
             .map(|_| {
                 let mut c = ChannelOutput::new(self.sample_rate, max_latency);
-                c.dry_delay.set_delay(self.latency as usize);
+                c.set_latency(self.latency as usize);
                 c
             })
             .collect();
@@ -401,11 +401,13 @@ impl Plugin for Netbend {
             path.set_clock(clock);
             wet_ready = path.process(&mut self.wet, samples);
         }
+        let silence_gate = self.params.silence_gate.value();
         for i in 0..samples {
             let controls = OutputControls {
                 wet_amount: self.params.dry_wet.smoothed.next(),
                 gain: self.params.output_gain.smoothed.next(),
                 bypass: self.bypass.next(),
+                silence_gate,
             };
             for ((state, channel), wet) in self.channels[..used]
                 .iter_mut()

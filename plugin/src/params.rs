@@ -482,6 +482,10 @@ pub struct NetbendParams {
     /// 0: the model's output, 1: the input's detail with the bend as a mask (`dsp::voice`).
     #[id = "voice"]
     pub voice: FloatParam,
+    /// Silences the wet signal where the input is digital silence (`dsp::silence_gate`): no
+    /// model hiss in the rests of a sequenced break. Off lets a bend sound through silence.
+    #[id = "silence-gate"]
+    pub silence_gate: BoolParam,
 
     #[nested(array, group = "Slot")]
     pub slots: [SlotParams; NUM_SLOTS],
@@ -526,6 +530,7 @@ impl Default for NetbendParams {
                 .with_unit(" % input")
                 .with_value_to_string(Arc::new(|v| format!("{:.0}", v * 100.0)))
                 .with_string_to_value(percent_from_string()),
+            silence_gate: BoolParam::new("Silence Gate", true),
             slots: std::array::from_fn(|i| SlotParams::new(i + 1)),
         }
     }

@@ -45,8 +45,8 @@ fn lists_parameters_with_readable_names() {
     let mut plugin = LoadedPlugin::load();
     assert_eq!(plugin.descriptor_name(), "Netbend");
     let params = plugin.params();
-    // 5 global + 8 slots x 25 (18 of the bend, 7 of its modulator and re-roll).
-    assert_eq!(params.len(), 5 + 8 * 25, "parameter count");
+    // 6 global + 8 slots x 25 (18 of the bend, 7 of its modulator and re-roll).
+    assert_eq!(params.len(), 6 + 8 * 25, "parameter count");
     let mut ids: Vec<u32> = params.iter().map(|p| p.id.get()).collect();
     ids.sort();
     ids.dedup();
@@ -55,6 +55,7 @@ fn lists_parameters_with_readable_names() {
         "Dry/Wet",
         "Output Gain",
         "Voice",
+        "Silence Gate",
         "Bypass",
         "Quality Mode",
         "Slot 1 On",

@@ -2,10 +2,12 @@
 
   python -m netbend_models.vae.quality clips --data data/ --out runs/heldout-clips/   # held-out test clips
   python -m netbend_models.vae.quality score --model vae/ --clips runs/heldout-clips/ \
-      [--clips DIR ...] [--netbend ../target/release/netbend] [--json out.json] [--keep DIR]
+      [--clips DIR ...] [--netbend ../target/release/netbend] [--json out.json] [--keep DIR] \
+      [--no-silence-gate]
 
 `score` renders every clip of each `--clips` folder through the real renderer (input phase, no
-bend) and scores the output against the input on STFT magnitudes (periodic Hann 1024, hop 256),
+bend, its output stage; `--no-silence-gate` passes the model's output through where the input is
+digital silence) and scores the output against the input on STFT magnitudes (periodic Hann 1024, hop 256),
 per kind of material: a folder's subfolders are the kinds (`drums/`, `music/`, ...), the clips
 in them any file `netbend render` reads. Per clip (then averaged over the clips of a kind):
 - spectral convergence  SC  = ||X - Y||_F / ||X||_F  (magnitudes; the loud bins dominate);
@@ -85,8 +87,10 @@ def floor_scores(reference: np.ndarray) -> dict:
     return scores
 
 
-def render_neutral(netbend: Path, model: Path, clip: Path, out: Path) -> None:
+def render_neutral(netbend: Path, model: Path, clip: Path, out: Path, silence_gate: bool = True) -> None:
     cmd = [str(netbend), "render", "--in", str(clip), "--out", str(out), "--model", str(model), "--threads", "1"]
+    if not silence_gate:
+        cmd.append("--no-silence-gate")
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr.strip()}")
@@ -103,7 +107,8 @@ def find_clips(folder: Path) -> dict[str, list[Path]]:
     return kinds
 
 
-def score(model: Path, folders: list[Path], netbend: Path, keep: Path | None = None, progress: bool = True) -> dict:
+def score(model: Path, folders: list[Path], netbend: Path, keep: Path | None = None, progress: bool = True,
+          silence_gate: bool = True) -> dict:
     """{folder name: {kind: {"clips": n, "model": means, "floor": means, "per_clip": [...]}}}."""
     if not netbend.is_file():
         raise SystemExit(f"error: {netbend} does not exist; build it with `cargo build --release -p netbend-cli` "
@@ -117,7 +122,7 @@ def score(model: Path, folders: list[Path], netbend: Path, keep: Path | None = N
                 for clip in tqdm(clips, desc=f"{folder.name}/{kind}", disable=not progress):
                     out = (keep / folder.name / kind if keep else Path(tmp)) / f"{clip.stem}.wav"
                     out.parent.mkdir(parents=True, exist_ok=True)
-                    render_neutral(netbend, model, clip, out)
+                    render_neutral(netbend, model, clip, out, silence_gate)
                     x, y = audio.load_audio(clip), audio.load_audio(out)
                     n = min(len(x), len(y))
                     reference, estimate = magnitudes(x[:n]), magnitudes(y[:n])
@@ -208,6 +213,8 @@ def main(argv=None):
     s.add_argument("--netbend", type=Path, default=DEFAULT_NETBEND)
     s.add_argument("--json", type=Path)
     s.add_argument("--keep", type=Path, help="keep the renders here")
+    s.add_argument("--no-silence-gate", action="store_true",
+                   help="render with `netbend render --no-silence-gate` (the model's output alone)")
     a = p.parse_args(argv)
     if a.command == "clips":
         if not (a.data / "READY").exists():
@@ -217,7 +224,7 @@ def main(argv=None):
     if a.command == "excerpts":
         print(f"wrote {write_excerpts(a.source, a.out, a.seconds, a.max_files)} excerpts to {a.out}")
         return
-    result = score(a.model, a.clips, a.netbend, a.keep)
+    result = score(a.model, a.clips, a.netbend, a.keep, silence_gate=not a.no_silence_gate)
     print(markdown_table(result))
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))

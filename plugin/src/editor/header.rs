@@ -1,4 +1,5 @@
-//! The header row: title, global controls (dry/wet, output gain, voice, bypass), quality mode and
+//! The header row: title, global controls (dry/wet, output gain, voice, silence gate, bypass),
+//! quality mode and
 //! the model picker. The config row
 //! (load/save/reset, `crate::config_panel`) follows it.
 
@@ -29,6 +30,10 @@ pub(super) fn header(
              by what the bend changes (with no bend, the input itself)",
         );
         ui.add(ParamSlider::for_param(&params.voice, setter).with_width(80.0));
+        bool_checkbox(ui, &params.silence_gate, "Gate", setter).on_hover_text(
+            "Silence Gate: where the input is digital silence (the rests of a sequenced break), \
+             the output is silent too; off lets a bend sound through silence",
+        );
         bool_checkbox(ui, &params.bypass, "Bypass", setter);
         ui.add_space(8.0);
         ui.label("Mode");

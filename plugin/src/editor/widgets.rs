@@ -25,13 +25,15 @@ pub(super) fn bool_checkbox(
     param: &BoolParam,
     label: &str,
     setter: &ParamSetter,
-) {
+) -> egui::Response {
     let mut value = param.value();
-    if ui.checkbox(&mut value, label).changed() {
+    let response = ui.checkbox(&mut value, label);
+    if response.changed() {
         setter.begin_set_parameter(param);
         setter.set_parameter(param, value);
         setter.end_set_parameter(param);
     }
+    response
 }
 
 pub(super) fn enum_combo<T: Enum + PartialEq + Copy + 'static>(
