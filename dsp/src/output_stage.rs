@@ -20,7 +20,7 @@
 //! not bypassed ([`apply_fully_wet`], with the input as the gate's key where there is one), so
 //! that a file sounds as the plugin plays it.
 
-use crate::silence_gate::{SilenceGate, gate_signal, silence_gate_samples};
+use crate::silence_gate::{SilenceGate, silence_gate_samples};
 
 /// Replaces NaN and +-Inf with 0. Returns the sample and whether it was replaced.
 #[inline]
@@ -218,10 +218,6 @@ impl ChannelOutput {
         self.gate = SilenceGate::new(hold, ramp, self.gate_lookahead as u32);
     }
 
-    pub fn latency(&self) -> usize {
-        self.dry_delay.delay()
-    }
-
     pub fn reset(&mut self) {
         self.dry_delay.reset();
         self.dc.reset();
@@ -285,34 +281,31 @@ pub fn apply_fully_wet(
     gain: f32,
     gate_key: Option<&[f32]>,
 ) -> u64 {
-    let mut stage = ChannelOutput::new(sample_rate, 0);
+    // The plugin's stage with just enough latency for the gate's lookahead: its input (the dry
+    // path, and so the gate's key) is the key, its wet source the signal `lookahead` samples
+    // later, silent at first as the plugin's model path is during its latency.
+    let lookahead = match gate_key {
+        Some(_) => silence_gate_samples(sample_rate).1 as usize,
+        None => 0,
+    };
+    let mut stage = ChannelOutput::new(sample_rate, lookahead);
+    stage.set_latency(lookahead);
     let controls = OutputControls {
         wet_amount: 1.0,
-        gain: 1.0,
+        gain,
         bypass: 0.0,
-        silence_gate: false,
+        silence_gate: gate_key.is_some(),
     };
+    let key = gate_key.unwrap_or(&[]);
     let mut guarded = 0;
-    for x in signal.iter_mut() {
-        // With no delay the dry sample is the input itself, and it is the wet source too.
-        let (y, bad) = stage.process(*x, controls, |dry| dry);
-        *x = y;
-        guarded += bad as u64;
-    }
-    if let Some(key) = gate_key {
-        // The plugin's gate reads its key `ramp` samples ahead of the dry tap (its latency is
-        // always longer than that with a model): the whole key is at hand here.
-        let (hold, ramp) = silence_gate_samples(sample_rate);
-        gate_signal(
-            signal,
-            key,
-            SilenceGate::new(hold, ramp, ramp),
-            ramp as usize,
-        );
-    }
-    for x in signal.iter_mut() {
-        let (y, bad) = guard_sample(gain * *x);
-        *x = y;
+    for n in 0..signal.len() + lookahead {
+        let key_sample = key.get(n).copied().unwrap_or(0.0);
+        let Some(i) = n.checked_sub(lookahead) else {
+            stage.process(key_sample, controls, |_| 0.0);
+            continue;
+        };
+        let (y, bad) = stage.process(key_sample, controls, |_| signal[i]);
+        signal[i] = y;
         guarded += bad as u64;
     }
     guarded

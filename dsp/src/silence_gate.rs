@@ -9,9 +9,9 @@
 //! again at the first non-zero input sample. Recorded audio is almost never exactly 0 for that
 //! long, so on it the gate stays open (gain exactly 1). Measured effect: models/docs/spatial-vae.md.
 //!
-//! The plugin runs [`SilenceGate`] per sample in the output stage (its key comes from the dry
-//! delay line, `lookahead` samples before the dry tap); `netbend render` runs the same struct over
-//! the whole input with [`gate_signal`], so that both gate the same samples.
+//! It runs per sample in the output stage (`crate::output_stage::ChannelOutput`), which reads the
+//! key from its dry delay line `lookahead` samples before the dry tap; `netbend render` puts a
+//! whole file through the same stage (`apply_fully_wet`), so that both gate the same samples.
 
 /// How long the input must be exactly 0 before the gate starts to close, seconds.
 pub const SILENCE_HOLD_SECONDS: f32 = 0.010;
@@ -51,12 +51,6 @@ impl SilenceGate {
         }
     }
 
-    /// The gate with the standard timing at `sample_rate` and its full lookahead (the ramp).
-    pub fn standard(sample_rate: f32) -> Self {
-        let (hold, ramp) = silence_gate_samples(sample_rate);
-        Self::new(hold, ramp, ramp)
-    }
-
     pub fn reset(&mut self) {
         self.since_sound = u32::MAX;
         self.gain = 0.0;
@@ -80,19 +74,6 @@ impl SilenceGate {
     }
 }
 
-/// Gates `signal` by `key` (the input it was rendered from, aligned sample for sample) as the
-/// plugin's output stage does from rest: the gate sees `lookahead` key samples before the first
-/// output sample, and silence after the key ends.
-pub fn gate_signal(signal: &mut [f32], key: &[f32], mut gate: SilenceGate, lookahead: usize) {
-    let key_at = |i: usize| key.get(i).copied().unwrap_or(0.0);
-    for i in 0..lookahead {
-        gate.next_gain(key_at(i));
-    }
-    for (i, x) in signal.iter_mut().enumerate() {
-        *x *= gate.next_gain(key_at(i + lookahead));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,16 +85,15 @@ mod tests {
             .collect()
     }
 
-    /// The gate's gain per sample of `key` (full lookahead).
+    /// The gate's gain per sample of `key`, read `ramp` samples ahead (0 beyond its end) from
+    /// rest `ramp` samples before the first.
     fn gains(key: &[f32], hold: u32, ramp: u32) -> Vec<f32> {
-        let mut gains = vec![1.0f32; key.len()];
-        gate_signal(
-            &mut gains,
-            key,
-            SilenceGate::new(hold, ramp, ramp),
-            ramp as usize,
-        );
-        gains
+        let mut gate = SilenceGate::new(hold, ramp, ramp);
+        let key_at = |i: usize| key.get(i).copied().unwrap_or(0.0);
+        (0..key.len() + ramp as usize)
+            .map(|i| gate.next_gain(key_at(i)))
+            .skip(ramp as usize)
+            .collect()
     }
 
     #[test]
@@ -149,33 +129,5 @@ mod tests {
             .collect();
         let gains = gains(&k, hold, ramp);
         assert!(gains.iter().all(|&g| g == 1.0));
-    }
-
-    #[test]
-    fn streaming_with_a_delayed_key_equals_the_whole_signal() {
-        // The plugin's view: the key is the input `lookahead` samples before the dry tap.
-        let (hold, ramp) = silence_gate_samples(48_000.0);
-        let k = key(4_000, 1_000, 1_500);
-        let mut whole = vec![1.0f32; k.len()];
-        gate_signal(
-            &mut whole,
-            &k,
-            SilenceGate::standard(48_000.0),
-            ramp as usize,
-        );
-        let mut gate = SilenceGate::new(hold, ramp, ramp);
-        let latency = 300usize;
-        let streamed: Vec<f32> = (0..k.len() + latency)
-            .map(|n| {
-                let tap = n as i64 - (latency - ramp as usize) as i64;
-                gate.next_gain(if tap >= 0 {
-                    k.get(tap as usize).copied().unwrap_or(0.0)
-                } else {
-                    0.0
-                })
-            })
-            .skip(latency)
-            .collect();
-        assert_eq!(whole, streamed);
     }
 }

@@ -1,7 +1,6 @@
 //! The header row: title, global controls (dry/wet, output gain, voice, silence gate, bypass),
-//! quality mode and
-//! the model picker. The config row
-//! (load/save/reset, `crate::config_panel`) follows it.
+//! quality mode and the model picker. The config row (load/save/reset, `crate::config_panel`)
+//! follows it.
 
 use super::model_picker::ModelPicker;
 use super::widgets::{bool_checkbox, enum_combo};
